@@ -1,0 +1,54 @@
+# footdt — two commands do all set-up on a fresh machine: `make demo` and `make test`.
+# Each creates .venv, installs the package with its dependencies, and (as root) the Debian
+# package calculix-ccx. Without root, CalculiX checks skip with a message.
+
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+PY     := $(BIN)/python
+TYPED  := footdt/spec footdt/ir.py footdt/backends/base.py footdt/labels footdt/domain.py footdt/errors.py
+
+.PHONY: install system-deps test test-fast test-slow lint typecheck demo docs bench clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $@
+
+system-deps:
+	@if command -v ccx >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  echo "installing calculix-ccx (Debian package)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq calculix-ccx >/dev/null; \
+	else echo "note: ccx not found and not root: CalculiX checks will be skipped (apt-get install calculix-ccx)"; fi
+
+lint: install
+	$(BIN)/ruff check footdt tests benchmarks
+	$(BIN)/ruff format --check footdt tests benchmarks
+
+typecheck: install
+	$(BIN)/mypy $(TYPED)
+
+test-fast: install system-deps
+	$(BIN)/pytest -q
+
+# slow checks (convergence studies, larger models) are kept out of the default run; CI runs them.
+test-slow: install system-deps
+	$(BIN)/pytest -q -m slow -p no:cacheprovider || [ $$? -eq 5 ]
+
+test: lint typecheck test-fast test-slow
+
+demo: install system-deps
+	$(BIN)/footdt demo
+
+docs: install
+	$(BIN)/mkdocs build --strict --site-dir build/site
+
+bench: install system-deps
+	$(PY) benchmarks/bench_block.py
+
+clean:
+	rm -rf build .pytest_cache .mypy_cache .ruff_cache

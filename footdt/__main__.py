@@ -1,0 +1,3 @@
+from footdt.cli.app import main
+
+main()

@@ -1,0 +1,141 @@
+"""The backend protocol: capabilities as data; availability, prepare, run and extract as separate calls.
+
+A backend is one small class. ``solve()`` here is the only driver: it checks availability and
+capabilities before anything runs, then calls prepare -> run -> extract.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+
+from footdt.errors import BackendUnavailable, UnsupportedFeature
+from footdt.ir import AnalysisModel
+from footdt.spec.profile import SolverProfile, default_profile
+
+#: Every capability a backend may declare (features of ``AnalysisModel.features()``).
+ALL_CAPABILITIES = frozenset(
+    {
+        "element.tetra",
+        "element.tetra10",
+        "connector.linear",
+        "connector.tension_only",
+        "connector.slip_ring",
+        "tie.nonconforming",
+        "load.pressure",
+        "load.nodal_force",
+        "bc.prescribed_displacement",
+    }
+)
+
+
+@dataclass(frozen=True)
+class Availability:
+    ok: bool
+    reason: str = ""  # why not, and what to install
+
+    def __bool__(self) -> bool:
+        return self.ok
+
+
+@dataclass(eq=False)
+class PhaseResult:
+    """Per-element results of one phase, in the IR's element order."""
+
+    name: str
+    von_mises: np.ndarray  # (M,) MPa
+    stress: np.ndarray | None = None  # (M, 6) MPa, mechanics.STRESS_COMPONENTS order
+    displacement: np.ndarray | None = None  # (N, 3) mm
+    residual: float | None = None  # relative residual ||K u - f|| / ||f|| of the final solve
+    reaction: np.ndarray | None = None  # (3,) N, sum of reaction forces at prescribed DOFs
+
+
+@dataclass(eq=False)
+class SolveResult:
+    subject: str
+    trial: str
+    backend: str
+    backend_version: str
+    model_hash: str
+    spec_hash: str
+    mesh_hash: str
+    element_volume: np.ndarray  # (M,) mm^3
+    phases: dict[str, PhaseResult]
+    wall_time: float = 0.0
+    info: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def max_residual(self) -> float | None:
+        res = [p.residual for p in self.phases.values() if p.residual is not None]
+        return max(res) if res else None
+
+
+@dataclass
+class Prepared:
+    """What ``prepare`` produced: the working directory, files written, and any state for ``run``."""
+
+    model: AnalysisModel
+    workdir: Path
+    profile: SolverProfile
+    files: dict[str, Path] = field(default_factory=dict)
+    state: dict[str, Any] = field(default_factory=dict)
+
+
+class Backend:
+    """Base class of every backend. Subclasses set ``name``/``capabilities`` and implement the hooks."""
+
+    name: ClassVar[str]
+    capabilities: ClassVar[frozenset[str]]
+    install_hint: ClassVar[str] = ""
+
+    def availability(self) -> Availability:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def version(self) -> str:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def unsupported(self, model: AnalysisModel) -> list[str]:
+        """Reasons this backend cannot express ``model`` (empty when it can)."""
+        from footdt.backends import backends_with
+
+        reasons = []
+        for feature, where in model.features().items():
+            if feature not in self.capabilities:
+                others = [b for b in backends_with(feature) if b != self.name]
+                can = f"use --backend {' or '.join(others)}" if others else "no backend supports it yet"
+                reasons.append(f"backend '{self.name}' cannot express {feature} (used by {where}); {can}")
+        return reasons
+
+    def prepare(self, model: AnalysisModel, workdir: Path, profile: SolverProfile) -> Prepared:
+        raise NotImplementedError  # pragma: no cover
+
+    def run(self, prepared: Prepared) -> None:
+        raise NotImplementedError  # pragma: no cover
+
+    def extract(self, prepared: Prepared) -> SolveResult:
+        raise NotImplementedError  # pragma: no cover
+
+    # ------------------------------------------------------------------ driver
+    def check(self, model: AnalysisModel) -> None:
+        reasons = self.unsupported(model)
+        if reasons:
+            raise UnsupportedFeature("; ".join(reasons))
+
+    def solve(
+        self, model: AnalysisModel, workdir: str | Path, profile: SolverProfile | None = None
+    ) -> SolveResult:
+        avail = self.availability()
+        if not avail:
+            raise BackendUnavailable(f"backend '{self.name}' is not available: {avail.reason}")
+        self.check(model)
+        profile = profile or default_profile(self.name)
+        start = time.perf_counter()
+        prepared = self.prepare(model, Path(workdir), profile)
+        self.run(prepared)
+        result = self.extract(prepared)
+        result.wall_time = time.perf_counter() - start
+        return result

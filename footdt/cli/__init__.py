@@ -1,0 +1,1 @@
+"""The ``footdt`` command line (typer): one module per command group."""

@@ -1,0 +1,42 @@
+"""The ``footdt`` command. Sub-commands live in their own modules and are registered here."""
+
+from __future__ import annotations
+
+import typer
+
+from footdt import __version__
+
+app = typer.Typer(
+    name="footdt",
+    help="Open digital twin for bone stress in runners: specs -> FE labels -> wearable-driven learning.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"footdt {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version."),
+) -> None:
+    """footdt: specs -> finite-element stress labels -> wearable-driven bone-stress prediction."""
+
+
+def _register() -> None:
+    from footdt.cli import labels, model
+
+    model.register(app)
+    app.add_typer(labels.app, name="labels", help="Show, compare, import and export stress labels.")
+
+
+_register()
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,157 @@
+"""``footdt validate | schema | compile | solve``: from spec files to a model, decks and labels."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from footdt.cli.common import console, err_console, fail, handle_errors, print_json
+from footdt.errors import FootdtError, SpecError
+
+
+def validate(
+    files: list[Path] = typer.Argument(..., help="Spec files (YAML/TOML) or solver profiles (solvers/*.toml)."),
+    deep: bool = typer.Option(False, "--compile", help="Also mesh and compile subject specs (checks names)."),
+    as_json: bool = typer.Option(False, "--json", help="Print results as JSON."),
+) -> None:
+    """Check spec files: schema, units, references. Errors read `file:line: field: message`."""
+    from footdt.spec.loader import load_spec, read_data
+    from footdt.spec.profile import load_profile
+
+    results = []
+    for f in files:
+        try:
+            data, _ = read_data(f)
+            if "backend" in data and "kind" not in data:
+                prof = load_profile(f)
+                results.append({"file": str(f), "ok": True, "kind": "solver_profile", "id": prof.name})
+                continue
+            loaded = load_spec(f)
+            if deep and loaded.spec.kind == "subject":
+                from footdt.compile import compile_spec
+
+                compile_spec(loaded)
+            results.append({"file": str(f), "ok": True, "kind": loaded.spec.kind, "id": loaded.spec.id})
+        except FootdtError as exc:
+            results.append({"file": str(f), "ok": False, "error": str(exc)})
+    if as_json:
+        print_json(results)
+    else:
+        for r in results:
+            if r["ok"]:
+                console.print(f"[green]ok[/]    {r['file']} ({r['kind']} '{r['id']}')", highlight=False)
+            else:
+                err_console.print(f"[bold red]error:[/] {r['error']}", highlight=False, soft_wrap=True)
+    if not all(r["ok"] for r in results):
+        raise typer.Exit(2)
+
+
+@handle_errors
+def schema(out: Path | None = typer.Option(None, "--out", help="Write the JSON Schema here (default stdout).")) -> None:
+    """JSON Schema of the spec language (point your editor's YAML plugin at it)."""
+    from footdt.spec.schema import spec_json_schema
+
+    text = json.dumps(spec_json_schema(), indent=2)
+    if out is None:
+        typer.echo(text)
+    else:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(text + "\n")
+        console.print(f"wrote {out}")
+
+
+def _model_from(source: Path):  # type: ignore[no-untyped-def]
+    """A compiled model directory, or a spec file compiled on the fly."""
+    from footdt.ir import is_model_dir, load_model
+
+    if source.is_dir():
+        if not is_model_dir(source):
+            from footdt.errors import ModelDirError
+
+            raise ModelDirError(f"{source}: not a compiled model directory (no model.json); run `footdt compile`")
+        return load_model(source)
+    from footdt.compile import compile_spec
+    from footdt.spec.loader import load_spec
+
+    return compile_spec(load_spec(source))
+
+
+@handle_errors
+def compile_cmd(
+    spec: Path = typer.Argument(..., help="Subject spec file."),
+    backend: str = typer.Option("calculix", "--backend", "-b", help="abaqus | calculix | sfepy"),
+    out: Path = typer.Option(..., "--out", "-o", help="Output directory (model.json, arrays.npz, deck)."),
+) -> None:
+    """Compile a spec to the solver-neutral model and, for deck backends, an input deck."""
+    from footdt.backends import get_backend
+    from footdt.errors import UnsupportedFeature
+    from footdt.ir import save_model
+
+    be = get_backend(backend)
+    model = _model_from(spec)
+    reasons = be.unsupported(model)
+    if reasons:
+        raise UnsupportedFeature("; ".join(reasons))
+    save_model(model, out)
+    written = [out / "model.json", out / "arrays.npz"]
+    if backend in ("abaqus", "calculix"):
+        from footdt.backends.inp import compile_deck
+
+        written += compile_deck(model, out, backend)
+    console.print(
+        f"compiled [bold]{model.subject}[/]: {model.n_nodes} nodes, {model.n_elements} {model.cell_type} "
+        f"elements, {len(model.parts)} parts, {len(model.phases)} phases -> {out}",
+        highlight=False,
+    )
+    for w in written:
+        console.print(f"  {w}", highlight=False)
+
+
+@handle_errors
+def solve(
+    source: Path = typer.Argument(..., help="Subject spec file or compiled model directory."),
+    backend: str = typer.Option("sfepy", "--backend", "-b", help="sfepy | calculix | abaqus"),
+    store: str = typer.Option("labels.db", "--store", "-s", help="Label store: SQLite path or SQLAlchemy URL."),
+    profile: Path | None = typer.Option(None, "--profile", help="Solver profile TOML (solvers/*.toml)."),
+    workdir: Path | None = typer.Option(None, "--workdir", help="Where solver files go (default build/SUBJECT/BACKEND)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the stored labels as JSON."),
+) -> None:
+    """Solve every phase with one backend and put the per-part labels into the store."""
+    from footdt.backends import get_backend
+    from footdt.labels import store_result
+    from footdt.spec.profile import default_profile, load_profile
+
+    be = get_backend(backend)
+    prof = load_profile(profile) if profile else default_profile(backend)
+    if prof.backend != backend:
+        raise SpecError(f"{profile}: profile is for backend '{prof.backend}', not '{backend}'")
+    model = _model_from(source)
+    wd = workdir or (source / backend if source.is_dir() else Path("build") / model.subject / backend)
+    with console.status(f"solving {model.subject} with {backend} ({model.n_nodes} nodes, {len(model.phases)} phases)"):
+        result = be.solve(model, wd, prof)
+    rows = store_result(store, result, model)
+    if as_json:
+        print_json([r.as_dict() for r in rows])
+        return
+    table = Table(title=f"{model.subject} / {backend} {result.backend_version}  ({result.wall_time:.1f} s)")
+    for col in ("phase", "part", "stat", "von Mises (MPa)", "flag"):
+        table.add_column(col)
+    for r in rows:
+        flag = "max on load/BC" if (r.stat == "max" and r.max_on_boundary) else ""
+        table.add_row(r.phase, r.bone, r.stat, f"{r.value_mpa:.6g}", flag)
+    console.print(table)
+    res = result.max_residual
+    console.print(f"stored {len(rows)} labels in {store}" + (f"; max residual {res:.1e}" if res is not None else ""))
+
+
+def register(app: typer.Typer) -> None:
+    app.command("validate")(validate)
+    app.command("schema")(schema)
+    app.command("compile")(compile_cmd)
+    app.command("solve")(solve)
+
+
+__all__ = ["fail", "register"]

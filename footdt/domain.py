@@ -1,0 +1,64 @@
+"""The one definition of the domain's names: bones, parts, phases, statistics, targets, units.
+
+Every other module imports these; nothing else spells a bone or phase name.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+#: Units inside every FE model, deck and result (DESIGN.md "Conventions").
+FE_UNITS: Final[dict[str, str]] = {
+    "length": "mm",
+    "force": "N",
+    "stress": "MPa",
+    "time": "s",
+    "mass": "tonne",
+}
+
+METATARSALS: Final[tuple[str, ...]] = tuple(f"metatarsal_{i}" for i in range(1, 6))
+BONES: Final[tuple[str, ...]] = (
+    *METATARSALS,
+    "calcaneus",
+    "talus",
+    "navicular",
+    "cuboid",
+    "cuneiform_medial",
+    "cuneiform_intermediate",
+    "cuneiform_lateral",
+    "phalanges",
+    "tibia",
+    "fibula",
+)
+SOFT_TISSUE: Final[str] = "soft_tissue"
+
+PHASES: Final[tuple[str, ...]] = ("initial_contact", "mid_stance", "push_off")
+
+#: Statistics a label row can hold (labels/reduce.py is their one definition).
+STATS: Final[tuple[str, ...]] = ("mean", "p95", "p99", "max")
+
+#: Which stored statistic is the ML "peak" unless a spec says otherwise.
+DEFAULT_PEAK_STAT: Final[str] = "p99"
+
+#: The paper's 28 targets as (phase, bone, kind) with kind "mean" or "peak".
+_PAPER_BONES_BY_PHASE: Final[dict[str, tuple[str, ...]]] = {
+    "initial_contact": ("calcaneus", "talus"),
+    "mid_stance": (*METATARSALS, "calcaneus", "talus"),
+    "push_off": METATARSALS,
+}
+PAPER_TARGETS: Final[tuple[tuple[str, str, str], ...]] = tuple(
+    (phase, bone, kind)
+    for kind in ("mean", "peak")
+    for phase, bones in _PAPER_BONES_BY_PHASE.items()
+    for bone in bones
+)
+
+
+def target_name(phase: str, bone: str, kind: str) -> str:
+    """Target names are ``phase.bone.stat`` (DESIGN.md)."""
+    return f"{phase}.{bone}.{kind}"
+
+
+PAPER_TARGET_NAMES: Final[tuple[str, ...]] = tuple(target_name(*t) for t in PAPER_TARGETS)
+
+assert len(PAPER_TARGETS) == 28

@@ -1,0 +1,1 @@
+"""Meshing: gmsh conforming tetrahedral meshes with one group per part, named surfaces, quality."""

@@ -1,0 +1,97 @@
+"""A quiet, deterministic gmsh session and conversion of its tetrahedral mesh to numpy arrays."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from footdt.errors import MeshError
+from footdt.mesh.topology import boundary_faces, orient_positive
+
+# gmsh's 10-node tetrahedron numbers its last two edge nodes (2-3, 1-3) the other way round from
+# Abaqus/VTK/meshio (1-3, 2-3).
+_GMSH_TET10_TO_IR = np.array([0, 1, 2, 3, 4, 5, 6, 7, 9, 8])
+
+
+@dataclass
+class VolumeMesh:
+    """A conforming tetrahedral mesh with parts and named boundary surfaces (0-based indices)."""
+
+    nodes: np.ndarray
+    elements: np.ndarray
+    cell_type: str
+    parts: dict[str, np.ndarray]
+    surfaces: dict[str, np.ndarray] = field(default_factory=dict)
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+@contextmanager
+def gmsh_session(seed: int = 0, threads: int = 1) -> Iterator[Any]:
+    import gmsh
+
+    gmsh.initialize(interruptible=False)
+    try:
+        gmsh.option.setNumber("General.Terminal", 0)
+        gmsh.option.setNumber("General.Verbosity", 1)
+        gmsh.option.setNumber("General.NumThreads", threads)
+        gmsh.option.setNumber("Mesh.RandomSeed", seed)
+        gmsh.model.add("footdt")
+        yield gmsh
+    finally:
+        gmsh.finalize()
+
+
+def extract_volume_mesh(
+    gmsh: Any, volume_parts: dict[int, str], named_surfaces: dict[str, list[int]], order: int
+) -> VolumeMesh:
+    """Read the current gmsh model's tets (grouped by volume tag) and named surface triangles."""
+    etype = 4 if order == 1 else 11
+    npe = 4 if order == 1 else 10
+    tags, coords, _ = gmsh.model.mesh.getNodes()
+    coords = np.asarray(coords).reshape(-1, 3)
+    index = np.full(int(np.max(tags)) + 1, -1, dtype=np.int64)
+    index[np.asarray(tags, dtype=np.int64)] = np.arange(len(tags))
+
+    blocks, parts, start = [], {}, 0
+    for vtag, part in volume_parts.items():
+        _, node_tags = gmsh.model.mesh.getElementsByType(etype, vtag)
+        conn = index[np.asarray(node_tags, dtype=np.int64)].reshape(-1, npe)
+        if order == 2:
+            conn = conn[:, _GMSH_TET10_TO_IR]
+        blocks.append(conn)
+        ids = np.arange(start, start + len(conn))
+        parts[part] = np.concatenate([parts[part], ids]) if part in parts else ids
+        start += len(conn)
+    if start == 0:
+        raise MeshError("gmsh produced no tetrahedra: the element size may be larger than the geometry")
+    elements = np.vstack(blocks)
+    used = np.unique(elements)
+    remap = np.full(len(coords), -1, dtype=np.int64)
+    remap[used] = np.arange(len(used))
+    nodes = coords[used]
+    elements = orient_positive(nodes, remap[elements])
+
+    faces = boundary_faces(elements)
+    key_of = {tuple(sorted(t)): i for i, t in enumerate(_face_corners(elements, faces).tolist())}
+    surfaces: dict[str, np.ndarray] = {}
+    for name, stags in named_surfaces.items():
+        rows = []
+        for stag in stags:
+            _, tri = gmsh.model.mesh.getElementsByType(2 if order == 1 else 9, stag)
+            tri = remap[index[np.asarray(tri, dtype=np.int64)]].reshape(-1, 3 if order == 1 else 6)[:, :3]
+            for t in tri.tolist():
+                k = key_of.get(tuple(sorted(t)))
+                if k is not None:
+                    rows.append(k)
+        surfaces[name] = faces[np.unique(np.asarray(rows, dtype=np.int64))] if rows else np.zeros((0, 2), np.int64)
+    return VolumeMesh(nodes, elements, "tetra" if order == 1 else "tetra10", parts, surfaces)
+
+
+def _face_corners(elements: np.ndarray, faces: np.ndarray) -> np.ndarray:
+    from footdt.ir import TET_FACES
+
+    return np.take_along_axis(elements[faces[:, 0], :4], np.asarray(TET_FACES)[faces[:, 1]], axis=1)

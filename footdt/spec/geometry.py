@@ -1,0 +1,132 @@
+"""Geometry sources a subject spec can name. Lengths in mm.
+
+Primitives (box, cylinder, tube, box_with_inclusion) are meshed by ``footdt.mesh.primitives``;
+``foot_template`` and ``surfaces`` are the slots for the anatomical template and user
+surface files.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from footdt.domain import BONES
+
+Vec3 = tuple[float, float, float]
+PositiveLength = Annotated[float, Field(gt=0, json_schema_extra={"unit": "mm"})]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Box(_Strict):
+    """Axis-aligned box from ``origin`` to ``origin + size``. One part: ``body``.
+
+    Named faces: ``xmin xmax ymin ymax zmin zmax``.
+    """
+
+    type: Literal["box"]
+    size: tuple[PositiveLength, PositiveLength, PositiveLength] = Field(
+        description="Edge lengths along x, y, z (mm).", json_schema_extra={"unit": "mm"}
+    )
+    origin: Vec3 = Field((0.0, 0.0, 0.0), description="Corner with the smallest coordinates (mm).")
+    part: str = Field("body", description="Name of the single part.")
+
+
+class Cylinder(_Strict):
+    """Cylinder along z from ``origin`` (centre of the bottom face). One part: ``body``.
+
+    Named faces: ``bottom top side`` and, for a sector (angle < 360), ``cut_start``
+    (the plane at angle 0, i.e. y = 0) and ``cut_end``.
+    """
+
+    type: Literal["cylinder"]
+    radius: PositiveLength
+    height: PositiveLength
+    angle: float = Field(360.0, gt=0, le=360, description="Sector angle (degrees).")
+    origin: Vec3 = (0.0, 0.0, 0.0)
+    part: str = "body"
+
+
+class Tube(_Strict):
+    """Thick-walled tube along z. Named faces: ``inner outer bottom top`` (+ cuts for a sector)."""
+
+    type: Literal["tube"]
+    inner_radius: PositiveLength
+    outer_radius: PositiveLength
+    height: PositiveLength
+    angle: float = Field(360.0, gt=0, le=360, description="Sector angle (degrees).")
+    origin: Vec3 = (0.0, 0.0, 0.0)
+    part: str = "body"
+
+    @model_validator(mode="after")
+    def _radii(self) -> Tube:
+        if self.inner_radius >= self.outer_radius:
+            raise ValueError(
+                f"inner_radius ({self.inner_radius}) must be smaller than outer_radius ({self.outer_radius})"
+            )
+        return self
+
+
+class BoxWithInclusion(_Strict):
+    """A box (part ``matrix``) with an embedded box (part ``inclusion``) sharing nodes at the interface.
+
+    Named faces of the outer box: ``xmin xmax ymin ymax zmin zmax``.
+    """
+
+    type: Literal["box_with_inclusion"]
+    size: tuple[PositiveLength, PositiveLength, PositiveLength]
+    origin: Vec3 = (0.0, 0.0, 0.0)
+    inclusion_size: tuple[PositiveLength, PositiveLength, PositiveLength]
+    inclusion_center: Vec3 | None = Field(
+        None, description="Centre of the inclusion (mm); default the centre of the box."
+    )
+    matrix_part: str = "matrix"
+    inclusion_part: str = "inclusion"
+
+    @model_validator(mode="after")
+    def _inside(self) -> BoxWithInclusion:
+        centre = self.inclusion_center or tuple(o + s / 2 for o, s in zip(self.origin, self.size, strict=True))
+        for axis, (o, s, c, h) in enumerate(
+            zip(self.origin, self.size, centre, self.inclusion_size, strict=True)
+        ):
+            if not (o < c - h / 2 and c + h / 2 < o + s):
+                raise ValueError(
+                    f"the inclusion sticks out of the box along {'xyz'[axis]}: keep it strictly inside"
+                )
+        return self
+
+
+class FootTemplate(_Strict):
+    """The built-in right-foot template, scaled to the subject (filled by the anatomy module)."""
+
+    type: Literal["foot_template"]
+    foot_length: PositiveLength = Field(265.0, description="Heel to longest toe (mm).")
+    foot_width: PositiveLength = Field(100.0, description="Ball width (mm).")
+    arch_height: PositiveLength = Field(40.0, description="Navicular height (mm).")
+
+
+class UserSurfaces(_Strict):
+    """User surface files: one per bone plus the skin (STL/PLY/OBJ/VTP)."""
+
+    type: Literal["surfaces"]
+    skin: Path
+    bones: dict[str, Path]
+    scale: float = Field(1.0, gt=0, description="Multiply file coordinates by this to get mm.")
+    side: Literal["right", "left"] = Field("right", description="Left feet are mirrored (y -> -y).")
+
+    @model_validator(mode="after")
+    def _bone_names(self) -> UserSurfaces:
+        unknown = sorted(set(self.bones) - set(BONES))
+        if unknown:
+            raise ValueError(f"unknown bone name(s) {unknown}; known: {', '.join(BONES)}")
+        return self
+
+
+Geometry = Annotated[
+    Box | Cylinder | Tube | BoxWithInclusion | FootTemplate | UserSurfaces,
+    Field(discriminator="type"),
+]
