@@ -29,10 +29,11 @@ def _root(
 
 
 def _register() -> None:
-    from footdt.cli import labels, model
+    from footdt.cli import demo, labels, model
 
     model.register(app)
     app.add_typer(labels.app, name="labels", help="Show, compare, import and export stress labels.")
+    app.command("demo")(demo.demo)
 
 
 _register()

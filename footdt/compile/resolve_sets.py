@@ -51,7 +51,10 @@ def resolve_sets(spec: SubjectSpec, mesh: VolumeMesh, source: SourceMap) -> Sets
         return int(idx)
 
     node_sets = {name: surface_node_set(mesh, faces) for name, faces in mesh.surfaces.items() if len(faces)}
-    landmarks = {name: nearest(p, ("landmarks", name), f"landmark {name!r}") for name, p in spec.landmarks.items()}
+    # landmarks the geometry defines (e.g. the foot template's), then the spec's own (which may override)
+    points = {name: tuple(map(float, p)) for name, p in mesh.landmarks.items()}
+    points.update(spec.landmarks)
+    landmarks = {name: nearest(p, ("landmarks", name), f"landmark {name!r}") for name, p in points.items()}
     for name, points in spec.node_sets.items():
         if name in node_sets or name in landmarks:
             raise source.error(("node_sets", name), f"{name!r} is already a surface or landmark name")

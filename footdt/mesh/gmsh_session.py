@@ -25,7 +25,8 @@ class VolumeMesh:
     elements: np.ndarray
     cell_type: str
     parts: dict[str, np.ndarray]
-    surfaces: dict[str, np.ndarray] = field(default_factory=dict)
+    surfaces: dict[str, np.ndarray] = field(default_factory=dict)  # name -> (K, 2) (element, face)
+    landmarks: dict[str, np.ndarray] = field(default_factory=dict)  # name -> (3,) point in mm
     info: dict[str, Any] = field(default_factory=dict)
 
 

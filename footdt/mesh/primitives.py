@@ -67,7 +67,7 @@ def _set_sizes(gmsh: Any, volumes: dict[int, str], options: MeshOptions) -> None
     gmsh.option.setNumber("Mesh.MeshSizeMin", options.size / 10)
     gmsh.option.setNumber("Mesh.MeshSizeFromCurvature", 0)
     gmsh.option.setNumber("Mesh.MeshSizeExtendFromBoundary", 1)
-    gmsh.option.setNumber("Mesh.Algorithm3D", 1)
+    gmsh.option.setNumber("Mesh.Algorithm3D", 10)  # HXT: fast, deterministic with one thread
     sizes = sorted(((options.part_sizes.get(p, options.size), t) for t, p in volumes.items()), reverse=True)
     for size, tag in sizes:  # smaller sizes last so they win on shared points
         pts = gmsh.model.getBoundary([(3, tag)], combined=False, recursive=True)

@@ -1,0 +1,111 @@
+"""`footdt validate | schema | compile | solve` through the real CLI: exit codes and one-line errors."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from footdt.cli.app import app
+from tests.conftest import SPECS
+from tests.spec.test_loader import BAR
+
+runner = CliRunner()
+BAR_SPEC = SPECS / "verification" / "bar_compression.yaml"
+
+
+def _run(*args: str):  # type: ignore[no-untyped-def]
+    return runner.invoke(app, [str(a) for a in args])
+
+
+def _one_line_error(result) -> str:  # type: ignore[no-untyped-def]
+    assert result.exit_code != 0
+    assert "Traceback" not in result.output
+    lines = [ln for ln in result.output.splitlines() if ln.strip()]
+    assert len(lines) == 1, result.output
+    return lines[0]
+
+
+def test_validate_ok() -> None:
+    result = _run("validate", *sorted((SPECS / "verification").glob("*.yaml")), *Path("solvers").glob("*.toml"))
+    assert result.exit_code == 0, result.output
+    assert "ok" in result.output
+
+
+def test_validate_json_reports_each_file(write_spec) -> None:
+    bad = write_spec(BAR.replace("nu: 0.3", "nu: 0.7"))
+    result = _run("validate", BAR_SPEC, bad, "--json")
+    assert result.exit_code == 2
+    data = json.loads(result.stdout)
+    assert [d["ok"] for d in data] == [True, False]
+    assert "materials.steel.nu" in data[1]["error"]
+
+
+def test_schema_has_units(tmp_path) -> None:
+    out = tmp_path / "s.json"
+    assert _run("schema", "--out", out).exit_code == 0
+    text = out.read_text()
+    assert '"unit": "MPa"' in text and '"unit": "mm"' in text
+
+
+def test_unknown_key_one_line(write_spec) -> None:
+    line = _one_line_error(_run("compile", write_spec(BAR.replace("id: bar", "id: bar\ncolour: red")), "--out", "x"))
+    assert "spec.yaml:3: colour: unknown key" in line
+
+
+def test_no_bc_one_line(write_spec, tmp_path) -> None:
+    spec = write_spec(BAR.replace("boundary_conditions:\n  - {on: xmin, dofs: [x, y, z]}\n", ""))
+    line = _one_line_error(_run("compile", spec, "--backend", "calculix", "--out", tmp_path / "o"))
+    assert "can move as a rigid body" in line
+
+
+def test_unsupported_feature_names_other_backends(write_spec, tmp_path) -> None:
+    text = BAR + (
+        "landmarks:\n  a: [0.0, 0.0, 0.0]\n  b: [10.0, 2.0, 2.0]\n"
+        "connectors:\n  - {name: band, a: {landmark: a}, b: {landmark: b}, stiffness: 10, law: slip_ring}\n"
+    )
+    line = _one_line_error(_run("compile", write_spec(text), "--backend", "calculix", "--out", tmp_path / "o"))
+    assert "connector.slip_ring" in line and "abaqus" in line
+
+
+def test_compile_deck_then_solve_dir_with_corrupted_model(tmp_path) -> None:
+    out = tmp_path / "bar"
+    result = _run("compile", BAR_SPEC, "--backend", "calculix", "--out", out)
+    assert result.exit_code == 0, result.output
+    assert (out / "model.json").exists() and any(out.glob("*.inp"))
+    (out / "arrays.npz").write_bytes(b"garbage")
+    line = _one_line_error(_run("solve", out, "--backend", "sfepy", "--store", tmp_path / "l.db"))
+    assert "cannot read the model" in line
+
+
+def test_missing_ccx_gives_install_hint(tmp_path, monkeypatch) -> None:
+    profile = tmp_path / "p.toml"
+    profile.write_text('backend = "calculix"\nexecutable = "/nonexistent/ccx"\n')
+    line = _one_line_error(
+        _run("solve", BAR_SPEC, "--backend", "calculix", "--profile", profile, "--store", tmp_path / "l.db")
+    )
+    assert "calculix-ccx" in line
+
+
+def test_unknown_backend(tmp_path) -> None:
+    line = _one_line_error(_run("solve", BAR_SPEC, "--backend", "ansys", "--store", tmp_path / "l.db"))
+    assert "unknown backend 'ansys'" in line
+
+
+@pytest.mark.skipif(shutil.which("ccx") is None, reason="ccx not installed")
+def test_solve_both_backends_and_compare(tmp_path) -> None:
+    store = tmp_path / "labels.db"
+    out = tmp_path / "bar"
+    assert _run("compile", BAR_SPEC, "--backend", "calculix", "--out", out).exit_code == 0
+    r1 = _run("solve", out, "--backend", "sfepy", "--store", store)
+    assert r1.exit_code == 0, r1.output
+    r2 = _run("solve", out, "--backend", "calculix", "--store", store, "--json")
+    assert r2.exit_code == 0, r2.output
+    rows = json.loads(r2.stdout)
+    assert {r["stat"] for r in rows} == {"mean", "p95", "p99", "max"}
+    assert all(abs(r["value_mpa"] - 20.0) < 1e-3 for r in rows)
+    cmp = _run("labels", "compare", "--store", store, "sfepy", "calculix", "--rtol", "0.001")
+    assert cmp.exit_code == 0, cmp.output

@@ -1,0 +1,31 @@
+"""`import footdt` and `footdt --help` must not import the heavy libraries."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+HEAVY = ("tensorflow", "sfepy", "gmsh", "opensim", "gias3", "keras", "optuna", "pypardiso", "pyamg")
+
+
+def _loaded_after(code: str) -> set[str]:
+    probe = f"{code}\nimport sys\nprint(' '.join(m for m in {HEAVY!r} if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    return set(out.stdout.split())
+
+
+def test_import_footdt_is_light() -> None:
+    assert _loaded_after("import footdt") == set()
+
+
+def test_cli_help_is_light() -> None:
+    code = (
+        "import sys\nsys.argv=['footdt','--help']\n"
+        "from footdt.cli.app import app\n"
+        "try:\n    app()\nexcept SystemExit:\n    pass"
+    )
+    assert _loaded_after(code) == set()
+
+
+def test_backend_registry_is_light() -> None:
+    assert _loaded_after("from footdt.backends import get_backend\n[get_backend(n) for n in ('abaqus','calculix','sfepy')]") == set()
