@@ -1,0 +1,1 @@
+"""Cohorts: the manifest that ties runners, trials, IMU windows, loads and subject specs together."""
