@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -24,6 +22,7 @@ from typing import Any, Literal
 import numpy as np
 
 from footdt.errors import ModelDirError
+from footdt.fileio import atomic_write
 
 SCHEMA_VERSION = 1
 
@@ -265,17 +264,6 @@ def _split(model: AnalysisModel) -> tuple[dict[str, Any], dict[str, np.ndarray]]
     return meta, arrays
 
 
-def _atomic_write(path: Path, write: Any) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        write(Path(tmp))
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def save_model(model: AnalysisModel, directory: str | Path) -> Path:
     """Write ``model.json`` + ``arrays.npz`` into ``directory`` (atomically, file by file)."""
     d = Path(directory)
@@ -287,8 +275,8 @@ def save_model(model: AnalysisModel, directory: str | Path) -> Path:
         with tmp.open("wb") as fh:
             np.savez_compressed(fh, **arrays)  # type: ignore[arg-type]
 
-    _atomic_write(d / "arrays.npz", write_npz)
-    _atomic_write(d / "model.json", lambda tmp: tmp.write_text(json.dumps(meta, indent=1, sort_keys=True)))
+    atomic_write(d / "arrays.npz", write_npz)
+    atomic_write(d / "model.json", lambda tmp: tmp.write_text(json.dumps(meta, indent=1, sort_keys=True)))
     return d
 
 

@@ -15,6 +15,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from footdt.errors import FootdtError
+from footdt.fileio import atomic_write
 
 MANIFEST = "manifest.json"
 FORMAT = "footdt-cohort"
@@ -101,10 +102,8 @@ def load_manifest(cohort_dir: str | Path) -> Manifest:
 
 
 def save_manifest(manifest: Manifest, cohort_dir: str | Path) -> Path:
-    from footdt.ir import _atomic_write
-
     d = Path(cohort_dir)
     d.mkdir(parents=True, exist_ok=True)
     path = d / MANIFEST
-    _atomic_write(path, lambda tmp: tmp.write_text(manifest.model_dump_json(indent=1)))
+    atomic_write(path, lambda tmp: tmp.write_text(manifest.model_dump_json(indent=1)))
     return path
