@@ -9,9 +9,10 @@ HEAVY = ("tensorflow", "sfepy", "gmsh", "opensim", "gias3", "keras", "optuna", "
 
 
 def _loaded_after(code: str) -> set[str]:
-    probe = f"{code}\nimport sys\nprint(' '.join(m for m in {HEAVY!r} if m in sys.modules))"
+    probe = f"{code}\nimport sys\nprint('HEAVY:', ' '.join(m for m in {HEAVY!r} if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
-    return set(out.stdout.split())
+    line = [ln for ln in out.stdout.splitlines() if ln.startswith("HEAVY:")][-1]
+    return set(line.split()[1:])
 
 
 def test_import_footdt_is_light() -> None:

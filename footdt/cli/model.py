@@ -121,18 +121,23 @@ def solve(
 ) -> None:
     """Solve every phase with one backend and put the per-part labels into the store."""
     from footdt.backends import get_backend
-    from footdt.labels import store_result
+    from footdt.labels import LabelStore, store_result
     from footdt.spec.profile import default_profile, load_profile
 
     be = get_backend(backend)
     prof = load_profile(profile) if profile else default_profile(backend)
     if prof.backend != backend:
         raise SpecError(f"{profile}: profile is for backend '{prof.backend}', not '{backend}'")
+    LabelStore(store).close()  # a bad store URL fails now, not after a long solve
     model = _model_from(source)
     wd = workdir or (source / backend if source.is_dir() else Path("build") / model.subject / backend)
     with console.status(f"solving {model.subject} with {backend} ({model.n_nodes} nodes, {len(model.phases)} phases)"):
         result = be.solve(model, wd, prof)
     rows = store_result(store, result, model)
+    from footdt.results import save_result, write_vtu
+
+    out_dir = source if source.is_dir() else wd
+    saved = [save_result(result, out_dir), *write_vtu(model, result, out_dir)]
     if as_json:
         print_json([r.as_dict() for r in rows])
         return
@@ -145,6 +150,28 @@ def solve(
     console.print(table)
     res = result.max_residual
     console.print(f"stored {len(rows)} labels in {store}" + (f"; max residual {res:.1e}" if res is not None else ""))
+    console.print("results: " + "  ".join(str(p) for p in saved), highlight=False)
+
+
+@handle_errors
+def view(
+    model_dir: Path = typer.Argument(..., help="Compiled model directory that has been solved."),
+    phase: str = typer.Option(..., "--phase", help="Phase to draw."),
+    out: Path = typer.Option(Path("stress.png"), "--out", "-o", help="PNG file to write."),
+    backend: str = typer.Option("sfepy", "--backend", "-b", help="Whose results to draw."),
+    parts: list[str] = typer.Option([], "--part", help="Parts to draw (default: all but soft tissue)."),
+) -> None:
+    """Draw the von Mises field of one phase to a PNG (four views, soft tissue as a ghost)."""
+    from footdt.ir import load_model
+    from footdt.results import load_result
+    from footdt.view import render_stress
+
+    model = load_model(model_dir)
+    result = load_result(model_dir, backend)
+    if result.model_hash and result.model_hash != model.content_hash():
+        raise SpecError(f"{model_dir}: results.{backend}.npz belong to another version of the model; solve again")
+    path = render_stress(model, result, phase, out, parts or None)
+    console.print(f"wrote {path}")
 
 
 def register(app: typer.Typer) -> None:
@@ -152,6 +179,7 @@ def register(app: typer.Typer) -> None:
     app.command("schema")(schema)
     app.command("compile")(compile_cmd)
     app.command("solve")(solve)
+    app.command("view")(view)
 
 
 __all__ = ["fail", "register"]

@@ -1,0 +1,236 @@
+"""``LabelStore``: label rows and their solves in a SQLite file or any SQLAlchemy database.
+
+A plain path is a SQLite file (parent directories are created); anything with ``://`` is a
+SQLAlchemy URL (``sqlite:///labels.db``, ``postgresql://user@host/db``). Two tables:
+
+- ``labels``: one row per (subject, trial, phase, bone, stat, backend), values in MPa;
+- ``solves``: one row per solve id (backend, version, hashes, wall time in s, max residual, info).
+
+Writes are upserts in one transaction: putting the same rows again changes nothing, a new solve of
+the same key replaces the old value (the last put wins), and solves no label refers to any more
+are deleted. SQLite files use WAL journaling, ``BEGIN IMMEDIATE`` for writes and a busy timeout,
+so several processes can write one file at once.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import tempfile
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+
+from footdt.errors import StoreError
+from footdt.labels.reduce import LABEL_FIELDS, LabelRow
+from footdt.labels.schema import KEY, LABELS, SOLVES, SolveRecord, connect
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+Filter = str | Sequence[str] | None
+
+
+class LabelStore:
+    """Labels in a database. Use as a context manager or call ``close()``.
+
+    ``create=False`` refuses to create a missing store (for commands that only read).
+    """
+
+    def __init__(self, url_or_path: str | os.PathLike[str], *, create: bool = True) -> None:
+        self.engine, self.display = connect(str(url_or_path), create=create)
+        self.labels, self.solves = LABELS, SOLVES
+
+    # ------------------------------------------------------------------ writing
+    def put(
+        self, rows: Sequence[LabelRow], solve: SolveRecord | Iterable[SolveRecord] | None = None
+    ) -> int:
+        """Upsert ``rows`` (and their solve records) in one transaction; return the row count.
+
+        Without ``solve`` a minimal record per solve id is derived from the rows.
+        """
+        rows = list(rows)
+        records = _records(rows, solve)
+        if not rows:
+            return 0
+        for r in rows:
+            if not math.isfinite(r.value_mpa):
+                raise StoreError(
+                    f"label {'/'.join(r.key)} is {r.value_mpa}; re-run the solve (nothing was written)"
+                )
+        label_values = [r.to_dict() for r in rows]
+        solve_values = [rec.to_dict() for rec in records.values()]
+        try:
+            with self.engine.connect().execution_options(footdt_write=True) as conn, conn.begin():
+                conn.execute(_upsert(conn, self.solves, ("solve_id",)), solve_values)
+                conn.execute(_upsert(conn, self.labels, KEY), label_values)
+                used = sa.select(self.labels.c.solve_id).distinct()
+                conn.execute(sa.delete(self.solves).where(self.solves.c.solve_id.not_in(used)))
+        except sa.exc.SQLAlchemyError as exc:
+            raise StoreError(
+                f"cannot write to label store {self.display}: {_first_line(exc)}"
+            ) from None
+        return len(rows)
+
+    # ------------------------------------------------------------------ reading
+    def query(
+        self,
+        subject: Filter = None,
+        trial: Filter = None,
+        phase: Filter = None,
+        bone: Filter = None,
+        stat: Filter = None,
+        backend: Filter = None,
+    ) -> list[LabelRow]:
+        """Rows matching every given filter (a name or a list of names), in key order."""
+        cols = self.labels.c
+        stmt = sa.select(*(cols[f] for f in LABEL_FIELDS)).order_by(*(cols[k] for k in KEY))
+        for name, value in (
+            ("subject", subject), ("trial", trial), ("phase", phase),
+            ("bone", bone), ("stat", stat), ("backend", backend),
+        ):  # fmt: skip
+            if value is not None:
+                values = [value] if isinstance(value, str) else list(value)
+                stmt = stmt.where(cols[name].in_(values))
+        return [_row(m) for m in self._fetch(stmt)]
+
+    get = query  # same filters, same list result
+
+    def exists(self, **filters: Filter) -> bool:
+        """True when at least one row matches the filters of ``query``."""
+        return bool(self.query(**filters))
+
+    def solve(self, solve_id: str) -> SolveRecord | None:
+        """The record of one solve, or None."""
+        found = self._fetch(sa.select(self.solves).where(self.solves.c.solve_id == solve_id))
+        return SolveRecord.from_mapping(found[0]) if found else None
+
+    def backends(self) -> list[str]:
+        stmt = sa.select(self.labels.c.backend).distinct().order_by(self.labels.c.backend)
+        return [m["backend"] for m in self._fetch(stmt)]
+
+    def describe(self) -> dict[str, Any]:
+        """Counts per backend and the distinct subjects, trials, phases, bones and stats."""
+        c = self.labels.c
+        per_backend = self._fetch(
+            sa.select(c.backend, sa.func.count().label("n")).group_by(c.backend).order_by(c.backend)
+        )
+        out: dict[str, Any] = {
+            "store": self.display,
+            "rows": sum(int(m["n"]) for m in per_backend),
+            "solves": int(
+                self._fetch(sa.select(sa.func.count().label("n")).select_from(self.solves))[0]["n"]
+            ),
+            "backends": {m["backend"]: int(m["n"]) for m in per_backend},
+        }
+        for name in ("subject", "trial", "phase", "bone", "stat"):
+            found = self._fetch(sa.select(c[name]).distinct().order_by(c[name]))
+            out[f"{name}s"] = [m[name] for m in found]
+        return out
+
+    def to_dataframe(self, **filters: Filter) -> pd.DataFrame:
+        """The (filtered) rows as a pandas DataFrame with one column per ``LabelRow`` field."""
+        import pandas as pd
+
+        rows = self.query(**filters)
+        return pd.DataFrame([r.to_dict() for r in rows], columns=list(LABEL_FIELDS))
+
+    def export(self, path: str | os.PathLike[str], **filters: Filter) -> int:
+        """Write the rows to ``.csv`` or ``.parquet`` (by suffix), atomically; return the row count."""
+        out = Path(path)
+        suffix = out.suffix.lower()
+        if suffix not in (".csv", ".parquet"):
+            raise StoreError(
+                f"{out}: export format must be .csv or .parquet, not {suffix or 'none'!r}"
+            )
+        df = self.to_dataframe(**filters)
+        try:
+            out.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp")
+            os.close(fd)
+            try:
+                if suffix == ".csv":
+                    df.to_csv(tmp, index=False)
+                else:
+                    df.to_parquet(tmp, index=False, engine="pyarrow")
+                os.replace(tmp, out)
+            finally:
+                Path(tmp).unlink(missing_ok=True)
+        except OSError as exc:
+            raise StoreError(
+                f"{out}: cannot write the export ({exc.strerror or exc}); check the path"
+            ) from None
+        return len(df)
+
+    # ------------------------------------------------------------------ lifecycle
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self) -> LabelStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"LabelStore({self.display!r})"
+
+    def _fetch(self, stmt: Any) -> list[Any]:
+        try:
+            with self.engine.connect() as conn:
+                return list(conn.execute(stmt).mappings())
+        except sa.exc.SQLAlchemyError as exc:
+            raise StoreError(
+                f"cannot read label store {self.display}: {_first_line(exc)}"
+            ) from None
+
+
+def _records(
+    rows: list[LabelRow], solve: SolveRecord | Iterable[SolveRecord] | None
+) -> dict[str, SolveRecord]:
+    given = [solve] if isinstance(solve, SolveRecord) else list(solve or ())
+    records = {rec.solve_id: rec for rec in given}
+    for r in rows:
+        if r.solve_id not in records:
+            if given:
+                raise StoreError(
+                    f"label {'/'.join(r.key)} names solve {r.solve_id!r}, which is not among the solves "
+                    "passed to put(); pass its SolveRecord (nothing was written)"
+                )
+            records[r.solve_id] = SolveRecord.from_rows(
+                [x for x in rows if x.solve_id == r.solve_id]
+            )
+    return records
+
+
+def _upsert(conn: sa.Connection, table: sa.Table, key: Sequence[str]) -> Any:
+    """INSERT ... ON CONFLICT (key) DO UPDATE (SQLite and PostgreSQL, the dialects ``connect`` allows)."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    dialect = conn.dialect.name
+    if dialect not in ("sqlite", "postgresql"):
+        raise StoreError(f"label stores on {dialect} are not supported; use SQLite or PostgreSQL")
+    stmt: Any = (sqlite.insert if dialect == "sqlite" else postgresql.insert)(table)
+    update = {
+        c.name: stmt.excluded[c.name]
+        for c in table.columns
+        if c.name not in key and not c.primary_key
+    }
+    return stmt.on_conflict_do_update(index_elements=list(key), set_=update)
+
+
+def _row(m: Any) -> LabelRow:
+    d = {f: m[f] for f in LABEL_FIELDS}
+    d["value_mpa"] = float(d["value_mpa"])
+    d["wall_time_s"] = float(d["wall_time_s"])
+    d["residual"] = None if d["residual"] is None else float(d["residual"])
+    d["max_on_boundary"] = bool(d["max_on_boundary"])
+    return LabelRow(**d)
+
+
+def _first_line(exc: BaseException) -> str:
+    orig = getattr(exc, "orig", None) or exc
+    text = str(orig).strip().splitlines()
+    return f"{type(orig).__name__}: {text[0] if text else ''}"
