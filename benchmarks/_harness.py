@@ -29,7 +29,10 @@ def run_isolated(code: str, timeout: float = 1800) -> dict[str, Any]:
         + "\nprint(json.dumps(RESULT))\n"
     )
     proc = subprocess.run(
-        [sys.executable, "-c", wrapper], capture_output=True, text=True, timeout=timeout,
+        [sys.executable, "-c", wrapper],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
         cwd=Path(__file__).resolve().parents[1],
     )
     if proc.returncode != 0:

@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _harness import run_isolated, write  # noqa: E402
+from _harness import run_isolated, write
 
 SOLVE = """
 import time
@@ -35,12 +35,19 @@ RESULT = dict(nodes=model.n_nodes, elements=model.n_elements, phases=len(model.p
               compile_s=round(t1 - t0, 2), solve_s=round(t2 - t1, 2), max_residual=result.max_residual)
 """
 
-SOLVERS = [("sfepy", "pardiso"), ("sfepy", "amg"), ("calculix", "spooles"), ("calculix", "iterative_cholesky")]
+SOLVERS = [
+    ("sfepy", "pardiso"),
+    ("sfepy", "amg"),
+    ("calculix", "spooles"),
+    ("calculix", "iterative_cholesky"),
+]
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--sizes", default="1.6,1.0,0.78", help="element sizes in mm (~10k, ~50k, ~100k nodes)")
+    ap.add_argument(
+        "--sizes", default="1.6,1.0,0.78", help="element sizes in mm (~10k, ~50k, ~100k nodes)"
+    )
     ap.add_argument("--quick", action="store_true", help="only the smallest size")
     args = ap.parse_args()
     sizes = [float(s) for s in args.sizes.split(",")][: 1 if args.quick else None]
@@ -58,7 +65,9 @@ def main() -> None:
                 f"peak {r.get('peak_rss_mb', '-'):>7} MB  {r.get('error', '')}",
                 flush=True,
             )
-    path = write("block", {"model": "specs/verification/two_material_block.yaml (2 phases)", "rows": rows})
+    path = write(
+        "block", {"model": "specs/verification/two_material_block.yaml (2 phases)", "rows": rows}
+    )
     print(f"wrote {path}")
 
 

@@ -38,7 +38,7 @@ PHASES: Final[tuple[str, ...]] = ("initial_contact", "mid_stance", "push_off")
 STATS: Final[tuple[str, ...]] = ("mean", "p95", "p99", "max")
 
 #: Which stored statistic is the ML "peak" unless a spec says otherwise.
-DEFAULT_PEAK_STAT: Final[str] = "p99"
+DEFAULT_PEAK_STAT: Final = "p99"
 
 #: The paper's 28 targets as (phase, bone, kind) with kind "mean" or "peak".
 _PAPER_BONES_BY_PHASE: Final[dict[str, tuple[str, ...]]] = {

@@ -116,7 +116,9 @@ class AnalysisModel:
     phases: tuple[Phase, ...] = ()
     outputs: OutputRequest = OutputRequest((), ("mean", "p95", "p99", "max"))
     provenance: dict[str, Any] = field(default_factory=dict)
-    units: dict[str, str] = field(default_factory=lambda: {"length": "mm", "force": "N", "stress": "MPa"})
+    units: dict[str, str] = field(
+        default_factory=lambda: {"length": "mm", "force": "N", "stress": "MPa"}
+    )
     schema_version: int = SCHEMA_VERSION
 
     # ----------------------------------------------------------------- queries
@@ -168,7 +170,9 @@ class AnalysisModel:
 
     def features(self) -> dict[str, str]:
         """Model features a backend must support, each with where it is used (for error messages)."""
-        feats: dict[str, str] = {f"element.{self.cell_type}": f"{self.n_elements} {self.cell_type} elements"}
+        feats: dict[str, str] = {
+            f"element.{self.cell_type}": f"{self.n_elements} {self.cell_type} elements"
+        }
         for c in self.connectors:
             feats.setdefault(f"connector.{c.law}", f"connector '{c.name}'")
         for t in self.ties:
@@ -250,7 +254,13 @@ def _split(model: AnalysisModel) -> tuple[dict[str, Any], dict[str, np.ndarray]]
         "materials": {k: {"E": m.E, "nu": m.nu} for k, m in model.materials.items()},
         "sections": model.sections,
         "connectors": [
-            {"name": c.name, "node_a": c.node_a, "node_b": c.node_b, "law": c.law, "stiffness": c.stiffness}
+            {
+                "name": c.name,
+                "node_a": c.node_a,
+                "node_b": c.node_b,
+                "law": c.law,
+                "stiffness": c.stiffness,
+            }
             for c in model.connectors
         ],
         "ties": [
@@ -258,7 +268,10 @@ def _split(model: AnalysisModel) -> tuple[dict[str, Any], dict[str, np.ndarray]]
             for t in model.ties
         ],
         "phases": phases,
-        "outputs": {"parts": list(model.outputs.parts), "statistics": list(model.outputs.statistics)},
+        "outputs": {
+            "parts": list(model.outputs.parts),
+            "statistics": list(model.outputs.statistics),
+        },
         "provenance": model.provenance,
     }
     return meta, arrays
@@ -276,7 +289,9 @@ def save_model(model: AnalysisModel, directory: str | Path) -> Path:
             np.savez_compressed(fh, **arrays)  # type: ignore[arg-type]
 
     atomic_write(d / "arrays.npz", write_npz)
-    atomic_write(d / "model.json", lambda tmp: tmp.write_text(json.dumps(meta, indent=1, sort_keys=True)))
+    atomic_write(
+        d / "model.json", lambda tmp: tmp.write_text(json.dumps(meta, indent=1, sort_keys=True))
+    )
     return d
 
 
@@ -297,7 +312,9 @@ def load_model(directory: str | Path) -> AnalysisModel:
         with np.load(d / "arrays.npz", allow_pickle=False) as npz:
             arrays = {k: npz[k] for k in npz.files}
     except Exception as exc:  # corrupted JSON or zip
-        raise ModelDirError(f"{d}: cannot read the model ({type(exc).__name__}: {exc}); {hint}") from None
+        raise ModelDirError(
+            f"{d}: cannot read the model ({type(exc).__name__}: {exc}); {hint}"
+        ) from None
     if meta.get("schema_version") != SCHEMA_VERSION:
         raise ModelDirError(
             f"{d}: model schema version {meta.get('schema_version')} is not {SCHEMA_VERSION}; {hint}"
@@ -305,7 +322,9 @@ def load_model(directory: str | Path) -> AnalysisModel:
     try:
         model = _from_parts(meta, arrays)
     except (KeyError, TypeError, ValueError) as exc:
-        raise ModelDirError(f"{d}: model.json and arrays.npz do not fit together ({exc}); {hint}") from None
+        raise ModelDirError(
+            f"{d}: model.json and arrays.npz do not fit together ({exc}); {hint}"
+        ) from None
     stored = meta.get("content_hash")
     if stored != model.content_hash():
         raise ModelDirError(f"{d}: content hash mismatch (files changed after compile); {hint}")
@@ -318,10 +337,12 @@ def _from_parts(meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> Analysis
             name=ph["name"],
             pressures=tuple(Pressure(p["surface"], float(p["value"])) for p in ph["pressures"]),
             nodal_loads=tuple(
-                NodalLoad(ld["name"], ld["node_set"], arrays[ld["forces"]]) for ld in ph["nodal_loads"]
+                NodalLoad(ld["name"], ld["node_set"], arrays[ld["forces"]])
+                for ld in ph["nodal_loads"]
             ),
             fixed=tuple(
-                FixedDofs(f["name"], f["node_set"], tuple(f["dofs"]), float(f["value"])) for f in ph["fixed"]
+                FixedDofs(f["name"], f["node_set"], tuple(f["dofs"]), float(f["value"]))
+                for f in ph["fixed"]
             ),
         )
         for ph in meta["phases"]
@@ -333,14 +354,18 @@ def _from_parts(meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> Analysis
         cell_type=meta["cell_type"],
         elements=arrays["elements"],
         parts={k: arrays[f"part/{k}"] for k in meta["parts"]},
-        materials={k: Material(k, float(v["E"]), float(v["nu"])) for k, v in meta["materials"].items()},
+        materials={
+            k: Material(k, float(v["E"]), float(v["nu"])) for k, v in meta["materials"].items()
+        },
         sections=dict(meta["sections"]),
         node_sets={k: arrays[f"node_set/{k}"] for k in meta["node_sets"]},
         surfaces={k: arrays[f"surface/{k}"] for k in meta["surfaces"]},
         connectors=tuple(Connector(**c) for c in meta["connectors"]),
         ties=tuple(Tie(**t) for t in meta["ties"]),
         phases=phases,
-        outputs=OutputRequest(tuple(meta["outputs"]["parts"]), tuple(meta["outputs"]["statistics"])),
+        outputs=OutputRequest(
+            tuple(meta["outputs"]["parts"]), tuple(meta["outputs"]["statistics"])
+        ),
         provenance=dict(meta["provenance"]),
         units=dict(meta["units"]),
         schema_version=int(meta["schema_version"]),

@@ -13,7 +13,8 @@ def von_mises(stress: np.ndarray) -> np.ndarray:
     s = np.asarray(stress, dtype=np.float64)
     sxx, syy, szz, sxy, sxz, syz = (s[..., i] for i in range(6))
     return np.sqrt(
-        0.5 * ((sxx - syy) ** 2 + (syy - szz) ** 2 + (szz - sxx) ** 2) + 3.0 * (sxy**2 + sxz**2 + syz**2)
+        0.5 * ((sxx - syy) ** 2 + (syy - szz) ** 2 + (szz - sxx) ** 2)
+        + 3.0 * (sxy**2 + sxz**2 + syz**2)
     )
 
 

@@ -27,7 +27,16 @@ def save_result(result: SolveResult, directory: str | Path) -> Path:
                 arrays[f"{name}/{field}"] = np.asarray(value)
     meta = {
         k: getattr(result, k)
-        for k in ("subject", "trial", "backend", "backend_version", "model_hash", "spec_hash", "mesh_hash", "wall_time")
+        for k in (
+            "subject",
+            "trial",
+            "backend",
+            "backend_version",
+            "model_hash",
+            "spec_hash",
+            "mesh_hash",
+            "wall_time",
+        )
     }
     meta["phases"] = {n: {"residual": p.residual} for n, p in result.phases.items()}
     meta["info"] = result.info
@@ -43,7 +52,9 @@ def save_result(result: SolveResult, directory: str | Path) -> Path:
 def load_result(directory: str | Path, backend: str) -> SolveResult:
     path = results_path(directory, backend)
     if not path.is_file():
-        raise FootdtError(f"{path}: no results for backend '{backend}': run `footdt solve {directory} --backend {backend}`")
+        raise FootdtError(
+            f"{path}: no results for backend '{backend}': run `footdt solve {directory} --backend {backend}`"
+        )
     with np.load(path, allow_pickle=False) as npz:
         data = {k: npz[k] for k in npz.files}
     meta = json.loads(bytes(data.pop("meta")).decode())
@@ -76,7 +87,10 @@ def write_vtu(model: AnalysisModel, result: SolveResult, directory: str | Path) 
             cell_data["stress_MPa"] = [ph.stress]
         point_data = {"displacement_mm": ph.displacement} if ph.displacement is not None else {}
         mesh = meshio.Mesh(
-            model.nodes, [(model.cell_type, model.elements)], point_data=point_data, cell_data=cell_data,
+            model.nodes,
+            [(model.cell_type, model.elements)],
+            point_data=point_data,
+            cell_data=cell_data,
             field_data={p: np.array([i, 3]) for i, p in enumerate(model.parts)},
         )
         path = Path(directory) / f"{result.backend}.{name}.vtu"

@@ -19,7 +19,9 @@ VIEWS = (("lateral", 0, -90), ("medial", 0, 90), ("dorsal", 90, -90), ("oblique"
 def _part_boundary(model: AnalysisModel, elems: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Boundary triangles (node ids) of a set of elements and the element each belongs to."""
     faces = boundary_faces(model.elements[elems])
-    tri = np.take_along_axis(model.elements[elems][faces[:, 0], :4], np.asarray(TET_FACES)[faces[:, 1]], axis=1)
+    tri = np.take_along_axis(
+        model.elements[elems][faces[:, 0], :4], np.asarray(TET_FACES)[faces[:, 1]], axis=1
+    )
     return tri, elems[faces[:, 0]]
 
 
@@ -47,7 +49,9 @@ def render_stress(
     tris, owners = zip(*(_part_boundary(model, model.parts[p]) for p in shown), strict=True)
     tri, owner = np.vstack(tris), np.concatenate(owners)
     values = vm[owner]
-    vmax = float(np.percentile(vm[np.concatenate([model.parts[p] for p in shown])], clip_percentile))
+    vmax = float(
+        np.percentile(vm[np.concatenate([model.parts[p] for p in shown])], clip_percentile)
+    )
     norm = matplotlib.colors.Normalize(vmin=0.0, vmax=max(vmax, 1e-12))
     cmap = matplotlib.colormaps["turbo"]
     ghost = None
@@ -59,7 +63,11 @@ def render_stress(
     for k, (title, elev, azim) in enumerate(VIEWS):
         ax = fig.add_subplot(2, 2, k + 1, projection="3d")
         if ghost is not None:
-            ax.add_collection3d(Poly3DCollection(model.nodes[ghost], facecolors=(0.6, 0.6, 0.6, 0.04), edgecolors="none"))
+            ax.add_collection3d(
+                Poly3DCollection(
+                    model.nodes[ghost], facecolors=(0.6, 0.6, 0.6, 0.04), edgecolors="none"
+                )
+            )
         coll = Poly3DCollection(model.nodes[tri], facecolors=cmap(norm(values)), edgecolors="none")
         ax.add_collection3d(coll)
         ax.set_xlim(lo[0], hi[0]), ax.set_ylim(lo[1], hi[1]), ax.set_zlim(lo[2], hi[2])
@@ -68,7 +76,9 @@ def render_stress(
         ax.set_title(title)
         ax.set_axis_off()
     sm = matplotlib.cm.ScalarMappable(norm=norm, cmap=cmap)
-    fig.colorbar(sm, ax=fig.axes, shrink=0.6, label=f"von Mises (MPa), clipped at p{clip_percentile:g}")
+    fig.colorbar(
+        sm, ax=fig.axes, shrink=0.6, label=f"von Mises (MPa), clipped at p{clip_percentile:g}"
+    )
     fig.suptitle(f"{model.subject} · {phase} · {result.backend} {result.backend_version}")
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)

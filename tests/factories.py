@@ -4,11 +4,22 @@ from __future__ import annotations
 
 import numpy as np
 
-from footdt.ir import AnalysisModel, Connector, FixedDofs, Material, NodalLoad, OutputRequest, Phase, Pressure
+from footdt.ir import (
+    AnalysisModel,
+    Connector,
+    FixedDofs,
+    Material,
+    NodalLoad,
+    OutputRequest,
+    Phase,
+    Pressure,
+)
 from footdt.mesh.structured import box_faces, box_tets
 
 
-def _box_sets(nodes: np.ndarray, elements: np.ndarray, size: tuple[float, float, float]) -> tuple[dict, dict]:
+def _box_sets(
+    nodes: np.ndarray, elements: np.ndarray, size: tuple[float, float, float]
+) -> tuple[dict, dict]:
     lo, hi = np.zeros(3), np.asarray(size, dtype=float)
     surfaces = box_faces(nodes, elements, lo, hi)
     node_sets = {}
@@ -53,7 +64,10 @@ def bar_model(
 
 
 def inclusion_model(
-    divisions: int = 8, E_matrix: float = 10.0, E_inclusion: float = 1000.0, pressure: float = 0.1,
+    divisions: int = 8,
+    E_matrix: float = 10.0,
+    E_inclusion: float = 1000.0,
+    pressure: float = 0.1,
     connector_law: str | None = None,
 ) -> AnalysisModel:
     """A unit-ish cube (10 mm) with a stiff central inclusion, pressure below, top fixed.
@@ -82,7 +96,10 @@ def inclusion_model(
         cell_type="tetra",
         elements=elements,
         parts={"matrix": np.flatnonzero(~inside), "inclusion": np.flatnonzero(inside)},
-        materials={"soft": Material("soft", E_matrix, 0.45), "stiff": Material("stiff", E_inclusion, 0.3)},
+        materials={
+            "soft": Material("soft", E_matrix, 0.45),
+            "stiff": Material("stiff", E_inclusion, 0.3),
+        },
         sections={"matrix": "soft", "inclusion": "stiff"},
         node_sets=node_sets,
         surfaces=surfaces,

@@ -12,7 +12,7 @@ import pytest
 
 from tests.conftest import REPO
 
-DOCS = sorted((REPO / "docs").glob("*.md")) + [REPO / "README.md"]
+DOCS = [*sorted((REPO / "docs").glob("*.md")), REPO / "README.md"]
 BLOCK = re.compile(r"```python\n(.*?)```(?:\s*\n```text\n(.*?)```)?", re.S)
 
 
@@ -29,7 +29,9 @@ def _examples() -> list[tuple[Path, int, str, str | None]]:
     _examples(),
     ids=[f"{d.name}[{i}]" for d, i, _, _ in _examples()],
 )
-def test_doc_example_runs(doc: Path, index: int, code: str, expected: str | None, tmp_path: Path) -> None:
+def test_doc_example_runs(
+    doc: Path, index: int, code: str, expected: str | None, tmp_path: Path
+) -> None:
     cwd = os.getcwd()
     for name in ("specs", "solvers"):
         (tmp_path / name).symlink_to(REPO / name)

@@ -20,7 +20,9 @@ def test_round_trip_preserves_everything(tmp_path) -> None:
     assert back.content_hash() == model.content_hash()
     assert np.array_equal(back.elements, model.elements)
     assert back.connectors == model.connectors
-    assert np.array_equal(back.phases[1].nodal_loads[0].forces, model.phases[1].nodal_loads[0].forces)
+    assert np.array_equal(
+        back.phases[1].nodal_loads[0].forces, model.phases[1].nodal_loads[0].forces
+    )
     assert back.features() == model.features()
 
 

@@ -9,7 +9,9 @@ HEAVY = ("tensorflow", "sfepy", "gmsh", "opensim", "gias3", "keras", "optuna", "
 
 
 def _loaded_after(code: str) -> set[str]:
-    probe = f"{code}\nimport sys\nprint('HEAVY:', ' '.join(m for m in {HEAVY!r} if m in sys.modules))"
+    probe = (
+        f"{code}\nimport sys\nprint('HEAVY:', ' '.join(m for m in {HEAVY!r} if m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     line = [ln for ln in out.stdout.splitlines() if ln.startswith("HEAVY:")][-1]
     return set(line.split()[1:])
@@ -29,4 +31,9 @@ def test_cli_help_is_light() -> None:
 
 
 def test_backend_registry_is_light() -> None:
-    assert _loaded_after("from footdt.backends import get_backend\n[get_backend(n) for n in ('abaqus','calculix','sfepy')]") == set()
+    assert (
+        _loaded_after(
+            "from footdt.backends import get_backend\n[get_backend(n) for n in ('abaqus','calculix','sfepy')]"
+        )
+        == set()
+    )

@@ -19,9 +19,11 @@ def get_backend(name: str) -> Backend:
     try:
         target = REGISTRY[name]
     except KeyError:
-        raise FootdtError(f"unknown backend {name!r}; choose one of: {', '.join(REGISTRY)}") from None
+        raise FootdtError(
+            f"unknown backend {name!r}; choose one of: {', '.join(REGISTRY)}"
+        ) from None
     module, cls = target.split(":")
-    return getattr(importlib.import_module(module), cls)()  # type: ignore[no-any-return]
+    return getattr(importlib.import_module(module), cls)()
 
 
 def backends_with(feature: str) -> list[str]:

@@ -106,8 +106,14 @@ class Backend:
         for feature, where in model.features().items():
             if feature not in self.capabilities:
                 others = [b for b in backends_with(feature) if b != self.name]
-                can = f"use --backend {' or '.join(others)}" if others else "no backend supports it yet"
-                reasons.append(f"backend '{self.name}' cannot express {feature} (used by {where}); {can}")
+                can = (
+                    f"use --backend {' or '.join(others)}"
+                    if others
+                    else "no backend supports it yet"
+                )
+                reasons.append(
+                    f"backend '{self.name}' cannot express {feature} (used by {where}); {can}"
+                )
         return reasons
 
     def prepare(self, model: AnalysisModel, workdir: Path, profile: SolverProfile) -> Prepared:

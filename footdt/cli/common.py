@@ -37,7 +37,9 @@ def handle_errors(fn: F) -> F:
         except KeyboardInterrupt:
             raise fail("interrupted", 130) from None
         except MemoryError:
-            raise fail("out of memory: use a coarser mesh (--size) or the low-memory solver profile") from None
+            raise fail(
+                "out of memory: use a coarser mesh (--size) or the low-memory solver profile"
+            ) from None
 
     return wrapper  # type: ignore[return-value]
 

@@ -63,20 +63,44 @@ def demo(
                 result = get_backend(name).solve(model, out / case / name)
             store_result(store_url, result, model)
             summary["solves"].append(
-                {"case": case, "backend": name, "nodes": model.n_nodes, "wall_time_s": round(result.wall_time, 3)}
+                {
+                    "case": case,
+                    "backend": name,
+                    "nodes": model.n_nodes,
+                    "wall_time_s": round(result.wall_time, 3),
+                }
             )
             if case in CASES:
                 for check in verify(loaded.spec, model, result):  # type: ignore[arg-type]
-                    summary["checks"].append({**check.__dict__, "backend": name, "rel_error": check.rel_error})
-                    table.add_row(case, name, check.quantity, f"{check.expected:.6g}", f"{check.measured:.6g}",
-                                  f"{100 * check.rel_error:.3f} %")
+                    summary["checks"].append(
+                        {**check.__dict__, "backend": name, "rel_error": check.rel_error}
+                    )
+                    table.add_row(
+                        case,
+                        name,
+                        check.quantity,
+                        f"{check.expected:.6g}",
+                        f"{check.measured:.6g}",
+                        f"{100 * check.rel_error:.3f} %",
+                    )
     comparison = None
     if len(backends) == 2:
         with LabelStore(store_url) as store:
-            comparison = compare(store, "sfepy", "calculix", rtol={"mean": 0.005, "p95": 0.02, "p99": 0.02, "max": 0.05})
-    (out / "summary.json").write_text(json.dumps({**summary, "comparison_ok": comparison.ok if comparison else None}, indent=1))
+            comparison = compare(
+                store,
+                "sfepy",
+                "calculix",
+                rtol={"mean": 0.005, "p95": 0.02, "p99": 0.02, "max": 0.05},
+            )
+    (out / "summary.json").write_text(
+        json.dumps({**summary, "comparison_ok": comparison.ok if comparison else None}, indent=1)
+    )
     if as_json:
-        typer.echo(json.dumps({**summary, "comparison_ok": comparison.ok if comparison else None}, indent=1))
+        typer.echo(
+            json.dumps(
+                {**summary, "comparison_ok": comparison.ok if comparison else None}, indent=1
+            )
+        )
         return
     console.print(table)
     if comparison is not None:

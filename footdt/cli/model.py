@@ -13,8 +13,12 @@ from footdt.errors import FootdtError, SpecError
 
 
 def validate(
-    files: list[Path] = typer.Argument(..., help="Spec files (YAML/TOML) or solver profiles (solvers/*.toml)."),
-    deep: bool = typer.Option(False, "--compile", help="Also mesh and compile subject specs (checks names)."),
+    files: list[Path] = typer.Argument(
+        ..., help="Spec files (YAML/TOML) or solver profiles (solvers/*.toml)."
+    ),
+    deep: bool = typer.Option(
+        False, "--compile", help="Also mesh and compile subject specs (checks names)."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print results as JSON."),
 ) -> None:
     """Check spec files: schema, units, references. Errors read `file:line: field: message`."""
@@ -27,14 +31,18 @@ def validate(
             data, _ = read_data(f)
             if "backend" in data and "kind" not in data:
                 prof = load_profile(f)
-                results.append({"file": str(f), "ok": True, "kind": "solver_profile", "id": prof.name})
+                results.append(
+                    {"file": str(f), "ok": True, "kind": "solver_profile", "id": prof.name}
+                )
                 continue
             loaded = load_spec(f)
             if deep and loaded.spec.kind == "subject":
                 from footdt.compile import compile_spec
 
                 compile_spec(loaded)
-            results.append({"file": str(f), "ok": True, "kind": loaded.spec.kind, "id": loaded.spec.id})
+            results.append(
+                {"file": str(f), "ok": True, "kind": loaded.spec.kind, "id": loaded.spec.id}
+            )
         except FootdtError as exc:
             results.append({"file": str(f), "ok": False, "error": str(exc)})
     if as_json:
@@ -42,15 +50,23 @@ def validate(
     else:
         for r in results:
             if r["ok"]:
-                console.print(f"[green]ok[/]    {r['file']} ({r['kind']} '{r['id']}')", highlight=False)
+                console.print(
+                    f"[green]ok[/]    {r['file']} ({r['kind']} '{r['id']}')", highlight=False
+                )
             else:
-                err_console.print(f"[bold red]error:[/] {r['error']}", highlight=False, soft_wrap=True)
+                err_console.print(
+                    f"[bold red]error:[/] {r['error']}", highlight=False, soft_wrap=True
+                )
     if not all(r["ok"] for r in results):
         raise typer.Exit(2)
 
 
 @handle_errors
-def schema(out: Path | None = typer.Option(None, "--out", help="Write the JSON Schema here (default stdout).")) -> None:
+def schema(
+    out: Path | None = typer.Option(
+        None, "--out", help="Write the JSON Schema here (default stdout)."
+    ),
+) -> None:
     """JSON Schema of the spec language (point your editor's YAML plugin at it)."""
     from footdt.spec.schema import spec_json_schema
 
@@ -71,7 +87,9 @@ def _model_from(source: Path):  # type: ignore[no-untyped-def]
         if not is_model_dir(source):
             from footdt.errors import ModelDirError
 
-            raise ModelDirError(f"{source}: not a compiled model directory (no model.json); run `footdt compile`")
+            raise ModelDirError(
+                f"{source}: not a compiled model directory (no model.json); run `footdt compile`"
+            )
         return load_model(source)
     from footdt.compile import compile_spec
     from footdt.spec.loader import load_spec
@@ -83,7 +101,9 @@ def _model_from(source: Path):  # type: ignore[no-untyped-def]
 def compile_cmd(
     spec: Path = typer.Argument(..., help="Subject spec file."),
     backend: str = typer.Option("calculix", "--backend", "-b", help="abaqus | calculix | sfepy"),
-    out: Path = typer.Option(..., "--out", "-o", help="Output directory (model.json, arrays.npz, deck)."),
+    out: Path = typer.Option(
+        ..., "--out", "-o", help="Output directory (model.json, arrays.npz, deck)."
+    ),
 ) -> None:
     """Compile a spec to the solver-neutral model and, for deck backends, an input deck."""
     from footdt.backends import get_backend
@@ -100,7 +120,7 @@ def compile_cmd(
     if backend in ("abaqus", "calculix"):
         from footdt.backends.inp import compile_deck
 
-        written += compile_deck(model, out, backend)
+        written += list(compile_deck(model, out, backend).values())
     console.print(
         f"compiled [bold]{model.subject}[/]: {model.n_nodes} nodes, {model.n_elements} {model.cell_type} "
         f"elements, {len(model.parts)} parts, {len(model.phases)} phases -> {out}",
@@ -114,9 +134,15 @@ def compile_cmd(
 def solve(
     source: Path = typer.Argument(..., help="Subject spec file or compiled model directory."),
     backend: str = typer.Option("sfepy", "--backend", "-b", help="sfepy | calculix | abaqus"),
-    store: str = typer.Option("labels.db", "--store", "-s", help="Label store: SQLite path or SQLAlchemy URL."),
-    profile: Path | None = typer.Option(None, "--profile", help="Solver profile TOML (solvers/*.toml)."),
-    workdir: Path | None = typer.Option(None, "--workdir", help="Where solver files go (default build/SUBJECT/BACKEND)."),
+    store: str = typer.Option(
+        "labels.db", "--store", "-s", help="Label store: SQLite path or SQLAlchemy URL."
+    ),
+    profile: Path | None = typer.Option(
+        None, "--profile", help="Solver profile TOML (solvers/*.toml)."
+    ),
+    workdir: Path | None = typer.Option(
+        None, "--workdir", help="Where solver files go (default build/SUBJECT/BACKEND)."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the stored labels as JSON."),
 ) -> None:
     """Solve every phase with one backend and put the per-part labels into the store."""
@@ -130,8 +156,12 @@ def solve(
         raise SpecError(f"{profile}: profile is for backend '{prof.backend}', not '{backend}'")
     LabelStore(store).close()  # a bad store URL fails now, not after a long solve
     model = _model_from(source)
-    wd = workdir or (source / backend if source.is_dir() else Path("build") / model.subject / backend)
-    with console.status(f"solving {model.subject} with {backend} ({model.n_nodes} nodes, {len(model.phases)} phases)"):
+    wd = workdir or (
+        source / backend if source.is_dir() else Path("build") / model.subject / backend
+    )
+    with console.status(
+        f"solving {model.subject} with {backend} ({model.n_nodes} nodes, {len(model.phases)} phases)"
+    ):
         result = be.solve(model, wd, prof)
     rows = store_result(store, result, model)
     from footdt.results import save_result, write_vtu
@@ -141,7 +171,9 @@ def solve(
     if as_json:
         print_json([r.as_dict() for r in rows])
         return
-    table = Table(title=f"{model.subject} / {backend} {result.backend_version}  ({result.wall_time:.1f} s)")
+    table = Table(
+        title=f"{model.subject} / {backend} {result.backend_version}  ({result.wall_time:.1f} s)"
+    )
     for col in ("phase", "part", "stat", "von Mises (MPa)", "flag"):
         table.add_column(col)
     for r in rows:
@@ -149,7 +181,10 @@ def solve(
         table.add_row(r.phase, r.bone, r.stat, f"{r.value_mpa:.6g}", flag)
     console.print(table)
     res = result.max_residual
-    console.print(f"stored {len(rows)} labels in {store}" + (f"; max residual {res:.1e}" if res is not None else ""))
+    console.print(
+        f"stored {len(rows)} labels in {store}"
+        + (f"; max residual {res:.1e}" if res is not None else "")
+    )
     console.print("results: " + "  ".join(str(p) for p in saved), highlight=False)
 
 
@@ -159,7 +194,9 @@ def view(
     phase: str = typer.Option(..., "--phase", help="Phase to draw."),
     out: Path = typer.Option(Path("stress.png"), "--out", "-o", help="PNG file to write."),
     backend: str = typer.Option("sfepy", "--backend", "-b", help="Whose results to draw."),
-    parts: list[str] = typer.Option([], "--part", help="Parts to draw (default: all but soft tissue)."),
+    parts: list[str] = typer.Option(
+        [], "--part", help="Parts to draw (default: all but soft tissue)."
+    ),
 ) -> None:
     """Draw the von Mises field of one phase to a PNG (four views, soft tissue as a ghost)."""
     from footdt.ir import load_model
@@ -169,7 +206,9 @@ def view(
     model = load_model(model_dir)
     result = load_result(model_dir, backend)
     if result.model_hash and result.model_hash != model.content_hash():
-        raise SpecError(f"{model_dir}: results.{backend}.npz belong to another version of the model; solve again")
+        raise SpecError(
+            f"{model_dir}: results.{backend}.npz belong to another version of the model; solve again"
+        )
     path = render_stress(model, result, phase, out, parts or None)
     console.print(f"wrote {path}")
 

@@ -32,7 +32,9 @@ class Trial(_Strict):
     id: str
     imu: str = Field(description="NPZ with `windows` (n_strides, 300, 6), m/s^2.")
     spec: str = Field(description="Subject spec (YAML) whose phase loads come from this trial.")
-    pressure: str | None = Field(None, description="Regional plantar pressure per phase (CSV/NPZ), if any.")
+    pressure: str | None = Field(
+        None, description="Regional plantar pressure per phase (CSV/NPZ), if any."
+    )
     speed_m_s: float | None = Field(None, gt=0)
 
 
@@ -43,7 +45,9 @@ class Subject(_Strict):
     height_m: float = Field(gt=1.0, lt=2.5)
     foot_length_mm: float | None = Field(None, gt=150, lt=350)
     side: Literal["right", "left"] = "right"
-    shape_weights: list[float] = Field(default_factory=list, description="SSM PC weights, if personalised.")
+    shape_weights: list[float] = Field(
+        default_factory=list, description="SSM PC weights, if personalised."
+    )
     trials: list[Trial] = Field(min_length=1)
 
     @model_validator(mode="after")
@@ -81,7 +85,9 @@ def load_manifest(cohort_dir: str | Path) -> Manifest:
     d = Path(cohort_dir)
     path = d / MANIFEST
     if not path.is_file():
-        raise FootdtError(f"{d}: no {MANIFEST}: not a cohort directory (make one with `footdt cohort generate`)")
+        raise FootdtError(
+            f"{d}: no {MANIFEST}: not a cohort directory (make one with `footdt cohort generate`)"
+        )
     try:
         data = json.loads(path.read_text())
     except json.JSONDecodeError as exc:
@@ -97,7 +103,9 @@ def load_manifest(cohort_dir: str | Path) -> Manifest:
             for kind in ("imu", "spec", "pressure"):
                 rel = getattr(t, kind)
                 if rel is not None and not (d / rel).is_file():
-                    raise FootdtError(f"{path}: subject {s.id} trial {t.id}: {kind} file {rel} does not exist")
+                    raise FootdtError(
+                        f"{path}: subject {s.id} trial {t.id}: {kind} file {rel} does not exist"
+                    )
     return manifest
 
 

@@ -20,7 +20,9 @@ def compile_spec(loaded: LoadedSpec) -> AnalysisModel:
     """Lower a loaded subject spec to the solver-neutral IR."""
     spec, source = loaded.spec, loaded.source
     if not isinstance(spec, SubjectSpec):
-        raise SpecError(f"{source.where(('kind',))}: kind: only subject specs compile to an FE model")
+        raise SpecError(
+            f"{source.where(('kind',))}: kind: only subject specs compile to an FE model"
+        )
     mesh = mesh_geometry(spec, source)
     materials, sections = assign_sections(spec, mesh, source)
     sets = resolve_sets(spec, mesh, source)
@@ -44,7 +46,11 @@ def compile_spec(loaded: LoadedSpec) -> AnalysisModel:
         ties=ties,
         phases=phases,
         outputs=outputs,
-        provenance={"footdt_version": __version__, "spec_hash": loaded.hash, "spec_path": str(source.path)},
+        provenance={
+            "footdt_version": __version__,
+            "spec_hash": loaded.hash,
+            "spec_path": str(source.path),
+        },
     )
     model.provenance["mesh_hash"] = model.mesh_hash()
     return model

@@ -13,14 +13,20 @@ from footdt.spec.subject import BoundaryCondition, Force, SubjectSpec
 _DOF = {"x": 0, "y": 1, "z": 2}
 
 
-def _fixed(bc: BoundaryCondition, sets: Sets, source: SourceMap, loc: Loc, default: str) -> FixedDofs:
+def _fixed(
+    bc: BoundaryCondition, sets: Sets, source: SourceMap, loc: Loc, default: str
+) -> FixedDofs:
     sets.nodes_of(bc.on, source, (*loc, "on"))
     if bc.on in sets.landmarks and bc.on not in sets.node_sets:
         sets.node_sets[bc.on] = np.array([sets.landmarks[bc.on]])
-    return FixedDofs(bc.name or default, bc.on, tuple(sorted(_DOF[d] for d in set(bc.dofs))), bc.value)
+    return FixedDofs(
+        bc.name or default, bc.on, tuple(sorted(_DOF[d] for d in set(bc.dofs))), bc.value
+    )
 
 
-def _force(force: Force, mesh: VolumeMesh, sets: Sets, source: SourceMap, loc: Loc) -> tuple[np.ndarray, np.ndarray]:
+def _force(
+    force: Force, mesh: VolumeMesh, sets: Sets, source: SourceMap, loc: Loc
+) -> tuple[np.ndarray, np.ndarray]:
     """Nodes and per-node forces whose sum is ``force.total``."""
     total = np.asarray(force.total, dtype=np.float64)
     if force.distribution == "area":
@@ -32,14 +38,19 @@ def _force(force: Force, mesh: VolumeMesh, sets: Sets, source: SourceMap, loc: L
         faces = sets.surfaces[force.on]
         if mesh.cell_type != "tetra":
             raise source.error(
-                (*loc, "distribution"), "'area' distribution is implemented for linear tets (mesh.order: 1)"
+                (*loc, "distribution"),
+                "'area' distribution is implemented for linear tets (mesh.order: 1)",
             )
-        tri = np.take_along_axis(mesh.elements[faces[:, 0]], np.asarray(TET_FACES)[faces[:, 1]], axis=1)
+        tri = np.take_along_axis(
+            mesh.elements[faces[:, 0]], np.asarray(TET_FACES)[faces[:, 1]], axis=1
+        )
         p = mesh.nodes[tri]
         area = 0.5 * np.linalg.norm(np.cross(p[:, 1] - p[:, 0], p[:, 2] - p[:, 0]), axis=1)
         nodes, inverse = np.unique(tri, return_inverse=True)
         # uniform traction t = total / A on linear triangles: each corner receives area/3 * t
-        weight = np.bincount(inverse.ravel(), weights=np.repeat(area / 3.0, 3), minlength=len(nodes))
+        weight = np.bincount(
+            inverse.ravel(), weights=np.repeat(area / 3.0, 3), minlength=len(nodes)
+        )
         weight /= weight.sum()
     else:
         nodes = sets.nodes_of(force.on, source, (*loc, "on"))
@@ -47,7 +58,9 @@ def _force(force: Force, mesh: VolumeMesh, sets: Sets, source: SourceMap, loc: L
     return nodes, weight[:, None] * total[None, :]
 
 
-def apply_loads(spec: SubjectSpec, mesh: VolumeMesh, sets: Sets, source: SourceMap) -> tuple[Phase, ...]:
+def apply_loads(
+    spec: SubjectSpec, mesh: VolumeMesh, sets: Sets, source: SourceMap
+) -> tuple[Phase, ...]:
     common = [
         _fixed(bc, sets, source, ("boundary_conditions", i), f"bc_{i + 1}")
         for i, bc in enumerate(spec.boundary_conditions)

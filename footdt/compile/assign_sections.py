@@ -15,7 +15,8 @@ def assign_sections(
     for i, sec in enumerate(spec.sections):
         if sec.part not in mesh.parts:
             raise source.error(
-                ("sections", i, "part"), f"no part named {sec.part!r}; the geometry has {sorted(mesh.parts)}"
+                ("sections", i, "part"),
+                f"no part named {sec.part!r}; the geometry has {sorted(mesh.parts)}",
             )
         if sec.material not in spec.materials:
             raise source.error(
@@ -25,7 +26,10 @@ def assign_sections(
         sections[sec.part] = sec.material
     missing = sorted(set(mesh.parts) - set(sections))
     if missing:
-        raise source.error(("sections",), f"part(s) {missing} have no section: add `- {{part: {missing[0]}, material: ...}}`")
+        raise source.error(
+            ("sections",),
+            f"part(s) {missing} have no section: add `- {{part: {missing[0]}, material: ...}}`",
+        )
     used = set(sections.values())
     materials = {n: Material(n, m.E, m.nu) for n, m in spec.materials.items() if n in used}
     return materials, sections

@@ -12,7 +12,9 @@ from footdt.spec.loader import SourceMap
 from footdt.spec.subject import NodeRef, SubjectSpec
 
 
-def build_connectors(spec: SubjectSpec, mesh: VolumeMesh, sets: Sets, source: SourceMap) -> tuple[Connector, ...]:
+def build_connectors(
+    spec: SubjectSpec, mesh: VolumeMesh, sets: Sets, source: SourceMap
+) -> tuple[Connector, ...]:
     tree = cKDTree(mesh.nodes)
     out = []
     for i, con in enumerate(spec.connectors):
@@ -31,7 +33,9 @@ def build_connectors(spec: SubjectSpec, mesh: VolumeMesh, sets: Sets, source: So
                 assert ref.point is not None
                 dist, idx = tree.query(ref.point)
                 if dist > 2.0 * spec.mesh.size:
-                    raise source.error((*loc, "point"), f"point {ref.point} is {dist:.2f} mm from the mesh")
+                    raise source.error(
+                        (*loc, "point"), f"point {ref.point} is {dist:.2f} mm from the mesh"
+                    )
                 ends.append(int(idx))
         if ends[0] == ends[1] or np.linalg.norm(mesh.nodes[ends[0]] - mesh.nodes[ends[1]]) < 1e-9:
             raise source.error(

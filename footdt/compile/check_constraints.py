@@ -9,10 +9,19 @@ from scipy.sparse.csgraph import connected_components
 from footdt.errors import ModelError
 from footdt.ir import Connector, Phase
 
-_MODE_NAMES = ("translation x", "translation y", "translation z", "rotation about x", "rotation about y", "rotation about z")
+_MODE_NAMES = (
+    "translation x",
+    "translation y",
+    "translation z",
+    "rotation about x",
+    "rotation about y",
+    "rotation about z",
+)
 
 
-def _components(n_nodes: int, elements: np.ndarray, connectors: tuple[Connector, ...]) -> np.ndarray:
+def _components(
+    n_nodes: int, elements: np.ndarray, connectors: tuple[Connector, ...]
+) -> np.ndarray:
     m, k = elements.shape
     rows = np.repeat(np.arange(m), k)
     cols = elements.ravel()

@@ -13,12 +13,16 @@ def mesh_geometry(spec: SubjectSpec, source: SourceMap) -> VolumeMesh:
     if isinstance(geometry, Box | Cylinder | Tube | BoxWithInclusion):
         from footdt.mesh.primitives import mesh_primitive
 
-        known = {geometry.part} if not isinstance(geometry, BoxWithInclusion) else {
-            geometry.matrix_part, geometry.inclusion_part
-        }
+        known = (
+            {geometry.part}
+            if not isinstance(geometry, BoxWithInclusion)
+            else {geometry.matrix_part, geometry.inclusion_part}
+        )
         for part in spec.mesh.part_sizes:
             if part not in known:
-                raise source.error(("mesh", "part_sizes", part), f"no part named {part!r}; parts: {sorted(known)}")
+                raise source.error(
+                    ("mesh", "part_sizes", part), f"no part named {part!r}; parts: {sorted(known)}"
+                )
         return mesh_primitive(geometry, spec.mesh)
     raise source.error(
         ("geometry", "type"),

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.spatial import cKDTree
 
-from footdt.ir import TET_FACES, TET10_FACE_MIDSIDES
+from footdt.ir import TET10_FACE_MIDSIDES, TET_FACES
 from footdt.mesh.gmsh_session import VolumeMesh
 from footdt.spec.loader import Loc, SourceMap
 from footdt.spec.subject import SubjectSpec
@@ -27,7 +27,9 @@ class Sets:
         if name in self.landmarks:
             return np.array([self.landmarks[name]])
         known = sorted({*self.node_sets, *self.landmarks})
-        raise source.error(loc, f"no surface, node set or landmark named {name!r}; known: {', '.join(known)}")
+        raise source.error(
+            loc, f"no surface, node set or landmark named {name!r}; known: {', '.join(known)}"
+        )
 
 
 def surface_node_set(mesh: VolumeMesh, faces: np.ndarray) -> np.ndarray:
@@ -45,20 +47,30 @@ def resolve_sets(spec: SubjectSpec, mesh: VolumeMesh, source: SourceMap) -> Sets
         dist, idx = tree.query(point)
         if dist > snap:
             raise source.error(
-                loc, f"{what} at {tuple(point)} is {dist:.2f} mm from the nearest node (limit {snap:g} mm): "
+                loc,
+                f"{what} at {tuple(point)} is {dist:.2f} mm from the nearest node (limit {snap:g} mm): "
                 "is it inside the model?",
             )
         return int(idx)
 
-    node_sets = {name: surface_node_set(mesh, faces) for name, faces in mesh.surfaces.items() if len(faces)}
+    node_sets = {
+        name: surface_node_set(mesh, faces) for name, faces in mesh.surfaces.items() if len(faces)
+    }
     # landmarks the geometry defines (e.g. the foot template's), then the spec's own (which may override)
     points = {name: tuple(map(float, p)) for name, p in mesh.landmarks.items()}
     points.update(spec.landmarks)
-    landmarks = {name: nearest(p, ("landmarks", name), f"landmark {name!r}") for name, p in points.items()}
+    landmarks = {
+        name: nearest(p, ("landmarks", name), f"landmark {name!r}") for name, p in points.items()
+    }
     for name, points in spec.node_sets.items():
         if name in node_sets or name in landmarks:
-            raise source.error(("node_sets", name), f"{name!r} is already a surface or landmark name")
-        ids = [nearest(p, ("node_sets", name, i), f"point {i} of node set {name!r}") for i, p in enumerate(points)]
+            raise source.error(
+                ("node_sets", name), f"{name!r} is already a surface or landmark name"
+            )
+        ids = [
+            nearest(p, ("node_sets", name, i), f"point {i} of node set {name!r}")
+            for i, p in enumerate(points)
+        ]
         node_sets[name] = np.unique(np.asarray(ids, dtype=np.int64))
     clash = sorted(set(landmarks) & set(node_sets))
     if clash:

@@ -68,7 +68,9 @@ def extract_volume_mesh(
         parts[part] = np.concatenate([parts[part], ids]) if part in parts else ids
         start += len(conn)
     if start == 0:
-        raise MeshError("gmsh produced no tetrahedra: the element size may be larger than the geometry")
+        raise MeshError(
+            "gmsh produced no tetrahedra: the element size may be larger than the geometry"
+        )
     elements = np.vstack(blocks)
     used = np.unique(elements)
     remap = np.full(len(coords), -1, dtype=np.int64)
@@ -83,12 +85,18 @@ def extract_volume_mesh(
         rows = []
         for stag in stags:
             _, tri = gmsh.model.mesh.getElementsByType(2 if order == 1 else 9, stag)
-            tri = remap[index[np.asarray(tri, dtype=np.int64)]].reshape(-1, 3 if order == 1 else 6)[:, :3]
+            tri = remap[index[np.asarray(tri, dtype=np.int64)]].reshape(-1, 3 if order == 1 else 6)[
+                :, :3
+            ]
             for t in tri.tolist():
                 k = key_of.get(tuple(sorted(t)))
                 if k is not None:
                     rows.append(k)
-        surfaces[name] = faces[np.unique(np.asarray(rows, dtype=np.int64))] if rows else np.zeros((0, 2), np.int64)
+        surfaces[name] = (
+            faces[np.unique(np.asarray(rows, dtype=np.int64))]
+            if rows
+            else np.zeros((0, 2), np.int64)
+        )
     return VolumeMesh(nodes, elements, "tetra" if order == 1 else "tetra10", parts, surfaces)
 
 

@@ -44,10 +44,16 @@ def mesh_primitive(geometry: Primitive, options: MeshOptions) -> VolumeMesh:
             angle = math.radians(geometry.angle)
             ox, oy, oz = geometry.origin
             if isinstance(geometry, Cylinder):
-                vol = occ.addCylinder(ox, oy, oz, 0, 0, geometry.height, geometry.radius, angle=angle)
+                vol = occ.addCylinder(
+                    ox, oy, oz, 0, 0, geometry.height, geometry.radius, angle=angle
+                )
             else:
-                a = occ.addCylinder(ox, oy, oz, 0, 0, geometry.height, geometry.outer_radius, angle=angle)
-                b = occ.addCylinder(ox, oy, oz, 0, 0, geometry.height, geometry.inner_radius, angle=angle)
+                a = occ.addCylinder(
+                    ox, oy, oz, 0, 0, geometry.height, geometry.outer_radius, angle=angle
+                )
+                b = occ.addCylinder(
+                    ox, oy, oz, 0, 0, geometry.height, geometry.inner_radius, angle=angle
+                )
                 cut, _ = occ.cut([(3, a)], [(3, b)])
                 vol = cut[0][1]
             volumes = {vol: geometry.part}
@@ -68,7 +74,9 @@ def _set_sizes(gmsh: Any, volumes: dict[int, str], options: MeshOptions) -> None
     gmsh.option.setNumber("Mesh.MeshSizeFromCurvature", 0)
     gmsh.option.setNumber("Mesh.MeshSizeExtendFromBoundary", 1)
     gmsh.option.setNumber("Mesh.Algorithm3D", 10)  # HXT: fast, deterministic with one thread
-    sizes = sorted(((options.part_sizes.get(p, options.size), t) for t, p in volumes.items()), reverse=True)
+    sizes = sorted(
+        ((options.part_sizes.get(p, options.size), t) for t, p in volumes.items()), reverse=True
+    )
     for size, tag in sizes:  # smaller sizes last so they win on shared points
         pts = gmsh.model.getBoundary([(3, tag)], combined=False, recursive=True)
         gmsh.model.mesh.setSize(pts, size)
@@ -103,10 +111,16 @@ def _classify(gmsh: Any, g: Primitive, tag: int) -> str:
     umin, umax = gmsh.model.getParametrizationBounds(2, tag)
     p = np.asarray(gmsh.model.getValue(2, tag, [(umin[0] + umax[0]) / 2, (umin[1] + umax[1]) / 2]))
     r = math.hypot(p[0] - ox, p[1] - oy)
-    radii = {"side": g.radius} if isinstance(g, Cylinder) else {"outer": g.outer_radius, "inner": g.inner_radius}
+    radii = (
+        {"side": g.radius}
+        if isinstance(g, Cylinder)
+        else {"outer": g.outer_radius, "inner": g.inner_radius}
+    )
     for name, radius in radii.items():
         # a planar cut face also contains points at mid radius; check curvature through the normal
-        normal = np.asarray(gmsh.model.getNormal(tag, [(umin[0] + umax[0]) / 2, (umin[1] + umax[1]) / 2]))
+        normal = np.asarray(
+            gmsh.model.getNormal(tag, [(umin[0] + umax[0]) / 2, (umin[1] + umax[1]) / 2])
+        )
         radial = np.array([p[0] - ox, p[1] - oy, 0.0]) / max(r, 1e-12)
         if abs(r - radius) < 1e-3 * radius and abs(abs(float(normal @ radial)) - 1) < 1e-6:
             return name

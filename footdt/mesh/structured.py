@@ -10,11 +10,15 @@ import numpy as np
 from footdt.mesh.topology import boundary_faces, face_centroids_normals, orient_positive
 
 # Kuhn subdivision of the unit cube (vertex ids: bit0 = x, bit1 = y, bit2 = z): 6 tets sharing the 0-7 diagonal.
-_KUHN = np.array([[0, 1, 3, 7], [0, 1, 5, 7], [0, 2, 3, 7], [0, 2, 6, 7], [0, 4, 5, 7], [0, 4, 6, 7]])
+_KUHN = np.array(
+    [[0, 1, 3, 7], [0, 1, 5, 7], [0, 2, 3, 7], [0, 2, 6, 7], [0, 4, 5, 7], [0, 4, 6, 7]]
+)
 
 
 def box_tets(
-    size: tuple[float, float, float], divisions: tuple[int, int, int], origin: tuple[float, float, float] = (0, 0, 0)
+    size: tuple[float, float, float],
+    divisions: tuple[int, int, int],
+    origin: tuple[float, float, float] = (0, 0, 0),
 ) -> tuple[np.ndarray, np.ndarray]:
     """Nodes (N, 3) and linear tets (M, 4) of an axis-aligned box, all with positive volume."""
     nx, ny, nz = divisions
@@ -25,8 +29,12 @@ def box_tets(
     def nid(i: np.ndarray, j: np.ndarray, k: np.ndarray) -> np.ndarray:
         return (i * (ny + 1) + j) * (nz + 1) + k
 
-    i, j, k = (a.ravel() for a in np.meshgrid(np.arange(nx), np.arange(ny), np.arange(nz), indexing="ij"))
-    corners = np.stack([nid(i + (c & 1), j + ((c >> 1) & 1), k + ((c >> 2) & 1)) for c in range(8)], axis=1)
+    i, j, k = (
+        a.ravel() for a in np.meshgrid(np.arange(nx), np.arange(ny), np.arange(nz), indexing="ij")
+    )
+    corners = np.stack(
+        [nid(i + (c & 1), j + ((c >> 1) & 1), k + ((c >> 2) & 1)) for c in range(8)], axis=1
+    )
     elements = corners[:, _KUHN].reshape(-1, 4)
     return nodes, orient_positive(nodes, elements)
 

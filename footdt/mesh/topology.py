@@ -35,7 +35,9 @@ def interface_faces(elements: np.ndarray, in_a: np.ndarray) -> np.ndarray:
     return np.column_stack([sel // 4, sel % 4]).astype(np.int64)
 
 
-def face_centroids_normals(nodes: np.ndarray, elements: np.ndarray, faces: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def face_centroids_normals(
+    nodes: np.ndarray, elements: np.ndarray, faces: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Centroids, unit outward normals and areas of (element, local face) pairs."""
     tri = np.take_along_axis(elements[faces[:, 0], :4], np.asarray(TET_FACES)[faces[:, 1]], axis=1)
     p = nodes[tri]

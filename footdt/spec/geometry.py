@@ -89,7 +89,9 @@ class BoxWithInclusion(_Strict):
 
     @model_validator(mode="after")
     def _inside(self) -> BoxWithInclusion:
-        centre = self.inclusion_center or tuple(o + s / 2 for o, s in zip(self.origin, self.size, strict=True))
+        centre = self.inclusion_center or tuple(
+            o + s / 2 for o, s in zip(self.origin, self.size, strict=True)
+        )
         for axis, (o, s, c, h) in enumerate(
             zip(self.origin, self.size, centre, self.inclusion_size, strict=True)
         ):

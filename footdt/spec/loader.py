@@ -43,7 +43,9 @@ class SourceMap:
 
     def error(self, loc: Loc, message: str) -> SpecError:
         dotted = ".".join(str(p) for p in loc)
-        return SpecError(f"{self.where(loc)}: {dotted}: {message}" if dotted else f"{self.where(loc)}: {message}")
+        return SpecError(
+            f"{self.where(loc)}: {dotted}: {message}" if dotted else f"{self.where(loc)}: {message}"
+        )
 
 
 @dataclass(frozen=True)
@@ -76,7 +78,7 @@ _Yaml12Loader.add_implicit_resolver(
 
 
 def _scalar(node: yaml.Node) -> Any:
-    return yaml.load(yaml.serialize(node), Loader=_Yaml12Loader)  # noqa: S506 - safe loader subclass
+    return yaml.load(yaml.serialize(node), Loader=_Yaml12Loader)
 
 
 def _yaml_lines(node: yaml.Node, loc: Loc, out: dict[Loc, int]) -> Any:
@@ -103,7 +105,9 @@ def _toml_lines(text: str, data: Any) -> dict[Loc, int]:
     out: dict[Loc, int] = {}
 
     def find(key: str, start: int) -> int:
-        pattern = re.compile(rf"^\s*(\[\[?\s*)?([\w.\-\"']*\.)?[\"']?{re.escape(key)}[\"']?\s*(=|\]|\.)")
+        pattern = re.compile(
+            rf"^\s*(\[\[?\s*)?([\w.\-\"']*\.)?[\"']?{re.escape(key)}[\"']?\s*(=|\]|\.)"
+        )
         for i in range(start, len(lines)):
             if pattern.search(lines[i]):
                 return i
@@ -135,6 +139,7 @@ def read_data(path: Path) -> tuple[Any, SourceMap]:
         raise SpecError(f"{path}: cannot read: {exc}") from None
     digest = hashlib.sha256(text.encode()).hexdigest()[:16]
     lines: dict[Loc, int] = {}
+    data: Any
     suffix = path.suffix.lower()
     if suffix == ".toml":
         try:
@@ -145,7 +150,7 @@ def read_data(path: Path) -> tuple[Any, SourceMap]:
         lines = _toml_lines(text, data)
     elif suffix in (".yaml", ".yml"):
         try:
-            node = yaml.compose(text, Loader=_Yaml12Loader)  # noqa: S506
+            node = yaml.compose(text, Loader=_Yaml12Loader)
         except yaml.MarkedYAMLError as exc:
             mark = exc.problem_mark or exc.context_mark
             line = mark.line + 1 if mark else 1
@@ -193,7 +198,7 @@ def validate_data(data: dict[str, Any], source: SourceMap) -> AnySpec:
     else:
         raise source.error(("kind",), f"unknown spec kind {kind!r}; use 'subject' or 'experiment'")
     try:
-        return model.model_validate(data)  # type: ignore[return-value]
+        return model.model_validate(data)
     except ValidationError as exc:
         raise _format_validation(exc, source) from None
 

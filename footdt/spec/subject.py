@@ -4,17 +4,25 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, model_validator
 
-from footdt.domain import STATS
 from footdt.spec.geometry import Geometry, Vec3
 
 Name = Annotated[str, Field(min_length=1, pattern=r"^[A-Za-z_][A-Za-z0-9_.\-]*$")]
 DofName = Literal["x", "y", "z"]
+StatName = Literal["mean", "p95", "p99", "max"]
 
 
-def _unit(unit: str) -> dict[str, str]:
+def _unit(unit: str) -> dict[str, JsonValue]:
     return {"unit": unit}
+
+
+def _all_dofs() -> list[DofName]:
+    return ["x", "y", "z"]
+
+
+def _all_stats() -> list[StatName]:
+    return ["mean", "p95", "p99", "max"]
 
 
 class _Strict(BaseModel):
@@ -25,12 +33,19 @@ class LinearElastic(_Strict):
     """Isotropic linear elasticity."""
 
     model: Literal["linear_elastic"] = "linear_elastic"
-    E: float = Field(gt=0, le=1e6, description="Young's modulus (MPa).", json_schema_extra=_unit("MPa"))
+    E: float = Field(
+        gt=0, le=1e6, description="Young's modulus (MPa).", json_schema_extra=_unit("MPa")
+    )
     nu: float = Field(
-        gt=-1.0, lt=0.5, description="Poisson's ratio (-1 < nu < 0.5).", json_schema_extra=_unit("1")
+        gt=-1.0,
+        lt=0.5,
+        description="Poisson's ratio (-1 < nu < 0.5).",
+        json_schema_extra=_unit("1"),
     )
     density: float | None = Field(
-        None, gt=0, description="Mass density (tonne/mm^3); unused by static solves.",
+        None,
+        gt=0,
+        description="Mass density (tonne/mm^3); unused by static solves.",
         json_schema_extra=_unit("tonne/mm^3"),
     )
 
@@ -61,7 +76,9 @@ class Connector(_Strict):
     name: Name
     a: NodeRef
     b: NodeRef
-    stiffness: float = Field(gt=0, description="Axial stiffness (N/mm).", json_schema_extra=_unit("N/mm"))
+    stiffness: float = Field(
+        gt=0, description="Axial stiffness (N/mm).", json_schema_extra=_unit("N/mm")
+    )
     law: Literal["linear", "tension_only", "slip_ring"] = Field(
         "linear",
         description="linear: resists tension and compression; tension_only: slack in compression; "
@@ -75,7 +92,9 @@ class Tie(_Strict):
     name: Name
     slave: Name = Field(description="Surface whose nodes are tied (follower).")
     master: Name = Field(description="Surface they are tied to (leader).")
-    tolerance: float = Field(0.5, gt=0, description="Position tolerance (mm).", json_schema_extra=_unit("mm"))
+    tolerance: float = Field(
+        0.5, gt=0, description="Position tolerance (mm).", json_schema_extra=_unit("mm")
+    )
 
 
 class BoundaryCondition(_Strict):
@@ -83,16 +102,20 @@ class BoundaryCondition(_Strict):
 
     name: Name | None = None
     on: Name = Field(description="Surface, node set or landmark name.")
-    dofs: list[DofName] = Field(default_factory=lambda: ["x", "y", "z"], min_length=1)
-    value: float = Field(0.0, description="Prescribed displacement (mm).", json_schema_extra=_unit("mm"))
+    dofs: list[DofName] = Field(default_factory=_all_dofs, min_length=1)
+    value: float = Field(
+        0.0, description="Prescribed displacement (mm).", json_schema_extra=_unit("mm")
+    )
 
 
 class Pressure(_Strict):
     """Uniform pressure on a named surface; positive pushes into the body (Abaqus convention)."""
 
     surface: Name
-    value: float = Field(description="Pressure (MPa); positive acts against the outward normal.",
-                         json_schema_extra=_unit("MPa"))
+    value: float = Field(
+        description="Pressure (MPa); positive acts against the outward normal.",
+        json_schema_extra=_unit("MPa"),
+    )
 
 
 class Force(_Strict):
@@ -119,7 +142,9 @@ class Phase(_Strict):
 
 
 class MeshOptions(_Strict):
-    size: float = Field(5.0, gt=0, description="Target element size (mm).", json_schema_extra=_unit("mm"))
+    size: float = Field(
+        5.0, gt=0, description="Target element size (mm).", json_schema_extra=_unit("mm")
+    )
     part_sizes: dict[Name, Annotated[float, Field(gt=0)]] = Field(
         default_factory=dict, description="Per-part element size (mm)."
     )
@@ -129,7 +154,7 @@ class MeshOptions(_Strict):
 
 class Outputs(_Strict):
     parts: list[Name] | None = Field(None, description="Parts to label; default all parts.")
-    statistics: list[Literal["mean", "p95", "p99", "max"]] = Field(default_factory=lambda: list(STATS))
+    statistics: list[StatName] = Field(default_factory=_all_stats)
 
 
 class SubjectSpec(_Strict):
@@ -139,14 +164,17 @@ class SubjectSpec(_Strict):
     id: Name = Field(description="Subject id; labels are stored under it.")
     trial: Name = Field("1", description="Trial id the loads come from.")
     description: str = ""
-    units: Literal["mm-N-MPa"] = Field("mm-N-MPa", description="The only unit system: mm, N, MPa, s.")
+    units: Literal["mm-N-MPa"] = Field(
+        "mm-N-MPa", description="The only unit system: mm, N, MPa, s."
+    )
     geometry: Geometry
-    mesh: MeshOptions = Field(default_factory=MeshOptions)  # type: ignore[arg-type]
+    mesh: MeshOptions = Field(default_factory=MeshOptions)
     materials: dict[Name, LinearElastic] = Field(min_length=1)
     sections: list[Section] = Field(min_length=1)
     landmarks: dict[Name, Vec3] = Field(default_factory=dict, description="Named points (mm).")
     node_sets: dict[Name, list[Vec3]] = Field(
-        default_factory=dict, description="Named sets of points (mm), each snapped to its nearest node."
+        default_factory=dict,
+        description="Named sets of points (mm), each snapped to its nearest node.",
     )
     connectors: list[Connector] = Field(default_factory=list)
     ties: list[Tie] = Field(default_factory=list)
@@ -154,7 +182,7 @@ class SubjectSpec(_Strict):
         default_factory=list, description="Applied in every phase."
     )
     phases: list[Phase] = Field(min_length=1)
-    outputs: Outputs = Field(default_factory=Outputs)  # type: ignore[arg-type]
+    outputs: Outputs = Field(default_factory=Outputs)
 
     @model_validator(mode="after")
     def _unique_names(self) -> SubjectSpec:

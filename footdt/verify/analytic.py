@@ -51,11 +51,17 @@ def bar(spec: SubjectSpec, model: AnalysisModel, result: SolveResult) -> list[Ve
     if ph.displacement is not None:
         L = spec.geometry.size[0]
         ux = ph.displacement[model.surface_nodes("xmax"), 0].mean()
-        out.append(VerificationResult("bar_compression", "end displacement u_x (mm)", -p * L / E, float(ux)))
+        out.append(
+            VerificationResult(
+                "bar_compression", "end displacement u_x (mm)", -p * L / E, float(ux)
+            )
+        )
     return out
 
 
-def cantilever(spec: SubjectSpec, model: AnalysisModel, result: SolveResult) -> list[VerificationResult]:
+def cantilever(
+    spec: SubjectSpec, model: AnalysisModel, result: SolveResult
+) -> list[VerificationResult]:
     """Timoshenko tip deflection F L^3/(3EI) + F L/(k G A), k = 5/6 for a rectangle."""
     assert isinstance(spec.geometry, Box)
     L, b, h = spec.geometry.size
@@ -66,7 +72,9 @@ def cantilever(spec: SubjectSpec, model: AnalysisModel, result: SolveResult) -> 
     expected = F * L**3 / (3 * E * I_) + F * L / (5.0 / 6.0 * G * b * h)
     ph = _phase(result, spec)
     if ph.displacement is None:
-        raise FootdtError(f"backend {result.backend} returned no displacements: cannot check the cantilever")
+        raise FootdtError(
+            f"backend {result.backend} returned no displacements: cannot check the cantilever"
+        )
     tip = -ph.displacement[model.surface_nodes("xmax"), 2].mean()
     return [VerificationResult("cantilever", "tip deflection (mm)", expected, float(tip))]
 
@@ -88,7 +96,11 @@ def lame(spec: SubjectSpec, model: AnalysisModel, result: SolveResult) -> list[V
         r = np.linalg.norm(xy, axis=1)
         ur = np.einsum("ij,ij->i", ph.displacement[nodes, :2], xy / r[:, None]).mean()
         expected = (1 + nu) / E * ((1 - 2 * nu) * A * a + B / a)
-        out.append(VerificationResult("lame_cylinder", "radial displacement at r = a (mm)", expected, float(ur)))
+        out.append(
+            VerificationResult(
+                "lame_cylinder", "radial displacement at r = a (mm)", expected, float(ur)
+            )
+        )
     centroid = model.nodes[model.elements[:, :4]].mean(axis=1)
     r = np.linalg.norm(centroid[:, :2] - np.asarray(g.origin[:2]), axis=1)
     s_r, s_t, s_z = A - B / r**2, A + B / r**2, 2 * nu * A
@@ -96,7 +108,9 @@ def lame(spec: SubjectSpec, model: AnalysisModel, result: SolveResult) -> list[V
     w = result.element_volume
     err = float(np.sqrt(np.sum(w * (ph.von_mises - exact) ** 2) / np.sum(w * exact**2)))
     # reported as measured = 1 + relative L2 error against expected 1, so rel_error is the L2 error
-    out.append(VerificationResult("lame_cylinder", "von Mises relative L2 error (+1)", 1.0, 1.0 + err))
+    out.append(
+        VerificationResult("lame_cylinder", "von Mises relative L2 error (+1)", 1.0, 1.0 + err)
+    )
     return out
 
 
@@ -107,9 +121,13 @@ CASES: dict[str, Callable[[SubjectSpec, AnalysisModel, SolveResult], list[Verifi
 }
 
 
-def verify(spec: SubjectSpec, model: AnalysisModel, result: SolveResult) -> list[VerificationResult]:
+def verify(
+    spec: SubjectSpec, model: AnalysisModel, result: SolveResult
+) -> list[VerificationResult]:
     try:
         check = CASES[spec.id]
     except KeyError:
-        raise FootdtError(f"no closed-form answer for spec id {spec.id!r}; known: {', '.join(CASES)}") from None
+        raise FootdtError(
+            f"no closed-form answer for spec id {spec.id!r}; known: {', '.join(CASES)}"
+        ) from None
     return check(spec, model, result)

@@ -30,7 +30,11 @@ def _one_line_error(result) -> str:  # type: ignore[no-untyped-def]
 
 
 def test_validate_ok() -> None:
-    result = _run("validate", *sorted((SPECS / "verification").glob("*.yaml")), *Path("solvers").glob("*.toml"))
+    result = _run(
+        "validate",
+        *sorted((SPECS / "verification").glob("*.yaml")),
+        *Path("solvers").glob("*.toml"),
+    )
     assert result.exit_code == 0, result.output
     assert "ok" in result.output
 
@@ -52,7 +56,9 @@ def test_schema_has_units(tmp_path) -> None:
 
 
 def test_unknown_key_one_line(write_spec) -> None:
-    line = _one_line_error(_run("compile", write_spec(BAR.replace("id: bar", "id: bar\ncolour: red")), "--out", "x"))
+    line = _one_line_error(
+        _run("compile", write_spec(BAR.replace("id: bar", "id: bar\ncolour: red")), "--out", "x")
+    )
     assert "spec.yaml:3: colour: unknown key" in line
 
 
@@ -67,7 +73,9 @@ def test_unsupported_feature_names_other_backends(write_spec, tmp_path) -> None:
         "landmarks:\n  a: [0.0, 0.0, 0.0]\n  b: [10.0, 2.0, 2.0]\n"
         "connectors:\n  - {name: band, a: {landmark: a}, b: {landmark: b}, stiffness: 10, law: slip_ring}\n"
     )
-    line = _one_line_error(_run("compile", write_spec(text), "--backend", "calculix", "--out", tmp_path / "o"))
+    line = _one_line_error(
+        _run("compile", write_spec(text), "--backend", "calculix", "--out", tmp_path / "o")
+    )
     assert "connector.slip_ring" in line and "abaqus" in line
 
 
@@ -85,13 +93,24 @@ def test_missing_ccx_gives_install_hint(tmp_path, monkeypatch) -> None:
     profile = tmp_path / "p.toml"
     profile.write_text('backend = "calculix"\nexecutable = "/nonexistent/ccx"\n')
     line = _one_line_error(
-        _run("solve", BAR_SPEC, "--backend", "calculix", "--profile", profile, "--store", tmp_path / "l.db")
+        _run(
+            "solve",
+            BAR_SPEC,
+            "--backend",
+            "calculix",
+            "--profile",
+            profile,
+            "--store",
+            tmp_path / "l.db",
+        )
     )
     assert "calculix-ccx" in line
 
 
 def test_unknown_backend(tmp_path) -> None:
-    line = _one_line_error(_run("solve", BAR_SPEC, "--backend", "ansys", "--store", tmp_path / "l.db"))
+    line = _one_line_error(
+        _run("solve", BAR_SPEC, "--backend", "ansys", "--store", tmp_path / "l.db")
+    )
     assert "unknown backend 'ansys'" in line
 
 

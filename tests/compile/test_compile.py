@@ -29,12 +29,16 @@ def test_bar_compiles_to_consistent_model() -> None:
 
 def test_same_spec_same_mesh_hash() -> None:
     path = SPECS / "verification" / "two_material_block.yaml"
-    assert compile_spec(load_spec(path)).content_hash() == compile_spec(load_spec(path)).content_hash()
+    assert (
+        compile_spec(load_spec(path)).content_hash() == compile_spec(load_spec(path)).content_hash()
+    )
 
 
 def test_area_distributed_force_sums_to_total(write_spec) -> None:
-    text = BAR.replace("    pressures:\n      - {surface: xmax, value: 1.0}\n",
-                       "    forces:\n      - {on: xmax, total: [1.0, -2.0, 3.0]}\n")
+    text = BAR.replace(
+        "    pressures:\n      - {surface: xmax, value: 1.0}\n",
+        "    forces:\n      - {on: xmax, total: [1.0, -2.0, 3.0]}\n",
+    )
     model = compile_spec(load_spec(write_spec(text)))
     load = model.phases[0].nodal_loads[0]
     assert load.forces.sum(axis=0) == pytest.approx([1.0, -2.0, 3.0])
@@ -85,7 +89,10 @@ def test_connector_with_coincident_ends(write_spec) -> None:
 
 
 def test_unknown_landmark_in_connector(write_spec) -> None:
-    text = BAR + "connectors:\n  - {name: band, a: {landmark: heel}, b: {point: [0, 0, 0]}, stiffness: 10}\n"
+    text = (
+        BAR
+        + "connectors:\n  - {name: band, a: {landmark: heel}, b: {point: [0, 0, 0]}, stiffness: 10}\n"
+    )
     assert "no landmark named 'heel'" in _compile_error(write_spec, text)
 
 

@@ -30,7 +30,9 @@ phases:
 """
 
 
-@pytest.mark.parametrize("path", sorted((SPECS / "verification").glob("*.yaml")), ids=lambda p: p.stem)
+@pytest.mark.parametrize(
+    "path", sorted((SPECS / "verification").glob("*.yaml")), ids=lambda p: p.stem
+)
 def test_shipped_specs_validate(path: Path) -> None:
     loaded = load_spec(path)
     assert isinstance(loaded.spec, SubjectSpec)
@@ -49,7 +51,12 @@ def _error(write_spec, text: str) -> str:
 
 
 def test_unknown_key_names_file_line_and_field(write_spec) -> None:
-    msg = _error(write_spec, BAR.replace("  steel: {E: 210000.0, nu: 0.3}", "  steel: {E: 210000.0, nu: 0.3, colour: red}"))
+    msg = _error(
+        write_spec,
+        BAR.replace(
+            "  steel: {E: 210000.0, nu: 0.3}", "  steel: {E: 210000.0, nu: 0.3, colour: red}"
+        ),
+    )
     assert re.search(r"spec\.yaml:7: materials\.steel\.colour: unknown key", msg), msg
 
 

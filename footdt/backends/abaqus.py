@@ -1,0 +1,249 @@
+"""Abaqus backend: a flat deck, an extraction script and a run script; runs when `abaqus` is on PATH.
+
+Without an Abaqus installation the same files are written by ``footdt compile --backend abaqus``;
+run them where Abaqus is licensed and bring the JSON back with ``footdt labels import``, which
+calls ``read_abaqus_json``. Units: mm, N, MPa (stress), mm^3 (volume).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+
+from footdt.backends.base import Availability, Backend, PhaseResult, Prepared, SolveResult
+from footdt.backends.inp.deck import build_deck
+from footdt.backends.inp.writer import DeckWriter
+from footdt.errors import BackendUnavailable, FootdtError, SolveError
+from footdt.ir import AnalysisModel
+from footdt.mechanics import von_mises
+from footdt.spec.profile import SolverProfile, default_profile
+
+JOB = "footdt"
+RESULTS = f"{JOB}_results.json"
+EXTRACT_SCRIPT = Path(__file__).with_name("abaqus_extract.py")
+FORMAT, FORMAT_VERSION = "footdt-abaqus-results", 1
+INSTALL_HINT = (
+    "put `abaqus` on PATH or set `executable` in a solver profile; without Abaqus, write the deck "
+    "with `footdt compile --backend abaqus --out DIR`, run DIR/run_abaqus.sh where Abaqus is "
+    "licensed and import the JSON with `footdt labels import`"
+)
+
+
+class AbaqusBackend(Backend):
+    name: ClassVar[str] = "abaqus"
+    capabilities: ClassVar[frozenset[str]] = frozenset(
+        {
+            "element.tetra",
+            "element.tetra10",
+            "connector.linear",
+            "connector.tension_only",
+            "connector.slip_ring",
+            "tie.nonconforming",
+            "load.pressure",
+            "load.nodal_force",
+            "bc.prescribed_displacement",
+        }
+    )
+    install_hint: ClassVar[str] = INSTALL_HINT
+
+    def __init__(self) -> None:
+        self._executable: str | None = None
+
+    def _find(self) -> str | None:
+        return shutil.which(self._executable or "abaqus")
+
+    def availability(self) -> Availability:
+        if self._find():
+            return Availability(True)
+        return Availability(False, f"{self._executable or 'abaqus'} not found: {INSTALL_HINT}")
+
+    def version(self) -> str:
+        exe = self._find()
+        if exe is None:
+            raise BackendUnavailable(f"abaqus not found: {INSTALL_HINT}")
+        out = subprocess.run(
+            [exe, "information=release"], capture_output=True, text=True, timeout=120
+        )
+        m = re.search(r"Abaqus\s+(\S+)", out.stdout + out.stderr)
+        return m.group(1) if m else "unknown"
+
+    def solve(
+        self, model: AnalysisModel, workdir: str | Path, profile: SolverProfile | None = None
+    ) -> SolveResult:
+        profile = profile or default_profile(self.name)
+        self._executable = profile.executable
+        return super().solve(model, workdir, profile)
+
+    def write_inputs(self, model: AnalysisModel, out_dir: Path) -> dict[str, Path]:
+        """Write ``footdt.inp``, ``abaqus_extract.py`` and ``run_abaqus.sh`` into ``out_dir``."""
+        out_dir.mkdir(parents=True, exist_ok=True)
+        inp = out_dir / f"{JOB}.inp"
+        inp.write_text(DeckWriter("abaqus").write(build_deck(model)))
+        script = out_dir / EXTRACT_SCRIPT.name
+        shutil.copyfile(EXTRACT_SCRIPT, script)
+        run = out_dir / "run_abaqus.sh"
+        run.write_text(
+            "#!/bin/sh\n"
+            f"# footdt: solve {inp.name} with Abaqus, then write {RESULTS} for\n"
+            f"#   footdt labels import {RESULTS} --model MODEL_DIR\n"
+            "# Units: mm, N, MPa. Each step is one phase (an independent load case).\n"
+            "set -e\n"
+            'cd "$(dirname "$0")"\n'
+            f"abaqus job={JOB} input={inp.name} interactive\n"
+            f"abaqus python {script.name} {JOB}.odb {RESULTS} {model.content_hash()}\n"
+        )
+        run.chmod(0o755)
+        return {"inp": inp, "extract": script, "run": run}
+
+    def prepare(self, model: AnalysisModel, workdir: Path, profile: SolverProfile) -> Prepared:
+        self._executable = profile.executable or self._executable
+        (workdir / RESULTS).unlink(missing_ok=True)
+        files = self.write_inputs(model, workdir)
+        files["results"] = workdir / RESULTS
+        return Prepared(model, workdir, profile, files)
+
+    def run(self, prepared: Prepared) -> None:
+        exe = self._find()
+        if exe is None:
+            raise BackendUnavailable(f"abaqus not found: {INSTALL_HINT}")
+        log = prepared.workdir / f"{JOB}.runlog"
+        commands = [
+            [
+                exe,
+                f"job={JOB}",
+                f"input={JOB}.inp",
+                f"cpus={max(prepared.profile.threads, 1)}",
+                "interactive",
+            ],
+            [
+                exe,
+                "python",
+                EXTRACT_SCRIPT.name,
+                f"{JOB}.odb",
+                RESULTS,
+                prepared.model.content_hash(),
+            ],
+        ]
+        with log.open("w") as fh:
+            for cmd in commands:
+                proc = subprocess.run(
+                    cmd, cwd=prepared.workdir, stdout=fh, stderr=subprocess.STDOUT
+                )
+                if proc.returncode != 0:
+                    raise SolveError(
+                        f"`{' '.join(cmd[1:])}` failed (exit code {proc.returncode}); see {log} and "
+                        f"{prepared.workdir / (JOB + '.msg')}"
+                    )
+
+    def extract(self, prepared: Prepared) -> SolveResult:
+        return read_abaqus_json(prepared.files["results"], prepared.model)
+
+
+def _load(path: Path) -> dict[str, Any]:
+    hint = f"write it with `abaqus python abaqus_extract.py JOB.odb {path.name}`"
+    if not path.is_file():
+        raise FootdtError(f"{path}: no such Abaqus results file; {hint}")
+    try:
+        data = json.loads(path.read_text())
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise FootdtError(f"{path}: not valid JSON ({exc}); {hint}") from None
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        raise FootdtError(
+            f"{path}: not a footdt Abaqus results file (no format {FORMAT!r}); {hint}"
+        )
+    if data.get("format_version") != FORMAT_VERSION:
+        raise FootdtError(
+            f"{path}: results format version {data.get('format_version')} is not {FORMAT_VERSION}; "
+            "re-extract with the abaqus_extract.py of this footdt version"
+        )
+    return data
+
+
+def read_abaqus_json(path: str | Path, model: AnalysisModel) -> SolveResult:
+    """Read the JSON of ``abaqus_extract.py`` for ``model`` (element order, units as the IR)."""
+    p = Path(path)
+    data = _load(p)
+    stored = data.get("model_hash")
+    if stored and stored != model.content_hash():
+        raise FootdtError(
+            f"{p}: results belong to model {stored}, not to this model ({model.content_hash()}); "
+            "import them with the model directory the deck was compiled from"
+        )
+    try:
+        steps = {str(s["name"]).upper(): s for s in data["steps"]}
+        deck = build_deck(model)
+        phases: dict[str, PhaseResult] = {}
+        volume: np.ndarray | None = None
+        for phase, dstep in zip(model.phases, deck.steps, strict=True):
+            step = steps.pop(phase.name.upper(), None)
+            if step is None:
+                raise FootdtError(f"{p}: no step for phase {phase.name!r}; was the deck changed?")
+            where = f"{p}: step {phase.name!r}"
+            stress, mises, vol = _elements(model, step["parts"], where)
+            volume = vol if volume is None else volume
+            u, rf = _nodes(model, step["nodes"], where)
+            nodes, dofs = dstep.constrained[:, 0], dstep.constrained[:, 1]
+            reaction = np.zeros(3)
+            np.add.at(reaction, dofs, rf[nodes, dofs])
+            phases[phase.name] = PhaseResult(phase.name, mises, stress, u, None, reaction)
+        if steps:
+            raise FootdtError(f"{p}: steps {', '.join(steps)} match no phase of the model")
+    except (KeyError, TypeError, ValueError, IndexError) as exc:
+        raise FootdtError(
+            f"{p}: malformed results file ({type(exc).__name__}: {exc}); re-extract it"
+        ) from None
+    assert volume is not None
+    return SolveResult(
+        subject=model.subject,
+        trial=model.trial,
+        backend="abaqus",
+        backend_version=str(data.get("abaqus_version", "unknown")),
+        model_hash=model.content_hash(),
+        spec_hash=str(model.provenance.get("spec_hash", "unknown")),
+        mesh_hash=model.mesh_hash(),
+        element_volume=volume,
+        phases=phases,
+        info={"source": str(p), "odb": data.get("odb")},
+    )
+
+
+def _elements(model: AnalysisModel, parts: dict[str, Any], where: str) -> tuple[np.ndarray, ...]:
+    M = model.n_elements
+    stress, mises, vol = np.full((M, 6), np.nan), np.full(M, np.nan), np.full(M, np.nan)
+    by_upper = {k.upper(): v for k, v in parts.items()}
+    for part, idx in model.parts.items():
+        got = by_upper.get(part.upper())
+        if got is None:
+            raise FootdtError(f"{where}: no results for part {part!r}")
+        labels = np.asarray(got["labels"], dtype=np.int64)
+        if not np.array_equal(np.sort(labels), np.sort(np.asarray(idx, dtype=np.int64)) + 1):
+            raise FootdtError(f"{where}: element labels of part {part!r} do not match the model")
+        stress[labels - 1] = np.asarray(got["stress"], dtype=np.float64).reshape(len(labels), 6)
+        mises[labels - 1] = np.asarray(got["mises"], dtype=np.float64)
+        vol[labels - 1] = np.asarray(got["evol"], dtype=np.float64)
+    if np.isnan(stress).any() or np.isnan(vol).any():
+        raise FootdtError(f"{where}: some elements have no stress or volume")
+    check = von_mises(stress)
+    if np.any(np.abs(check - mises) > 1e-4 * max(float(np.abs(mises).max()), 1e-12) + 1e-6):
+        raise FootdtError(
+            f"{where}: von Mises values do not match the stress tensors (corrupted file?)"
+        )
+    return stress, mises, vol
+
+
+def _nodes(
+    model: AnalysisModel, nodes: dict[str, Any], where: str
+) -> tuple[np.ndarray, np.ndarray]:
+    labels = np.asarray(nodes["labels"], dtype=np.int64)
+    if not np.array_equal(np.sort(labels), np.arange(1, model.n_nodes + 1)):
+        raise FootdtError(f"{where}: node labels do not match the model's {model.n_nodes} nodes")
+    u, rf = np.zeros((model.n_nodes, 3)), np.zeros((model.n_nodes, 3))
+    u[labels - 1] = np.asarray(nodes["u"], dtype=np.float64).reshape(-1, 3)
+    rf[labels - 1] = np.asarray(nodes["rf"], dtype=np.float64).reshape(-1, 3)
+    return u, rf

@@ -1,0 +1,249 @@
+"""CalculiX backend: contract on the bar, C3D10, phase independence, tension-only springs, .dat parsing."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from footdt.backends.calculix import CalculixBackend, parse_dat
+from footdt.errors import BackendUnavailable, FootdtError, SolveError
+from footdt.ir import AnalysisModel, FixedDofs, NodalLoad, Phase, replace
+from footdt.mechanics import tet_volumes
+from footdt.spec.profile import SolverProfile
+from tests.factories import bar_model, inclusion_model
+
+needs_ccx = pytest.mark.needs_ccx
+
+
+def _solve(model: AnalysisModel, tmp_path: Path, name: str = "run", **profile):
+    prof = SolverProfile(backend="calculix", **profile) if profile else None
+    return CalculixBackend().solve(model, tmp_path / name, prof)
+
+
+def _tetra10(model: AnalysisModel) -> AnalysisModel:
+    """The same mesh with mid-side nodes (Abaqus/meshio order: edges 01, 12, 20, 03, 13, 23)."""
+    edges = [(0, 1), (1, 2), (2, 0), (0, 3), (1, 3), (2, 3)]
+    pairs = np.sort(np.concatenate([model.elements[:, e] for e in edges]), axis=1)
+    uniq, inverse = np.unique(pairs, axis=0, return_inverse=True)
+    mids = model.nodes[uniq].mean(axis=1)
+    mid_ids = (model.n_nodes + inverse.ravel()).reshape(6, -1).T
+    nodes = np.vstack([model.nodes, mids])
+    elements = np.hstack([model.elements, mid_ids])
+    node_sets = {}
+    for name, surf in model.surfaces.items():
+        node_sets[name] = np.unique(
+            np.concatenate([model.node_sets[name], _face_mids(elements, surf)])
+        )
+    return replace(model, nodes=nodes, elements=elements, cell_type="tetra10", node_sets=node_sets)
+
+
+def _face_mids(elements: np.ndarray, surf: np.ndarray) -> np.ndarray:
+    from footdt.ir import TET10_FACE_MIDSIDES
+
+    return np.take_along_axis(
+        elements[surf[:, 0]], np.asarray(TET10_FACE_MIDSIDES)[surf[:, 1]], axis=1
+    ).ravel()
+
+
+@needs_ccx
+@pytest.mark.parametrize("cell", ["tetra", "tetra10"])
+def test_contract_bar_uniform_compression(tmp_path: Path, cell: str) -> None:
+    p, E, L, area = 2.0, 1000.0, 20.0, 16.0
+    model = bar_model(pressure=p, E=E)
+    model = model if cell == "tetra" else _tetra10(model)
+    result = _solve(model, tmp_path)
+    ph = result.phases["load"]
+    assert result.backend == "calculix" and result.model_hash == model.content_hash()
+    np.testing.assert_allclose(ph.stress[:, 0], -p, rtol=1e-6)
+    np.testing.assert_allclose(ph.stress[:, 1:], 0.0, atol=1e-6 * p)
+    np.testing.assert_allclose(ph.von_mises, p, rtol=1e-6)
+    np.testing.assert_allclose(ph.reaction, [p * area, 0.0, 0.0], rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(
+        result.element_volume, tet_volumes(model.nodes, model.elements), rtol=1e-6
+    )
+    xmax = np.isclose(model.nodes[:, 0], L)
+    np.testing.assert_allclose(ph.displacement[xmax, 0], -p * L / E, rtol=1e-6)
+
+
+@needs_ccx
+def test_iterative_solver_profile_and_threads(tmp_path: Path) -> None:
+    result = _solve(bar_model(), tmp_path, linear_solver="iterative_cholesky", threads=1)
+    # ccx's CG stops at a hard-coded relative tolerance of 1e-4 (src/preiter.c): ~1e-3 in stress
+    np.testing.assert_allclose(result.phases["load"].stress[:, 0], -2.0, rtol=5e-3)
+    assert result.info["linear_solver"] == "ITERATIVE CHOLESKY"
+    assert "SOLVER=ITERATIVE CHOLESKY" in (tmp_path / "run" / "footdt.inp").read_text()
+
+
+def test_non_calculix_solver_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(FootdtError, match="not a CalculiX solver"):
+        CalculixBackend().write_inputs(bar_model(), tmp_path, "pardiso")
+
+
+def _max_diff(a, b) -> float:
+    return max(float(np.abs(a.phases[k].stress - b.phases[k].stress).max()) for k in b.phases)
+
+
+@needs_ccx
+def test_phases_are_independent_load_cases(tmp_path: Path) -> None:
+    model = inclusion_model()
+    both = _solve(model, tmp_path, "both")
+    for i, phase in enumerate(model.phases):
+        alone = _solve(replace(model, phases=(phase,)), tmp_path, f"alone{i}")
+        assert _max_diff(both, alone) <= 1e-9 * float(np.abs(alone.phases[phase.name].stress).max())
+        np.testing.assert_allclose(
+            both.phases[phase.name].displacement, alone.phases[phase.name].displacement
+        )
+    # the same deck without OP=NEW leaks phase 1's pressure into phase 2 (so the check above can fail)
+    backend = CalculixBackend()
+    prepared = backend.prepare(model, tmp_path / "leaky", SolverProfile(backend="calculix"))
+    inp = prepared.files["inp"]
+    inp.write_text(inp.read_text().replace(", OP=NEW", "").replace("*DLOAD\n", ""))
+    backend.run(prepared)
+    leaky = backend.extract(prepared)
+    alone = _solve(replace(model, phases=(model.phases[1],)), tmp_path, "alone_shear")
+    assert _max_diff(leaky, alone) > 1e-3
+
+
+def _elongation(model: AnalysisModel, u: np.ndarray) -> float:
+    c = model.connectors[0]
+    x = model.nodes + u
+    return float(
+        np.linalg.norm(x[c.node_b] - x[c.node_a])
+        - np.linalg.norm(model.nodes[c.node_b] - model.nodes[c.node_a])
+    )
+
+
+@needs_ccx
+def test_tension_only_band_carries_no_compression(tmp_path: Path) -> None:
+    free = _solve(inclusion_model(), tmp_path, "free")  # no band at all
+    lin_model, to_model = (
+        inclusion_model(connector_law="linear"),
+        inclusion_model(connector_law="tension_only"),
+    )
+    lin, to = _solve(lin_model, tmp_path, "linear"), _solve(to_model, tmp_path, "tension")
+    e = {
+        (name, ph): _elongation(lin_model, r.phases[ph].displacement)
+        for name, r in (("free", free), ("linear", lin), ("tension", to))
+        for ph in ("press", "shear")
+    }
+    # press stretches the band: both laws resist (the band shortens the free stretch a lot)
+    assert e["free", "press"] > 0 and e["linear", "press"] < 0.5 * e["free", "press"]
+    assert e["tension", "press"] == pytest.approx(
+        e["linear", "press"], rel=0.03
+    )  # NLGEOM vs linear
+    # shear shortens the band: the linear band pushes back (compression k * e < 0) ...
+    assert e["free", "shear"] < 0 and e["linear", "shear"] > 0.5 * e["free", "shear"]
+    assert 50.0 * e["linear", "shear"] < -0.05  # N, compressive force carried by the linear band
+    # ... the tension-only band goes slack: the structure moves as if there were no band
+    assert e["tension", "shear"] == pytest.approx(e["free", "shear"], rel=0.02)
+    assert to.info["nonlinear"] and not lin.info["nonlinear"]
+
+
+@needs_ccx
+def test_tension_only_steps_are_independent(tmp_path: Path) -> None:
+    model = inclusion_model(connector_law="tension_only")
+    both = _solve(model, tmp_path, "both")
+    alone = _solve(replace(model, phases=(model.phases[1],)), tmp_path, "alone")
+    assert _max_diff(both, alone) <= 1e-6 * float(np.abs(alone.phases["shear"].stress).max())
+
+
+@needs_ccx
+def test_ccx_failure_is_a_solve_error_with_the_error_line(tmp_path: Path) -> None:
+    backend = CalculixBackend()
+    prepared = backend.prepare(bar_model(), tmp_path / "bad", SolverProfile(backend="calculix"))
+    inp = prepared.files["inp"]
+    inp.write_text(
+        inp.read_text().replace(
+            "*SOLID SECTION, ELSET=body, MATERIAL=mat",
+            "*SOLID SECTION, ELSET=body, MATERIAL=nothere",
+        )
+    )
+    with pytest.raises(SolveError, match=r"\*ERROR.*log: .*footdt\.log"):
+        backend.run(prepared)
+    prepared.files["dat"].write_text("")  # an empty results file is an error, never zeros
+    with pytest.raises(SolveError, match="no stress or volume output"):
+        backend.extract(prepared)
+
+
+def test_unavailable_and_missing_executable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))
+    avail = CalculixBackend().availability()
+    assert not avail and "ccx not found: apt-get install calculix-ccx" in avail.reason
+    prof = SolverProfile(backend="calculix", executable=str(tmp_path / "nope"))
+    with pytest.raises(BackendUnavailable, match="not found"):
+        CalculixBackend().solve(bar_model(), tmp_path / "w", prof)
+
+
+@needs_ccx
+def test_profile_executable_is_used(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    ccx = shutil.which("ccx")
+    assert ccx is not None
+    monkeypatch.setenv("PATH", str(tmp_path))  # not on PATH: only the profile can point to it
+    result = _solve(bar_model(), tmp_path, executable=ccx)
+    assert result.backend_version[0].isdigit()
+
+
+def test_parse_dat_handles_steps_sets_and_fortran_numbers() -> None:
+    text = """
+ stresses (elem, integ.pnt.,sxx,syy,szz,sxy,sxz,syz) for set MATRIX and time  0.1000000E+01
+
+         7   1 -2.000000E+00-1.887379E-15 1.0E-100 3.000000-100  0.000000E+00  1.500000E+02
+         7   2 -4.000000E+00  1.0  0.0  0.0  0.0  0.0
+
+ volume (element, volume) for set MATRIX and time  0.1000000E+01
+
+         7  2.666667E+00
+ some text line ends nothing important
+
+ displacements (vx,vy,vz) for set FOOTDT_ALL_NODES and time  0.2000000E+01
+
+         1  1.0E+00  2.0E+00  3.0E+00
+"""
+    blocks = parse_dat(text)
+    assert [(b.kind, b.set, b.time) for b in blocks] == [
+        ("stresses", "MATRIX", 1.0),
+        ("volume", "MATRIX", 1.0),
+        ("displacements", "FOOTDT_ALL_NODES", 2.0),
+    ]
+    row = blocks[0].rows[0]
+    assert row[:4] == [7, 1, -2.0, -1.887379e-15] and row[4] == 1e-100 and row[5] == 3e-100
+    assert row[7] == 150.0 and len(blocks[0].rows) == 2 and blocks[1].rows == [[7, 2.666667]]
+
+
+@needs_ccx
+def test_prescribed_displacement_and_nodal_forces(tmp_path: Path) -> None:
+    """xmax pushed by -0.02 mm (sigma_xx = -E d / L), then pulled by nodal forces summing to 8 N."""
+    E, L, d, area = 1000.0, 20.0, 0.02, 16.0
+    model = bar_model(E=E)
+    rollers = model.phases[0].fixed
+    xmax = model.node_sets["xmax"]
+    # consistent nodal forces of a uniform traction on the xmax face: area/3 per face corner
+    from footdt.ir import TET_FACES
+
+    faces = model.surfaces["xmax"]
+    tri = np.take_along_axis(
+        model.elements[faces[:, 0]], np.asarray(TET_FACES)[faces[:, 1]], axis=1
+    )
+    weights = np.zeros(model.n_nodes)
+    np.add.at(weights, tri.ravel(), np.repeat(area / len(faces) / 3.0, tri.size))
+    traction = 0.5  # MPa, 8 N over the 16 mm^2 face
+    forces = np.zeros((len(xmax), 3))
+    forces[:, 0] = traction * weights[xmax]
+    phases = (
+        Phase("push", fixed=(*rollers, FixedDofs("push", "xmax", (0,), -d))),
+        Phase("pull", nodal_loads=(NodalLoad("pull", "xmax", forces),), fixed=rollers),
+    )
+    result = _solve(replace(model, phases=phases), tmp_path)
+    push, pull = result.phases["push"], result.phases["pull"]
+    assert push.stress is not None and pull.stress is not None
+    np.testing.assert_allclose(push.stress[:, 0], -E * d / L, rtol=1e-6)
+    np.testing.assert_allclose(
+        push.reaction, [0.0, 0.0, 0.0], atol=1e-9
+    )  # xmin and xmax reactions cancel
+    np.testing.assert_allclose(pull.stress[:, 0], traction, rtol=1e-6)
+    np.testing.assert_allclose(pull.reaction, [-traction * area, 0.0, 0.0], rtol=1e-6, atol=1e-9)

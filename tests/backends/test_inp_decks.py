@@ -1,0 +1,278 @@
+"""Deck model and writer: golden decks (tolerant numeric diff), independence of steps, dialect rules."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import footdt
+from footdt.backends.inp import Dialect, build_deck, compile_deck, write_deck
+from footdt.backends.inp.writer import fmt
+from footdt.errors import ModelError, UnsupportedFeature
+from footdt.ir import Connector, FixedDofs, NodalLoad, Phase, Pressure, Tie, replace
+from tests.factories import bar_model, inclusion_model
+
+GOLDEN = Path(__file__).resolve().parents[1] / "golden"
+_NUM = re.compile(r"[-+]?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?")
+
+
+def _tokens(line: str) -> tuple[str, list[float]]:
+    return _NUM.sub("#", line), [float(x) for x in _NUM.findall(line)]
+
+
+def assert_deck_matches(
+    text: str, name: str, golden_dir: Path = GOLDEN, update: bool | None = None
+) -> None:
+    """Compare with <golden_dir>/<name>: text equal, numbers within rtol 1e-9.
+
+    FOOTDT_UPDATE_GOLDEN=1 rewrites the golden file instead (review the diff before committing).
+    """
+    path = golden_dir / name
+    text = text.replace(f"footdt {footdt.__version__} ", "footdt <version> ")
+    if update is None:
+        update = os.environ.get("FOOTDT_UPDATE_GOLDEN") == "1"
+    if update:
+        path.write_text(text)
+    golden = path.read_text().splitlines()
+    lines = text.splitlines()
+    assert len(lines) == len(golden), f"{name}: {len(lines)} lines, golden has {len(golden)}"
+    for i, (new, old) in enumerate(zip(lines, golden, strict=True), 1):
+        (t_new, n_new), (t_old, n_old) = _tokens(new), _tokens(old)
+        assert t_new == t_old, f"{name}:{i}: {new!r} != golden {old!r}"
+        np.testing.assert_allclose(n_new, n_old, rtol=1e-9, atol=1e-300, err_msg=f"{name}:{i}")
+
+
+def _steps(text: str) -> list[str]:
+    return re.findall(r"\*STEP.*?\*END STEP", text, flags=re.S)
+
+
+def _data(block: str, card: str) -> list[str]:
+    """Data lines under the keyword line ``card`` of ``block`` (up to the next keyword)."""
+    lines = block.splitlines()
+    start = lines.index(card) + 1
+    out = []
+    for ln in lines[start:]:
+        if ln.startswith("*"):
+            break
+        out.append(ln)
+    return out
+
+
+@pytest.mark.parametrize("dialect", ["abaqus", "calculix"])
+def test_golden_bar(dialect: Dialect) -> None:
+    assert_deck_matches(write_deck(bar_model(), dialect), f"bar.{dialect}.inp")
+
+
+@pytest.mark.parametrize("dialect", ["abaqus", "calculix"])
+def test_golden_two_phases_tension_only(dialect: Dialect) -> None:
+    model = inclusion_model(divisions=3, connector_law="tension_only")
+    assert_deck_matches(write_deck(model, dialect), f"inclusion_tension.{dialect}.inp")
+
+
+def test_golden_slip_ring_abaqus() -> None:
+    assert_deck_matches(write_deck(_slip_ring_chain(), "abaqus"), "slip_ring.abaqus.inp")
+
+
+def test_tolerant_diff_catches_changed_number(tmp_path: Path) -> None:
+    text = write_deck(bar_model(), "abaqus")
+    assert_deck_matches(text, "bar.inp", tmp_path, update=True)
+    assert_deck_matches(
+        text.replace("1000., 0.3", "1000.0000000001, 0.3"), "bar.inp", tmp_path, update=False
+    )
+    with pytest.raises(AssertionError):
+        assert_deck_matches(
+            text.replace("1000., 0.3", "1000.0001, 0.3"), "bar.inp", tmp_path, update=False
+        )
+    with pytest.raises(AssertionError):
+        assert_deck_matches(text.replace("*STATIC", "*STATIK"), "bar.inp", tmp_path, update=False)
+
+
+def test_header_states_provenance_and_units() -> None:
+    model = bar_model()
+    text = write_deck(model, "abaqus")
+    head = text.split("*NODE")[0]
+    assert footdt.__version__ in head and "spec hash: test" in head
+    assert model.content_hash() in head and "mm" in head and "MPa" in head
+
+
+@pytest.mark.parametrize("dialect", ["abaqus", "calculix"])
+def test_every_step_restates_every_load_type(dialect: Dialect) -> None:
+    text = write_deck(inclusion_model(divisions=3), dialect)
+    steps = _steps(text)
+    assert len(steps) == 2
+    removal = "*DSLOAD, OP=NEW" if dialect == "abaqus" else "*DLOAD, OP=NEW"
+    for step in steps:
+        for card in ("*BOUNDARY, OP=NEW", "*CLOAD, OP=NEW", removal):
+            assert step.count(card) == 1, (card, step[:200])
+    press, shear = steps
+    # phase 1 has a pressure and no forces, phase 2 the reverse: nothing leaks between them
+    assert "zmin, P, 0.1" in press and "zmin, P" not in shear
+    assert _data(press, "*CLOAD, OP=NEW") == []
+    assert len(_data(shear, "*CLOAD, OP=NEW")) == len(
+        inclusion_model(divisions=3).node_sets["xmax"]
+    )
+    assert _data(shear, removal) == [] and _data(press, "*BOUNDARY, OP=NEW") == _data(
+        shear, "*BOUNDARY, OP=NEW"
+    )
+
+
+def test_calculix_dialect_never_writes_abaqus_only_keywords() -> None:
+    for law in (None, "linear", "tension_only"):
+        text = write_deck(inclusion_model(divisions=3, connector_law=law), "calculix").upper()
+        keywords = "\n".join(ln for ln in text.splitlines() if not ln.startswith("**"))
+        for word in ("CONN3D2", "ENCASTRE", "MISES", "*CONNECTOR"):
+            assert word not in keywords
+
+
+def test_tension_only_decks_are_nonlinear() -> None:
+    model = inclusion_model(divisions=3, connector_law="tension_only")
+    ccx = write_deck(model, "calculix")
+    assert all(s.startswith("*STEP, NLGEOM") for s in _steps(ccx))
+    assert "*SPRING, ELSET=FOOTDT_CONN_1, NONLINEAR" in ccx
+    abq = write_deck(model, "abaqus")
+    assert "*CONNECTOR ELASTICITY, NONLINEAR, COMPONENT=1" in abq and "EXTRAPOLATION=LINEAR" in abq
+    linear = write_deck(inclusion_model(divisions=3, connector_law="linear"), "calculix")
+    assert "NLGEOM" not in linear and "*ELEMENT, TYPE=SPRINGA" in linear
+
+
+def test_tension_only_table_is_zero_in_compression_and_k_in_tension() -> None:
+    model = inclusion_model(divisions=3, connector_law="tension_only")
+    deck = build_deck(model)
+    (c,) = deck.connectors
+    text = write_deck(model, "calculix")
+    table = text.split("NONLINEAR\n\n")[1].split("\n*")[0].splitlines()
+    pairs = np.array([[float(v) for v in ln.split(",")] for ln in table])  # (force, elongation)
+    assert np.all(np.diff(pairs[:, 1]) > 0) and pairs[0, 1] > -c.length
+    slopes = np.diff(pairs[:, 0]) / np.diff(pairs[:, 1])
+    np.testing.assert_allclose(slopes, [0.0, 50.0])
+
+
+def _slip_ring_chain():
+    model = inclusion_model(divisions=3)
+    zmin = model.node_sets["zmin"]
+    a, b, c = (int(n) for n in zmin[:3])
+    conns = (
+        Connector("fascia_1", a, b, "slip_ring", 200.0),
+        Connector("fascia_2", b, c, "slip_ring", 200.0),
+    )
+    return replace(model, connectors=conns)
+
+
+def test_slip_ring_is_abaqus_only() -> None:
+    model = _slip_ring_chain()
+    text = write_deck(model, "abaqus")
+    assert text.count("SLIPRING,") == 2
+    ends = {model.connectors[0].node_a + 1, model.connectors[1].node_b + 1}
+    for step in _steps(text):
+        fixed = {int(ln.split(",")[0]) for ln in step.splitlines() if ln.endswith(", 10, 10, 0.")}
+        assert fixed == ends  # flow fixed at the belt ends, free at the shared ring node
+    with pytest.raises(UnsupportedFeature, match="slip"):
+        write_deck(model, "calculix")
+
+
+def test_compile_deck_checks_capabilities_and_writes_files(tmp_path: Path) -> None:
+    with pytest.raises(UnsupportedFeature, match=r"connector\.slip_ring"):
+        compile_deck(_slip_ring_chain(), tmp_path / "ccx", "calculix")
+    model = bar_model()
+    files = compile_deck(model, tmp_path / "abq", "abaqus")
+    assert set(files) == {"inp", "extract", "run"}
+    assert (
+        files["extract"].read_text()
+        == (Path(footdt.__file__).parent / "backends" / "abaqus_extract.py").read_text()
+    )
+    assert model.content_hash() in files["run"].read_text() and os.access(files["run"], os.X_OK)
+    files = compile_deck(model, tmp_path / "ccx", "calculix", "iterative_cholesky")
+    assert "*STATIC, SOLVER=ITERATIVE CHOLESKY" in files["inp"].read_text()
+
+
+def test_boundary_runs_and_summed_forces() -> None:
+    model = inclusion_model(divisions=3)
+    n = len(model.node_sets["xmax"])
+    loads = (NodalLoad("a", "xmax", np.ones((n, 3))), NodalLoad("b", "xmax", np.ones((n, 3))))
+    phase = Phase("p", nodal_loads=loads, fixed=(FixedDofs("f", "zmax", (2, 0)),))
+    step = build_deck(replace(model, phases=(phase,))).steps[0]
+    assert [(b.first, b.last) for b in step.boundaries] == [(1, 1), (3, 3)]
+    assert len(step.cloads) == 3 * n and all(f == 2.0 for *_, f in step.cloads)
+    full = build_deck(model).steps[0]
+    assert [(b.target, b.first, b.last) for b in full.boundaries] == [("zmax", 1, 3)]
+
+
+@pytest.mark.parametrize(
+    ("change", "match"),
+    [
+        (lambda m: replace(m, parts={"matrix": m.parts["matrix"]}), "belong to no part"),
+        (
+            lambda m: replace(m, parts={**m.parts, "Matrix2": m.parts["matrix"][:1]}),
+            "more than one part",
+        ),
+        (lambda m: replace(m, node_sets={**m.node_sets, "ZMIN": m.node_sets["zmin"]}), "same name"),
+        (
+            lambda m: replace(
+                m, parts={"bad name": np.arange(m.n_elements)}, sections={"bad name": "soft"}
+            ),
+            "cannot be written",
+        ),
+        (
+            lambda m: replace(
+                m,
+                phases=(
+                    Phase(
+                        "p", fixed=(FixedDofs("a", "zmax", (2,)), FixedDofs("b", "xmax", (2,), 0.1))
+                    ),
+                ),
+            ),
+            "prescribed both",
+        ),
+        (
+            lambda m: replace(
+                m,
+                surfaces={**m.surfaces, "dup": m.surfaces["zmin"][:2]},
+                phases=(Phase("p", pressures=(Pressure("zmin", 0.1), Pressure("dup", 0.2))),),
+            ),
+            "repeat an element face",
+        ),
+        (
+            lambda m: replace(m, phases=(Phase("p", pressures=(Pressure("nowhere", 1.0),)),)),
+            "unknown surface",
+        ),
+    ],
+)
+def test_inexpressible_models_are_errors(change, match: str) -> None:
+    with pytest.raises(ModelError, match=match):
+        build_deck(change(inclusion_model(divisions=3)))
+
+
+def test_numbers_fit_ccx_fields_and_round_trip() -> None:
+    for x in (
+        20.0,
+        -0.0,
+        1e-5,
+        -1.2345678901234567e-100,
+        1.2345678901234567e300,
+        2.0 / 3.0,
+        123456789.0,
+    ):
+        s = fmt(x)
+        assert len(s) <= 20 and any(c in s for c in ".e")
+        assert float(s) == pytest.approx(x, rel=1e-11, abs=0.0)
+
+
+def test_tie_written_for_abaqus_refused_for_calculix() -> None:
+    model = inclusion_model(divisions=3)
+    surfaces = {
+        **model.surfaces,
+        "inner_a": model.surfaces["zmin"][:3],
+        "inner_b": model.surfaces["xmin"][:3],
+    }
+    tied = replace(model, surfaces=surfaces, ties=(Tie("glue", "inner_a", "inner_b", 0.05),))
+    lines = write_deck(tied, "abaqus").splitlines()
+    i = lines.index("*TIE, NAME=glue, POSITION TOLERANCE=0.05, ADJUST=NO")
+    assert lines[i + 1] == "inner_a, inner_b"
+    with pytest.raises(UnsupportedFeature, match="tie 'glue'"):
+        write_deck(tied, "calculix")
+    with pytest.raises(ModelError, match="unknown surface"):
+        build_deck(replace(model, ties=(Tie("glue", "nope", "zmin", 0.05),)))
