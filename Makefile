@@ -6,7 +6,8 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 PY     := $(BIN)/python
-TYPED  := footdt/spec footdt/ir.py footdt/backends/base.py footdt/labels footdt/domain.py footdt/errors.py
+TYPED  := footdt/spec footdt/ir.py footdt/backends/base.py footdt/labels footdt/domain.py footdt/errors.py \
+          footdt/gait footdt/cli/gait.py footdt/cohort
 
 .PHONY: install system-deps test test-fast test-slow lint typecheck demo docs bench clean
 

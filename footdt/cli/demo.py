@@ -59,6 +59,10 @@ def demo(
             model = compile_spec(loaded)
         save_model(model, out / case)
         for name in backends:
+            reasons = get_backend(name).unsupported(model)
+            if reasons:
+                console.print(f"[yellow]skipped[/] {case} on {name}: {reasons[0]}", highlight=False)
+                continue
             with console.status(f"solving {case} with {name} ({model.n_nodes} nodes)"):
                 result = get_backend(name).solve(model, out / case / name)
             store_result(store_url, result, model)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Literal
+from typing import Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -18,7 +18,7 @@ from footdt.errors import FootdtError
 from footdt.fileio import atomic_write
 
 MANIFEST = "manifest.json"
-FORMAT = "footdt-cohort"
+FORMAT: Final = "footdt-cohort"
 VERSION = 1
 WINDOW_CHANNELS = ("foot_ax", "foot_ay", "foot_az", "tibia_ax", "tibia_ay", "tibia_az")
 SAMPLES_PER_PHASE = 100

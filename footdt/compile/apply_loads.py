@@ -79,11 +79,11 @@ def apply_loads(
         loads = []
         for j, fo in enumerate(ph.forces):
             nodes, forces = _force(fo, mesh, sets, source, (*loc, "forces", j))
-            set_name = f"{ph.name}.force_{j + 1}"
+            set_name = f"{ph.name}_force_{j + 1}"
             sets.node_sets[set_name] = nodes
             loads.append(NodalLoad(set_name, set_name, forces))
         fixed = common + [
-            _fixed(bc, sets, source, (*loc, "boundary_conditions", j), f"{ph.name}.bc_{j + 1}")
+            _fixed(bc, sets, source, (*loc, "boundary_conditions", j), f"{ph.name}_bc_{j + 1}")
             for j, bc in enumerate(ph.boundary_conditions)
         ]
         phases.append(Phase(ph.name, tuple(pressures), tuple(loads), tuple(fixed)))

@@ -1,0 +1,16 @@
+"""Gait: IMU and plantar-pressure ingestion, gait events, stance phases, windows, strike index.
+
+Public entry points (each module's docstring states its units and rules):
+
+- ``io.read_recording`` / ``read_imu_table`` / ``read_imu_c3d`` -> ``Recording`` (m/s^2, s,
+  right-foot segment frames; left legs mirrored y -> -y);
+- ``events.detect_events`` -> ``GaitEvents`` (IC/TO per stride, s);
+- ``checks.run_checks`` -> flagged events and ``Issue`` list (bad rate, units, axes, side...);
+- ``phases.make_windows`` -> ``Windows`` (n_strides, 300, 6): foot ax, ay, az, tibia ax, ay, az;
+- ``pressure`` (regional series, plate frames, region masks) and ``strike`` (strike index);
+- ``virtual`` (marker-cluster virtual accelerometers), ``rbds`` and ``validate`` (the RBDS check).
+"""
+
+from footdt.gait.recording import CHANNELS, SENSORS, GaitDataError, Issue, NoStridesError, Recording
+
+__all__ = ["CHANNELS", "SENSORS", "GaitDataError", "Issue", "NoStridesError", "Recording"]

@@ -1,0 +1,94 @@
+"""A running-like two-sensor signal with known initial contacts and toe-offs (test fixture).
+
+Per stride (right-foot segment frames, specific force in m/s^2): gravity's reaction along the
+segment's tilted z axis; a late-swing deceleration along -x before IC; an impact spike peaking
+exactly at IC (Gaussian, sigma 5 ms, foot 7 g, tibia 5 g) with a short decaying ring; foot-flat
+quiet at ~1 g; a push-off bump; a near-free-fall dip at TO (|a| ~0.2 g); an early-swing peak;
+and white noise (0.03 g). The tibia leans 20 deg forward and tilts 12 deg medially (+y) at
+mid-stance, like RBDS001. IC and TO are placed off the sample grid on purpose.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from footdt.gait.recording import G, Recording
+
+
+def _bump(t: np.ndarray, centre: np.ndarray, sigma: float) -> np.ndarray:
+    """Sum of unit Gaussians centred at ``centre`` (s)."""
+    return np.exp(-0.5 * ((t[:, None] - centre[None, :]) / sigma) ** 2).sum(axis=1)
+
+
+def running_signal(
+    n_strides: int = 12,
+    rate_hz: float = 100.0,
+    stride_s: float = 0.72,
+    stance_s: float = 0.27,
+    seed: int = 0,
+) -> tuple[np.ndarray, dict[str, np.ndarray], np.ndarray, np.ndarray]:
+    """(time s, {sensor: (n, 3) m/s^2}, true IC s, true TO s)."""
+    rng = np.random.default_rng(seed)
+    duration = (n_strides + 1.5) * stride_s
+    t = np.arange(int(duration * rate_hz)) / rate_hz
+    ic = 0.5 + np.arange(n_strides) * stride_s + rng.uniform(-0.02, 0.02, n_strides) + 0.0037
+    to = ic + stance_s + rng.uniform(-0.01, 0.01, n_strides)
+    stance = np.zeros_like(t, bool)
+    for a, b in zip(ic, to, strict=True):
+        stance |= (t >= a) & (t <= b)
+    out = {}
+    for name, spike, lean, medial in (("foot", 7.0, 0.0, 0.0), ("tibia", 5.0, 20.0, 12.0)):
+        pitch = np.where(
+            stance, np.radians(lean), np.radians(lean + 25.0) * np.sin(2 * np.pi * t / stride_s)
+        )
+        roll = np.where(stance, np.radians(medial), 0.0)
+        grav = (
+            np.stack(
+                [-np.sin(pitch), np.sin(roll) * np.cos(pitch), np.cos(roll) * np.cos(pitch)], 1
+            )
+            * G
+        )
+        dip = 1.0 - 0.8 * _bump(t, to, 0.012)
+        a = grav * dip[:, None]
+        a[:, 0] -= 3.0 * G * _bump(t, ic - 0.05, 0.02)  # late-swing deceleration
+        a[:, 2] += spike * G * _bump(t, ic, 0.005)  # impact, peak at IC
+        ring = np.zeros_like(t)
+        for c in ic:
+            d = t - c
+            ring += np.where(d > 0.01, np.exp(-d / 0.02) * np.sin(2 * np.pi * 30 * d), 0.0)
+        a[:, 2] += 0.8 * G * ring
+        a[:, 0] += 1.0 * G * _bump(t, to - 0.06, 0.02)  # push-off
+        a[:, 0] += 1.5 * G * _bump(t, to + 0.07, 0.02)  # early swing
+        a[:, 2] += 1.2 * G * _bump(t, to + 0.07, 0.02)
+        a += rng.normal(0.0, 0.03 * G, a.shape)
+        out[name] = a
+    return t, out, ic, to
+
+
+def running_recording(**kwargs: float) -> tuple[Recording, np.ndarray, np.ndarray]:
+    t, acc, ic, to = running_signal(**kwargs)  # type: ignore[arg-type]
+    return Recording(t, 1.0 / (t[1] - t[0]), acc, source="synthetic"), ic, to
+
+
+COLUMNS = ("foot_ax", "foot_ay", "foot_az", "tibia_ax", "tibia_ay", "tibia_az")
+SENSOR_ARGS = ["foot=foot_ax,foot_ay,foot_az", "tibia=tibia_ax,tibia_ay,tibia_az"]
+
+
+def write_csv(
+    path: Path, t: np.ndarray, acc: dict[str, np.ndarray], *, units: str = "g", sep: str = ",",
+    time: bool = True, time_name: str = "time",
+) -> Path:  # fmt: skip
+    """Write the six channels (in ``units``) and optionally a time column."""
+    f = 1.0 / G if units == "g" else 1.0
+    data = np.concatenate([acc["foot"], acc["tibia"]], axis=1) * f
+    cols = list(COLUMNS)
+    if time:
+        data = np.concatenate([t[:, None], data], axis=1)
+        cols = [time_name, *cols]
+    with open(path, "w") as fh:
+        fh.write(sep.join(cols) + "\n")
+        for row in data:
+            fh.write(sep.join("nan" if np.isnan(v) else f"{v:.6f}" for v in row) + "\n")
+    return path
