@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import resource
 import subprocess
@@ -29,9 +30,11 @@ from pathlib import Path
 
 import numpy as np
 
+from footdt.ir import AnalysisModel
 
-def box_model(size: tuple[float, float, float], divisions: tuple[int, int, int]):  # type: ignore[no-untyped-def]
-    from footdt.ir import TET_FACES, AnalysisModel, FixedDofs, Material, NodalLoad, Phase, Pressure
+
+def box_model(size: tuple[float, float, float], divisions: tuple[int, int, int]) -> AnalysisModel:
+    from footdt.ir import TET_FACES, FixedDofs, Material, NodalLoad, Phase, Pressure
     from footdt.mesh.structured import box_faces, box_tets
 
     nodes, elements = box_tets(size, divisions)
@@ -57,6 +60,12 @@ def box_model(size: tuple[float, float, float], divisions: tuple[int, int, int])
     )  # fmt: skip
 
 
+def _cpu() -> float:
+    """User + system CPU seconds of this process (all threads): robust when other jobs share the cores."""
+    ru = resource.getrusage(resource.RUSAGE_SELF)
+    return ru.ru_utime + ru.ru_stime
+
+
 def run_one(
     method: str, size: tuple[float, float, float], divisions: tuple[int, int, int], threads: int
 ) -> dict[str, object]:
@@ -67,11 +76,11 @@ def run_one(
     t0 = time.perf_counter()
     model = box_model(size, divisions)
     t_model = time.perf_counter() - t0
-    profile = SolverProfile(backend="sfepy", linear_solver=method, threads=threads)  # type: ignore[arg-type]
+    profile = SolverProfile(backend="sfepy", linear_solver=method, threads=threads)
     with tempfile.TemporaryDirectory() as tmp:
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), _cpu()
         result = SfepyBackend().solve(model, tmp, profile)
-        wall = time.perf_counter() - t0
+        wall, cpu = time.perf_counter() - t0, _cpu() - c0
     runs = result.info["solver_runs"]
     return {
         "method": method,
@@ -81,6 +90,7 @@ def run_one(
         "threads": threads,
         "model_build_s": round(t_model, 2),
         "solve_wall_s": round(wall, 2),
+        "solve_cpu_s": round(cpu, 2),
         "timings_s": {k: round(v, 2) for k, v in result.info["timings"].items()},
         "factorizations": result.info["factorizations"],
         "factor_or_setup_s": [
@@ -106,22 +116,24 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=0)
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--out", type=Path)
+    ap.add_argument("--repeat", type=int, default=1, help="runs per method (fresh process each)")
     args = ap.parse_args()
     methods = args.method or ["pardiso", "amg"]
     if args.child:
         size, divisions = tuple(args.size), tuple(args.divisions)
-        print(json.dumps(run_one(methods[0], size, divisions, args.threads)))  # type: ignore[arg-type]
+        print(json.dumps(run_one(methods[0], size, divisions, args.threads)))
         return
     rows = []
-    for method in methods:
+    for method in [m for m in methods for _ in range(args.repeat)]:
         cmd = [sys.executable, __file__, "--child", "--method", method, "--threads", str(args.threads),
                "--size", *map(str, args.size), "--divisions", *map(str, args.divisions)]  # fmt: skip
         out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
         rows.append(json.loads(out.strip().splitlines()[-1]))
         print(json.dumps(rows[-1]))
     if args.out:
-        meta = {"machine": platform.processor() or platform.machine(), "python": platform.python_version(),
-                "command": " ".join(sys.argv)}  # fmt: skip
+        meta = {"machine": platform.processor() or platform.machine(), "cores": os.cpu_count(),
+                "python": platform.python_version(), "command": " ".join(sys.argv),
+                "load_average_at_end": os.getloadavg()}  # fmt: skip
         args.out.write_text(json.dumps({"meta": meta, "runs": rows}, indent=1) + "\n")
 
 
