@@ -11,10 +11,10 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _harness import write  # noqa: E402
+from _harness import write
 
-from footdt.backends import get_backend  # noqa: E402
-from footdt.verify.run import run_case  # noqa: E402
+from footdt.backends import get_backend
+from footdt.verify.run import run_case
 
 STUDY = {"cantilever": (5.0, 2.5, 1.25), "lame_cylinder": (2.0, 1.0, 0.5)}
 
@@ -29,7 +29,9 @@ def main() -> None:
                     if order == 2 and "element.tetra10" not in get_backend(backend).capabilities:
                         continue
                     for size in sizes:
-                        run = run_case(case, backend, Path(tmp) / f"{case}{order}{backend}{size}", size, order)
+                        run = run_case(
+                            case, backend, Path(tmp) / f"{case}{order}{backend}{size}", size, order
+                        )
                         for c in run.checks:
                             rows.append(
                                 {
@@ -44,16 +46,21 @@ def main() -> None:
                                     "rel_error": c.rel_error,
                                 }
                             )
-                            print(f"{case:14s} {backend:8s} p{order} h={size:<5} n={run.model.n_nodes:<7} "
-                                  f"{c.quantity:36s} err {100 * c.rel_error:8.4f} %", flush=True)
+                            print(
+                                f"{case:14s} {backend:8s} p{order} h={size:<5} n={run.model.n_nodes:<7} "
+                                f"{c.quantity:36s} err {100 * c.rel_error:8.4f} %",
+                                flush=True,
+                            )
     path = write("verification", {"rows": rows})
     print(f"\nwrote {path}\n")
     print("| case | quantity | backend | element | h (mm) | nodes | error |")
     print("|---|---|---|---|---|---|---|")
     for r in rows:
         elem = "C3D4" if r["order"] == 1 else "C3D10"
-        print(f"| {r['case']} | {r['quantity']} | {r['backend']} | {elem} | {r['size_mm']} | {r['nodes']} | "
-              f"{100 * r['rel_error']:.3f} % |")
+        print(
+            f"| {r['case']} | {r['quantity']} | {r['backend']} | {elem} | {r['size_mm']} | {r['nodes']} | "
+            f"{100 * r['rel_error']:.3f} % |"
+        )
 
 
 if __name__ == "__main__":

@@ -24,7 +24,9 @@ class CaseRun:
     checks: list[VerificationResult]
 
 
-def with_mesh(loaded: LoadedSpec, size: float | None = None, order: int | None = None) -> LoadedSpec:
+def with_mesh(
+    loaded: LoadedSpec, size: float | None = None, order: int | None = None
+) -> LoadedSpec:
     """The same spec with another global element size (per-part sizes scale with it) or order."""
     spec = loaded.spec
     assert isinstance(spec, SubjectSpec)

@@ -44,14 +44,20 @@ def test_phases_are_independent(backend: str, tmp_path) -> None:
     model = inclusion_model(divisions=4)
     both = get_backend(backend).solve(model, tmp_path / "both")
     for i, name in enumerate(("press", "shear")):
-        alone = get_backend(backend).solve(replace(model, phases=(model.phases[i],)), tmp_path / name)
-        assert np.allclose(both.phases[name].von_mises, alone.phases[name].von_mises, rtol=1e-7, atol=1e-12)
+        alone = get_backend(backend).solve(
+            replace(model, phases=(model.phases[i],)), tmp_path / name
+        )
+        assert np.allclose(
+            both.phases[name].von_mises, alone.phases[name].von_mises, rtol=1e-7, atol=1e-12
+        )
 
 
 def test_refuses_what_it_cannot_express(backend: str) -> None:
     model = inclusion_model(divisions=2, connector_law="linear")
     c = model.connectors[0]
-    model = replace(model, connectors=(Connector(c.name, c.node_a, c.node_b, "slip_ring", c.stiffness),))
+    model = replace(
+        model, connectors=(Connector(c.name, c.node_a, c.node_b, "slip_ring", c.stiffness),)
+    )
     be = get_backend(backend)
     if "connector.slip_ring" in be.capabilities:
         assert be.unsupported(model) == []
@@ -60,9 +66,13 @@ def test_refuses_what_it_cannot_express(backend: str) -> None:
             be.check(model)
 
 
-@pytest.mark.skipif("calculix" not in AVAILABLE or "sfepy" not in AVAILABLE, reason="needs sfepy and calculix")
+@pytest.mark.skipif(
+    "calculix" not in AVAILABLE or "sfepy" not in AVAILABLE, reason="needs sfepy and calculix"
+)
 @pytest.mark.parametrize(("law", "closeness"), [(None, 1e-5), ("linear", 1e-3)])
-def test_sfepy_and_calculix_agree_on_two_materials(law: str | None, closeness: float, tmp_path) -> None:
+def test_sfepy_and_calculix_agree_on_two_materials(
+    law: str | None, closeness: float, tmp_path
+) -> None:
     """Issue check: <= 0.5 % on per-part mean and <= 2 % on p99, same mesh.
 
     Without connectors both solve the same linear system (agreement to solver precision). ccx's

@@ -39,7 +39,9 @@ def test_cantilever_linear_tets_lock_but_converge(backend: str, tmp_path) -> Non
     _runnable(backend, 1)
     coarse = run_case("cantilever", backend, tmp_path / "c", size=5.0, order=1).checks[0]
     fine = run_case("cantilever", backend, tmp_path / "f", size=2.0, order=1).checks[0]
-    assert fine.measured < fine.expected and coarse.measured < fine.measured  # stiff, then less stiff
+    assert (
+        fine.measured < fine.expected and coarse.measured < fine.measured
+    )  # stiff, then less stiff
     assert fine.rel_error < 0.5 * coarse.rel_error
 
 
