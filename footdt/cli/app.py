@@ -35,7 +35,9 @@ def _register() -> None:
 
     model.register(app)
     app.add_typer(labels.app, name="labels", help="Show, compare, import and export stress labels.")
-    app.add_typer(gait.app, name="gait", help="Gait events and IMU windows from accelerometer recordings.")
+    app.add_typer(
+        gait.app, name="gait", help="Gait events and IMU windows from accelerometer recordings."
+    )
     app.command("demo")(demo.demo)
 
 
