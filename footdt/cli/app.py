@@ -31,13 +31,14 @@ def _root(
 
 
 def _register() -> None:
-    from footdt.cli import demo, gait, labels, model
+    from footdt.cli import demo, gait, labels, learn, model
 
     model.register(app)
     app.add_typer(labels.app, name="labels", help="Show, compare, import and export stress labels.")
     app.add_typer(
         gait.app, name="gait", help="Gait events and IMU windows from accelerometer recordings."
     )
+    learn.register(app)
     app.command("demo")(demo.demo)
 
 

@@ -1,0 +1,168 @@
+"""Table 1 (CSV and Markdown) with the baselines side by side, and a one-page HTML report.
+
+The report names the domain-adaptation mode at the top and puts the comparison with the
+baselines before anything else: a model that does not beat the body-mass-scaled training mean
+has not shown that it uses the IMU (DESIGN.md "Learning, honestly").
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from footdt.learn.baselines import BASELINES
+
+DA_TEXT = {
+    "none": "none",
+    "transductive": "TRANSDUCTIVE: the held-out subject's unlabelled IMU was used during training "
+    "(its labels were not)",
+    "inductive": "inductive: domains among the training subjects only",
+}
+
+
+def table1(metrics: Any, comparison: Any, targets: list[str]) -> Any:
+    """One row per target: model RMSE/MAPE (mean and SD over subjects), r, baselines' RMSE,
+    whether the model beats the body-mass baseline (with the paired Wilcoxon p), best predictor."""
+    import pandas as pd
+
+    rows = []
+    for t in targets:
+        row: dict[str, Any] = {"target": t}
+        for pr in ("model", *BASELINES):
+            m = metrics[(metrics.predictor == pr) & (metrics.target == t)]
+            if not len(m):
+                continue
+            m = m.iloc[0]
+            row[f"{pr}_rmse_mean"] = m.rmse_subject_mean
+            row[f"{pr}_rmse_sd"] = m.rmse_subject_sd
+            row[f"{pr}_mape_mean"] = m.mape_subject_mean
+            row[f"{pr}_r"] = m.r
+        row["n_subjects"] = int(
+            metrics[(metrics.predictor == "model") & (metrics.target == t)].n_subjects.iloc[0]
+        )
+        c = comparison[(comparison.target == t) & (comparison.baseline == "body_mass")].iloc[0]
+        row["beats_body_mass"] = bool(c.model_better)
+        row["p_vs_body_mass"] = float(c.p_wilcoxon)
+        rmses = {pr: row.get(f"{pr}_rmse_mean", np.inf) for pr in ("model", *BASELINES)}
+        row["best"] = min(rmses, key=lambda k: rmses[k])
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _pm(mean: float, sd: float) -> str:
+    return f"{mean:.2f} ± {sd:.2f}" if np.isfinite(sd) else f"{mean:.2f}"
+
+
+def _p(p: float) -> str:
+    return "n/a" if not np.isfinite(p) else ("<0.001" if p < 0.001 else f"{p:.3f}")
+
+
+def table1_rows(t1: Any) -> tuple[list[str], list[list[str]]]:
+    head = ["target", "model RMSE (MPa)", "model MAPE (%)", "model r", "mean RMSE",
+            "body-mass RMSE", "ridge RMSE", "beats body mass (p)", "best"]  # fmt: skip
+    body = []
+    for r in t1.itertuples():
+        body.append([
+            r.target, _pm(r.model_rmse_mean, r.model_rmse_sd), f"{r.model_mape_mean:.1f}",
+            f"{r.model_r:.2f}", _pm(r.mean_rmse_mean, r.mean_rmse_sd),
+            _pm(r.body_mass_rmse_mean, r.body_mass_rmse_sd), _pm(r.ridge_rmse_mean, r.ridge_rmse_sd),
+            f"{'yes' if r.beats_body_mass else 'NO'} ({_p(r.p_vs_body_mass)})", r.best,
+        ])  # fmt: skip
+    return head, body
+
+
+def table1_markdown(t1: Any, run: dict[str, Any]) -> str:
+    head, body = table1_rows(t1)
+    wins = int(t1.beats_body_mass.sum())
+    lines = [
+        f"Experiment `{run['experiment']}`: {run['architecture']}, domain adaptation "
+        f"{run['domain_adaptation']}, {int(t1.n_subjects.max())} held-out subjects, "
+        f"leave-one-subject-out{' (PARTIAL run)' if run.get('partial') else ''}.",
+        f"RMSE: mean ± SD over subjects. The model beats the body-mass baseline on {wins} of {len(t1)} targets.",
+        "",
+        "| " + " | ".join(head) + " |",
+        "|" + "|".join("---" for _ in head) + "|",
+        *("| " + " | ".join(r) + " |" for r in body),
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _img(path: Path, title: str) -> str:
+    data = base64.b64encode(path.read_bytes()).decode()
+    return f'<h3>{html.escape(title)}</h3><img alt="{html.escape(title)}" src="data:image/png;base64,{data}">'
+
+
+def _table(head: list[str], body: list[list[str]]) -> str:
+    th = "".join(f"<th>{html.escape(h)}</th>" for h in head)
+    trs = "".join(
+        "<tr>" + "".join(f'<td class="{"bad" if c.startswith("NO") else ""}">{html.escape(c)}</td>' for c in r) + "</tr>"
+        for r in body
+    )  # fmt: skip
+    return f"<table><tr>{th}</tr>{trs}</table>"
+
+
+def html_report(run_dir: str | Path, out: str | Path) -> Path:
+    """Evaluate ``run_dir`` (if needed), draw the figures and write one self-contained HTML page."""
+    import pandas as pd
+
+    from footdt.evaluate.figures import all_figures
+    from footdt.evaluate.run import evaluate_run
+    from footdt.learn.rundir import read_run
+
+    d = Path(run_dir)
+    summary = evaluate_run(d)
+    data = read_run(d)
+    ev = d / "evaluation"
+    per_subject = pd.read_csv(ev / "subject_metrics.csv", dtype={"subject": str})
+    t1 = pd.read_csv(ev / "table1.csv")
+    importance = pd.read_csv(ev / "importance.csv") if (ev / "importance.csv").is_file() else None
+    figs = all_figures(data.predictions, per_subject, ev / "figures", importance, data.attention)
+    run = data.run
+    k = summary["n_targets"]
+    wins = summary["model_beats"]
+    verdict_ok = wins["body_mass"] > k / 2
+    head, body = table1_rows(t1)
+    groups = pd.read_csv(ev / "groups.csv")
+    g_head = ["target", "quantity", "test", "p", "significant", "mean RFS", "mean NRFS"]
+    g_body = [[r.target, r.quantity, r.test, _p(r.p_value), "yes" if r.significant else "no",
+               f"{r.mean_a:.3g}", f"{r.mean_b:.3g}"] for r in groups.itertuples()]  # fmt: skip
+    partial = (
+        '<p class="bad">PARTIAL RUN: not every subject was held out.</p>'
+        if run.get("partial")
+        else ""
+    )
+    parts = [
+        f"<h1>footdt run: {html.escape(run['experiment'])} ({html.escape(run['architecture'])})</h1>",
+        f'<p class="da">Domain adaptation: <b>{html.escape(DA_TEXT[run["domain_adaptation"]])}</b></p>',
+        partial,
+        f'<div class="{"ok" if verdict_ok else "bad"} box"><h2>Baselines first</h2>'
+        f"<p>The model beats the <b>body-mass-scaled training mean</b> on <b>{wins['body_mass']} of {k}</b> "
+        f"targets, the ridge regression on simple IMU features on {wins['ridge']} of {k}, and the "
+        f"training mean on {wins['mean']} of {k} (mean per-subject RMSE).</p>"
+        + ("" if verdict_ok else "<p><b>On most targets the model does not beat body mass alone: it has "
+           "not shown that it uses the IMU signal.</b></p>")
+        + "</div>",
+        f"<p>{summary['n_subjects']} held-out subjects, {summary['n_trials']} trials, leave-one-subject-out; "
+        f"hyperparameters {'tuned by Optuna inside each training fold' if run['tuned'] else 'fixed by the spec'}; "
+        f"seeds {run['seeds']}; labels from {html.escape(run['label_backend'])} (peak = {run['peak_stat']}); "
+        f"inputs {', '.join(run['channels'])}{' + ' + ', '.join(run['static']) if run['static'] else ''}.</p>",
+        "<h2>Table 1: accuracy per target (RMSE mean ± SD over subjects)</h2>",
+        _table(head, body),
+        *(_img(p, name.replace("_", " ")) for name, p in figs.items()),
+        "<h2>Rearfoot vs non-rearfoot strikers</h2>",
+        _table(g_head, g_body),
+        "<h2>Versions</h2><pre>" + html.escape("\n".join(f"{a}: {b}" for a, b in run["versions"].items())) + "</pre>",
+    ]  # fmt: skip
+    style = ("body{font-family:sans-serif;max-width:1400px;margin:auto}table{border-collapse:collapse;font-size:12px}"
+             "td,th{border:1px solid #ccc;padding:2px 6px}.bad{color:#a00}.box{border:2px solid;padding:8px;margin:8px 0}"
+             ".ok{border-color:#2a2}.box.bad{border-color:#a00}.da{font-size:18px}img{max-width:100%}")  # fmt: skip
+    page = f"<!doctype html><html><head><meta charset='utf-8'><title>footdt {html.escape(run['experiment'])}</title>" \
+           f"<style>{style}</style></head><body>{''.join(parts)}</body></html>"  # fmt: skip
+    p = Path(out)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    p.write_text(page, encoding="utf-8")
+    return p

@@ -1,0 +1,216 @@
+"""Nested leave-one-subject-out cross-validation with baselines, written to a run directory.
+
+For each held-out subject: the three baselines are fitted on the other subjects; if the spec has
+a search space, Optuna tunes inside the other subjects only (``tune``); the network is trained
+once per seed on the other subjects (scalers fitted there) and predicts the held-out subject, whose
+labels are read only when predictions are written; per-sensor permutation predictions and
+attention weights are recorded; ``leakage.assert_no_leakage`` checks the fold before moving on.
+Model predictions are the mean over seeds. ``on_event(kind, info)`` reports progress
+(kinds: start, fold_start, trial, fold_done, done).
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, cast
+
+import numpy as np
+
+from footdt.learn.architectures import resolve_hyperparameters
+from footdt.learn.baselines import RidgeBaseline, fit_baselines, predict_baselines
+from footdt.learn.dataset import Dataset
+from footdt.learn.folds import Fold, loso_folds
+from footdt.learn.interpret import input_groups, permutation_plan, permuted_inputs
+from footdt.learn.leakage import assert_no_leakage
+from footdt.learn.rundir import RUN_FORMAT, RUN_VERSION, long_predictions, write_csv, write_json
+
+if TYPE_CHECKING:
+    from footdt.spec.experiment import ExperimentSpec
+
+Event = Callable[[str, dict[str, Any]], None]
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    storage: str | None = None  # Optuna storage URL: nested tuning resumable per fold
+    max_folds: int | None = None  # run only the first N folds (quick checks; run.json says so)
+    save_models: bool = True
+    source_spec: Path | None = None  # copied to experiment.yaml
+    store: str = ""
+    cohort: str = ""
+
+
+def study_name(spec: ExperimentSpec, scope: str) -> str:
+    return f"{spec.id}.{spec.model.architecture}.{scope}"
+
+
+def _fold_rmse(ds: Dataset, rows: np.ndarray, pred: np.ndarray) -> float:
+    """Mean over targets of the RMSE (MPa) on the rows (for the live table only)."""
+    return float(np.mean(np.sqrt(np.mean((pred - ds.Y[rows]) ** 2, axis=0))))
+
+
+def run_fold(
+    spec: ExperimentSpec, ds: Dataset, fold: Fold, out: Path, perm: np.ndarray, opts: RunOptions,
+    emit: Event,
+) -> dict[str, Any]:  # fmt: skip
+    """One outer fold; returns its record and prediction frames (written by ``run_loso``)."""
+    from footdt.learn.trainer import fold_arrays, predict, scale_inputs, train_and_predict
+    from footdt.learn.tune import tune
+
+    t0 = time.perf_counter()
+    val = spec.validation
+    train_subjects = fold.train_subjects(ds)
+    test = fold.test_rows
+    fitted = fit_baselines(ds.features, ds.Y, ds.body_mass_kg, ds.subject, fold.train_rows,
+                           alphas=val.ridge_alphas, inner_folds=val.inner_folds, seed=val.seeds[0])  # fmt: skip
+    frames = [
+        long_predictions(ds, test, p, name, fold.index)
+        for name, p in predict_baselines(fitted, ds.features[test], ds.body_mass_kg[test]).items()
+    ]
+    given, tuning = dict(spec.model.hyperparameters), None
+    if spec.model.search_space:
+        res = tune(spec, ds, train_subjects, n_trials=val.inner_trials, storage=opts.storage,
+                   study_name=study_name(spec, f"loso-{fold.held_out}"),
+                   on_trial=lambda row: emit("trial", {"fold": fold.index, **row}))  # fmt: skip
+        given.update(res.best_params)
+        tuning = {k: getattr(res, k) for k in ("study_name", "best_params", "best_value", "n_complete",
+                                                 "n_pruned", "n_failed", "subjects_seen", "inner_splits")}  # fmt: skip
+        write_json(out / "tuning" / f"fold_{fold.index:02d}.json", res.trials)
+    hp = resolve_hyperparameters(given)
+    preds, perm_frames, att_frames, scalers = [], [], [], None
+    for k, seed in enumerate(val.seeds):
+        res_t = train_and_predict(spec, ds, fold.train_rows, test, hp, seed=seed, score=False)
+        preds.append(res_t.pred_mpa)
+        if opts.save_models:
+            res_t.model.save(
+                out / "models" / f"fold_{fold.index:02d}_{fold.held_out}_seed{seed}.keras"
+            )
+        if k:
+            continue
+        scalers = res_t.scalers
+        for group, cols in input_groups(ds.channels, ds.static_names).items():
+            for r in range(len(perm)):
+                x, s = permuted_inputs(ds.X, ds.static, test, perm[r, test], group, cols)
+                p = scalers.y.inverse(predict(res_t.model, scale_inputs(scalers, x, s)))
+                perm_frames.append(
+                    long_predictions(ds, test, p, "model", fold.index, permuted=group, repeat=r)
+                )
+        if spec.model.architecture == "lstm_attention":
+            from footdt.learn.interpret import attention_weights
+
+            arr = fold_arrays(ds, test, scalers, labels=False)
+            w = attention_weights(res_t.model, arr.inputs(), ds.X.shape[1])
+            att_frames.append((test, w))
+    assert scalers is not None
+    frames.append(long_predictions(ds, test, np.mean(preds, axis=0), "model", fold.index))
+    ridge = fitted["ridge"]
+    assert isinstance(ridge, RidgeBaseline)
+    record = {
+        "fold": fold.index,
+        "held_out": fold.held_out,
+        "train_subjects": train_subjects,
+        "train_rows": fold.train_rows.tolist(),
+        "test_rows": test.tolist(),
+        "hyperparameters": hp,
+        "tuning": tuning,
+        "domain_adaptation": spec.model.domain_adaptation,
+        "unlabelled_target_subjects": [fold.held_out] if spec.model.domain_adaptation == "transductive" else [],
+        "baseline_rows": {name: b.rows.tolist() for name, b in fitted.items()},
+        "baseline_values": {"mean": fitted["mean"].value.tolist(),  # type: ignore[union-attr]
+                            "body_mass": fitted["body_mass"].per_kg.tolist()},  # type: ignore[union-attr]
+        "ridge_alpha": dict(zip(ds.targets, ridge.alpha.tolist(), strict=True)),
+        "seconds": round(time.perf_counter() - t0, 2),
+    }  # fmt: skip
+    arrays = scalers.as_arrays()
+    np.savez(out / "scalers" / f"fold_{fold.index:02d}.npz", **cast(dict[str, Any], arrays))
+    assert_no_leakage(ds, record, arrays)
+    return {"record": record, "frames": frames, "perm": perm_frames, "attention": att_frames}
+
+
+def run_loso(
+    spec: ExperimentSpec,
+    ds: Dataset,
+    out_dir: str | Path,
+    *,
+    options: RunOptions | None = None,
+    on_event: Event | None = None,
+) -> dict[str, Any]:
+    """Run the nested LOSO of ``spec`` on ``ds`` into ``out_dir``; return the run.json content."""
+    import pandas as pd
+
+    from footdt.learn.runtime import setup_tensorflow, versions
+
+    opts = options or RunOptions()
+    emit: Event = on_event or (lambda _k, _i: None)
+    out = Path(out_dir)
+    for sub in ("models", "scalers", "tuning"):
+        (out / sub).mkdir(parents=True, exist_ok=True)
+    setup_tensorflow(deterministic=spec.validation.deterministic)
+    folds = loso_folds(ds)
+    if opts.max_folds is not None:
+        folds = folds[: opts.max_folds]
+    run: dict[str, Any] = {
+        "format": RUN_FORMAT, "version": RUN_VERSION, "status": "running",
+        "experiment": spec.id, "architecture": spec.model.architecture,
+        "domain_adaptation": spec.model.domain_adaptation, "domain_key": spec.model.domain_key,
+        "tuned": bool(spec.model.search_space), "inner_trials": spec.validation.inner_trials,
+        "seeds": spec.validation.seeds, "targets": list(ds.targets), "peak_stat": spec.peak_stat,
+        "samples": spec.inputs.samples, "channels": list(ds.channels), "static": list(ds.static_names),
+        "label_backend": ds.label_backend, "store": opts.store, "cohort": opts.cohort,
+        "dataset_hash": ds.content_hash(), "n_subjects": len(ds.subjects), "n_samples": ds.n,
+        "n_folds": len(folds), "partial": len(folds) < len(ds.subjects),
+        "deterministic": spec.validation.deterministic, "versions": versions(),
+        "started_utc": datetime.now(UTC).isoformat(timespec="seconds"),
+    }  # fmt: skip
+    write_json(out / "experiment.json", spec.model_dump(mode="json"))
+    if opts.source_spec is not None:
+        shutil.copyfile(opts.source_spec, out / "experiment.yaml")
+    write_json(out / "run.json", run)
+    perm = permutation_plan(ds.n, spec.validation.permutation_repeats, spec.validation.seeds[0])
+    emit("start", {"n_folds": len(folds), "architecture": spec.model.architecture,
+                   "domain_adaptation": spec.model.domain_adaptation})  # fmt: skip
+    records, frames, perm_frames, att = [], [], [], []
+    t0 = time.perf_counter()
+    for fold in folds:
+        emit("fold_start", {"fold": fold.index, "held_out": fold.held_out})
+        res = run_fold(spec, ds, fold, out, perm, opts, emit)
+        records.append(res["record"])
+        frames += res["frames"]
+        perm_frames += res["perm"]
+        att += res["attention"]
+        write_json(out / "folds.json", records)
+        last = {f["predictor"].iloc[0]: f for f in res["frames"]}
+        emit("fold_done", {"fold": fold.index, "held_out": fold.held_out, "seconds": res["record"]["seconds"],
+                           "tuning": res["record"]["tuning"],
+                           "rmse": {k: float(np.sqrt(np.mean((f.pred_mpa - f.true_mpa) ** 2))) for k, f in last.items()}})  # fmt: skip
+    write_csv(out / "predictions.csv", pd.concat(frames, ignore_index=True))
+    if perm_frames:
+        write_csv(out / "permutation.csv", pd.concat(perm_frames, ignore_index=True))
+    if att:
+        write_csv(out / "attention.csv", _attention_frame(ds, att))
+    run.update(status="complete", seconds=round(time.perf_counter() - t0, 1),
+               finished_utc=datetime.now(UTC).isoformat(timespec="seconds"))  # fmt: skip
+    write_json(out / "run.json", run)
+    emit("done", {"seconds": run["seconds"], "out": str(out)})
+    return run
+
+
+def _attention_frame(ds: Dataset, att: list[tuple[np.ndarray, np.ndarray]]) -> Any:
+    """Mean attention weight per subject, trial and input sample (strides averaged)."""
+    import pandas as pd
+
+    parts = []
+    for rows, w in att:
+        n, t = w.shape
+        parts.append(pd.DataFrame({"subject": np.repeat(ds.subject[rows], t),
+                                   "trial": np.repeat(ds.trial[rows], t),
+                                   "sample": np.tile(np.arange(t), n), "weight": w.reshape(-1)}))  # fmt: skip
+    frame = pd.concat(parts, ignore_index=True)
+    return frame.groupby(["subject", "trial", "sample"], sort=False, as_index=False)[
+        "weight"
+    ].mean()

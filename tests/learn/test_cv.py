@@ -1,0 +1,90 @@
+"""A nested LOSO run writes everything needed to reproduce and evaluate it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from footdt.learn.cv import RunOptions, run_loso
+from footdt.learn.dataset import Dataset, load_dataset
+from footdt.learn.leakage import check_fold
+from tests.learn.conftest import QUICK_TARGETS, tiny_spec
+from tests.learn.synthetic import Synthetic
+
+
+@pytest.fixture(scope="module")
+def tuned_run(
+    tiny_cohort: Synthetic, tmp_path_factory: pytest.TempPathFactory, tf_ready: object
+) -> tuple[Path, Dataset]:
+    spec = tiny_spec(architecture="lstm_attention", static_features=["body_mass"],
+                     search_space={"learning_rate": {"low": 1e-3, "high": 1e-2, "log": True}},
+                     validation={"seeds": [0, 1], "permutation_repeats": 2, "inner_trials": 1})  # fmt: skip
+    ds = load_dataset(spec, tiny_cohort.store, tiny_cohort.cohort)
+    out = tmp_path_factory.mktemp("run") / "run"
+    events: list[str] = []
+    run_loso(
+        spec, ds, out, options=RunOptions(max_folds=2), on_event=lambda k, _i: events.append(k)
+    )
+    assert events[0] == "start" and events[-1] == "done" and events.count("fold_done") == 2
+    assert events.count("trial") == 2  # 1 inner trial per fold
+    return out, ds
+
+
+def test_run_directory_is_complete(tuned_run: tuple[Path, Dataset]) -> None:
+    out, _ = tuned_run
+    run = json.loads((out / "run.json").read_text())
+    assert run["status"] == "complete" and run["partial"] and run["n_folds"] == 2
+    assert run["domain_adaptation"] == "none" and run["tuned"] and run["seeds"] == [0, 1]
+    assert {"tensorflow", "keras", "optuna", "numpy"} <= set(run["versions"])
+    assert json.loads((out / "experiment.json").read_text())["id"] == "tiny"
+    models = sorted(p.name for p in (out / "models").glob("*.keras"))
+    assert models == ["fold_00_S01_seed0.keras", "fold_00_S01_seed1.keras",
+                      "fold_01_S02_seed0.keras", "fold_01_S02_seed1.keras"]  # fmt: skip
+    assert sorted(p.name for p in (out / "scalers").glob("*.npz")) == ["fold_00.npz", "fold_01.npz"]
+    trials = json.loads((out / "tuning" / "fold_00.json").read_text())
+    assert len(trials) == 1 and "learning_rate" in trials[0]["params"]
+    folds = json.loads((out / "folds.json").read_text())
+    assert [f["held_out"] for f in folds] == ["S01", "S02"]
+    assert folds[0]["tuning"]["subjects_seen"] == ["S02", "S03", "S04"]
+    assert set(folds[0]["hyperparameters"]) >= {"learning_rate", "epochs"}
+    assert (
+        folds[0]["hyperparameters"]["learning_rate"]
+        == folds[0]["tuning"]["best_params"]["learning_rate"]
+    )
+
+
+def test_predictions_cover_every_held_out_trial_and_predictor(
+    tuned_run: tuple[Path, Dataset],
+) -> None:
+    out, ds = tuned_run
+    pred = pd.read_csv(out / "predictions.csv", dtype={"subject": str, "trial": str})
+    assert set(pred.predictor) == {"model", "mean", "body_mass", "ridge"}
+    for predictor, d in pred.groupby("predictor"):
+        assert len(d) == 2 * 2 * len(QUICK_TARGETS), predictor  # 2 subjects x 2 trials x 4 targets
+        assert set(d.subject) == {"S01", "S02"}
+    row = pred[(pred.predictor == "mean") & (pred.subject == "S01")].iloc[0]
+    k = QUICK_TARGETS.index(row.target)
+    assert row.pred_mpa == pytest.approx(ds.Y[ds.subject != "S01", k].mean(), rel=1e-5)
+    assert row.true_mpa == pytest.approx(
+        ds.Y[(ds.subject == "S01") & (ds.trial == row.trial), k][0], rel=1e-5
+    )
+    perm = pd.read_csv(out / "permutation.csv", dtype={"subject": str, "trial": str})
+    assert (
+        set(perm.permuted) == {"foot", "tibia", "static"}
+        and set(perm.group) == {"rearfoot", "non_rearfoot"}
+        and set(perm.repeat) == {0, 1}
+    )
+    att = pd.read_csv(out / "attention.csv", dtype={"subject": str, "trial": str})
+    sums = att.groupby(["subject", "trial"])["weight"].sum()
+    np.testing.assert_allclose(sums.to_numpy(), 1.0, rtol=1e-4)
+
+
+def test_saved_artefacts_pass_the_leakage_check(tuned_run: tuple[Path, Dataset]) -> None:
+    out, ds = tuned_run
+    for rec in json.loads((out / "folds.json").read_text()):
+        with np.load(out / "scalers" / f"fold_{rec['fold']:02d}.npz") as z:
+            assert check_fold(ds, rec, dict(z)) == []
