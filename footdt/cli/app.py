@@ -31,12 +31,18 @@ def _root(
 
 
 def _register() -> None:
-    from footdt.cli import demo, gait, labels, learn, model
+    from footdt.cli import cohort, demo, gait, labels, learn, loads, model
 
     model.register(app)
     app.add_typer(labels.app, name="labels", help="Show, compare, import and export stress labels.")
     app.add_typer(
         gait.app, name="gait", help="Gait events and IMU windows from accelerometer recordings."
+    )
+    app.add_typer(
+        loads.app, name="loads", help="Phase loads (regional pressure, Achilles force) for specs."
+    )
+    app.add_typer(
+        cohort.app, name="cohort", help="Generate and inspect (synthetic) runner cohorts."
     )
     learn.register(app)
     app.command("demo")(demo.demo)
