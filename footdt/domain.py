@@ -62,3 +62,32 @@ def target_name(phase: str, bone: str, kind: str) -> str:
 PAPER_TARGET_NAMES: Final[tuple[str, ...]] = tuple(target_name(*t) for t in PAPER_TARGETS)
 
 assert len(PAPER_TARGETS) == 28
+
+# --- foot model: named plantar regions, surfaces and landmarks (footdt.anatomy.landmarks) ---
+
+#: The paper's four plantar-pressure regions, heel to toes.
+PLANTAR_REGIONS: Final[tuple[str, ...]] = ("rearfoot", "midfoot", "forefoot", "toes")
+#: Footscan-like finer plantar zones (each inside one region; ``midfoot`` is both).
+PLANTAR_ZONES: Final[tuple[str, ...]] = (
+    "medial_heel",
+    "lateral_heel",
+    "midfoot",
+    *(f"m{i}_head" for i in range(1, 6)),
+    "hallux",
+    "toes_2_5",
+)
+#: Other named surfaces of a foot model.
+FOOT_SURFACES: Final[tuple[str, ...]] = ("plantar", "skin", "proximal_cut", "achilles_insertion")
+#: Named landmarks of a foot model (points in mm, on the bones or the skin).
+FOOT_LANDMARKS: Final[tuple[str, ...]] = (
+    "calcaneus_medial_process",
+    "calcaneus_lateral_process",
+    *(f"{m}_head" for m in METATARSALS),
+    "achilles_insertion_centre",
+    "medial_malleolus",
+    "lateral_malleolus",
+    "ankle_centre",
+    "navicular_tuberosity",
+    "heel_posterior",
+    "toe_tip",
+)

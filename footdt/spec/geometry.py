@@ -119,6 +119,13 @@ class UserSurfaces(_Strict):
     bones: dict[str, Path]
     scale: float = Field(1.0, gt=0, description="Multiply file coordinates by this to get mm.")
     side: Literal["right", "left"] = Field("right", description="Left feet are mirrored (y -> -y).")
+    contact_depth: float = Field(
+        3.0,
+        gt=0,
+        description="Plantar skin within this height of the lowest skin point forms the "
+        "plantar contact surface and its regions (mm).",
+        json_schema_extra={"unit": "mm"},
+    )
 
     @model_validator(mode="after")
     def _bone_names(self) -> UserSurfaces:

@@ -1,0 +1,1 @@
+"""Foot anatomy: the built-in template, landmark and region definitions, user surfaces."""

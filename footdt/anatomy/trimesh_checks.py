@@ -1,0 +1,153 @@
+"""Checks on closed triangle surfaces (numpy/scipy only): open edges, shells, intersections, inside.
+
+Triangle-triangle intersection uses the edge-crossing test: two non-coplanar triangles intersect
+if and only if an edge of one crosses the other (Moller-Trumbore segment-triangle test). Candidate
+pairs come from a uniform grid over triangle bounding boxes, so the cost grows about linearly with
+the number of triangles. Triangles that share an edge are adjacent, not intersecting; triangles
+that share one vertex are tested with the edges opposite that vertex only. Coplanar overlaps are
+not detected (they do not occur in scanned or segmented anatomy).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+
+
+def open_edges(triangles: np.ndarray) -> np.ndarray:
+    """Undirected edges (K, 2) not shared by exactly two triangles, or shared by two triangles
+    that traverse them in the same direction (inconsistent orientation)."""
+    directed = triangles[:, [0, 1, 1, 2, 2, 0]].reshape(-1, 2)
+    und = np.sort(directed, axis=1)
+    keys, counts = np.unique(und, axis=0, return_counts=True)
+    bad = keys[counts != 2]
+    _, dcounts = np.unique(directed, axis=0, return_counts=True)
+    if (dcounts > 1).any():
+        d, c = np.unique(directed, axis=0, return_counts=True)
+        bad = np.vstack([bad, np.sort(d[c > 1], axis=1)])
+    return bad
+
+
+def components(triangles: np.ndarray, n_points: int) -> int:
+    """Number of connected shells (vertices not used by any triangle are ignored)."""
+    e = triangles[:, [0, 1, 1, 2]].reshape(-1, 2)
+    graph = coo_matrix((np.ones(len(e)), (e[:, 0], e[:, 1])), shape=(n_points, n_points))
+    _, labels = connected_components(graph, directed=False)
+    return len(np.unique(labels[np.unique(triangles)]))
+
+
+def _candidate_pairs(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """Pairs (i < j) of boxes that share a grid cell and overlap."""
+    m = len(lo)
+    cell = max(float(np.median(np.max(hi - lo, axis=1))) * 2.0, 1e-12)
+    origin = lo.min(axis=0)
+    a = np.floor((lo - origin) / cell).astype(np.int64)
+    b = np.floor((hi - origin) / cell).astype(np.int64)
+    span = b - a + 1
+    dims = b.max(axis=0) + 2
+    ids, cells = [], []
+    for dx in range(int(span[:, 0].max())):
+        for dy in range(int(span[:, 1].max())):
+            for dz in range(int(span[:, 2].max())):
+                ok = (dx < span[:, 0]) & (dy < span[:, 1]) & (dz < span[:, 2])
+                idx = np.flatnonzero(ok)
+                c = a[idx] + [dx, dy, dz]
+                ids.append(idx)
+                cells.append((c[:, 0] * dims[1] + c[:, 1]) * dims[2] + c[:, 2])
+    tri, key = np.concatenate(ids), np.concatenate(cells)
+    order = np.argsort(key, kind="stable")
+    tri, key = tri[order], key[order]
+    pairs = []
+    for d in range(1, len(key)):
+        same = key[d:] == key[:-d]
+        if not same.any():
+            break
+        pairs.append(np.column_stack([tri[:-d][same], tri[d:][same]]))
+    if not pairs:
+        return np.zeros((0, 2), dtype=np.int64)
+    p = np.sort(np.vstack(pairs), axis=1)
+    p = p[p[:, 0] != p[:, 1]]
+    p = np.unique(p[:, 0] * m + p[:, 1])
+    p = np.column_stack([p // m, p % m])
+    overlap = np.all((lo[p[:, 0]] <= hi[p[:, 1]]) & (lo[p[:, 1]] <= hi[p[:, 0]]), axis=1)
+    return p[overlap]
+
+
+def _segment_hits(
+    p0: np.ndarray, p1: np.ndarray, a: np.ndarray, b: np.ndarray, c: np.ndarray
+) -> np.ndarray:
+    """Whether segments p0-p1 cross triangles abc strictly inside (vectorised Moller-Trumbore)."""
+    eps = 1e-10
+    e1, e2, d = b - a, c - a, p1 - p0
+    h = np.cross(d, e2)
+    det = np.einsum("ij,ij->i", e1, h)
+    scale = np.linalg.norm(e1, axis=1) * np.linalg.norm(e2, axis=1) * np.linalg.norm(d, axis=1)
+    ok = np.abs(det) > 1e-12 * np.maximum(scale, 1e-300)
+    inv = np.where(ok, 1.0 / np.where(ok, det, 1.0), 0.0)
+    s = p0 - a
+    u = inv * np.einsum("ij,ij->i", s, h)
+    q = np.cross(s, e1)
+    v = inv * np.einsum("ij,ij->i", d, q)
+    t = inv * np.einsum("ij,ij->i", e2, q)
+    return ok & (u > eps) & (v > eps) & (u + v < 1 - eps) & (t > eps) & (t < 1 - eps)
+
+
+def _pairs_intersect(points: np.ndarray, tris: np.ndarray, pairs: np.ndarray) -> np.ndarray:
+    """For candidate pairs, whether the two triangles intersect (shared-edge pairs excluded)."""
+    t1, t2 = tris[pairs[:, 0]], tris[pairs[:, 1]]
+    shared = (t1[:, :, None] == t2[:, None, :]).sum(axis=(1, 2))
+    hit = np.zeros(len(pairs), dtype=bool)
+    for first, second in ((t1, t2), (t2, t1)):
+        tri_pts = [points[second[:, k]] for k in range(3)]
+        for i, j in ((0, 1), (1, 2), (2, 0)):
+            # with one shared vertex, an edge touching it meets the other triangle at that vertex
+            touches = (first[:, [i]] == second).any(axis=1) | (first[:, [j]] == second).any(axis=1)
+            test = (shared == 0) | ((shared == 1) & ~touches)
+            if test.any():
+                idx = np.flatnonzero(test)
+                hit[idx] |= _segment_hits(
+                    points[first[idx, i]], points[first[idx, j]], *(p[idx] for p in tri_pts)
+                )
+    return hit & (shared < 2)
+
+
+def self_intersections(points: np.ndarray, triangles: np.ndarray) -> np.ndarray:
+    """(K, 2) pairs of triangles of one surface that intersect each other."""
+    p = points[triangles]
+    pairs = _candidate_pairs(p.min(axis=1), p.max(axis=1))
+    return pairs[_pairs_intersect(points, triangles, pairs)] if len(pairs) else pairs
+
+
+def surfaces_intersect(pa: np.ndarray, ta: np.ndarray, pb: np.ndarray, tb: np.ndarray) -> bool:
+    """Whether two surfaces (points, triangles) cross each other."""
+    points = np.vstack([pa, pb])
+    tris = np.vstack([ta, tb + len(pa)])
+    p = points[tris]
+    lo, hi = p.min(axis=1), p.max(axis=1)
+    if not np.all(
+        (lo[: len(ta)].min(axis=0) <= hi[len(ta) :].max(axis=0))
+        & (lo[len(ta) :].min(axis=0) <= hi[: len(ta)].max(axis=0))
+    ):
+        return False
+    pairs = _candidate_pairs(lo, hi)
+    pairs = pairs[(pairs[:, 0] < len(ta)) & (pairs[:, 1] >= len(ta))]
+    return bool(len(pairs) and _pairs_intersect(points, tris, pairs).any())
+
+
+def winding_numbers(points: np.ndarray, triangles: np.ndarray, queries: np.ndarray) -> np.ndarray:
+    """Generalised winding number of query points (1 inside an outward closed surface, 0 outside)."""
+    out = np.empty(len(queries))
+    for k, q in enumerate(np.asarray(queries, dtype=float)):
+        a, b, c = (points[triangles[:, i]] - q for i in range(3))
+        la, lb, lc = (np.linalg.norm(v, axis=1) for v in (a, b, c))
+        num = np.einsum("ij,ij->i", a, np.cross(b, c))
+        den = la * lb * lc + np.einsum("ij,ij->i", a, b) * lc + np.einsum("ij,ij->i", b, c) * la
+        den += np.einsum("ij,ij->i", c, a) * lb
+        out[k] = 2.0 * np.arctan2(num, den).sum() / (4.0 * np.pi)
+    return out
+
+
+def points_inside(points: np.ndarray, triangles: np.ndarray, queries: np.ndarray) -> np.ndarray:
+    """Which query points lie inside a closed surface (either orientation)."""
+    return np.abs(winding_numbers(points, triangles, queries)) > 0.5

@@ -1,0 +1,101 @@
+"""Estimate the size of a tetrahedral mesh (and of its solve) before meshing, and refuse big ones.
+
+The element count of a gmsh mesh with target edge length h is modelled as
+``a * V / h^3 + b * A / h^2`` (volume term plus a surface term for the layers of smaller elements
+along skin and bone surfaces); ``a`` and ``b`` were fitted to the foot template at 5, 4, 3 and
+2 mm (docs/anatomy.md). Linear tets have about ``elements / 5.4`` nodes; a quadratic mesh adds
+one node per edge (edges ~ nodes + elements). Memory:
+
+* meshing (gmsh, peak resident): ``MESH_BASE_BYTES + MESH_BYTES_PER_ELEMENT * elements``;
+* direct solve: the sparse Cholesky factor grows like dof^(4/3) for 3D meshes; anchored at the
+  measured 1.4 GB for 146k free DOF with PARDISO (REFERENCE.md).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass
+
+from footdt.errors import MeshError
+from footdt.spec.subject import MeshOptions
+
+#: Fitted coefficients of the element-count model (see module docstring).
+VOLUME_COEFF = 3.5
+SURFACE_COEFF = 5.1
+NODES_PER_ELEMENT = 1.0 / 5.4
+#: Peak meshing memory (bytes): a base plus a cost per element, fitted to the template meshed with
+#: gmsh 4.15 at 5-2 mm (160 MB + 494 B/element measured; rounded up).
+MESH_BASE_BYTES = 2.0e8
+MESH_BYTES_PER_ELEMENT = 600.0
+#: Direct-solve anchor: bytes at 146k DOF, scaled by (dof / 146k) ** (4/3).
+SOLVE_ANCHOR_DOF, SOLVE_ANCHOR_BYTES = 146_000, 1.4e9
+
+
+@dataclass(frozen=True)
+class MeshEstimate:
+    """Predicted size of a mesh and of its direct solve (counts, bytes)."""
+
+    size: float
+    volume_mm3: float
+    area_mm2: float
+    elements: int
+    nodes: int
+    dofs: int
+    mesh_bytes: float
+    solve_bytes: float
+
+    def as_dict(self) -> dict[str, float | int]:
+        return asdict(self)
+
+    def describe(self) -> str:
+        return (
+            f"~{self.nodes:,} nodes, ~{self.elements:,} elements at {self.size:g} mm; meshing needs "
+            f"~{self.mesh_bytes / 1e9:.1f} GB, a direct solve ~{self.solve_bytes / 1e9:.1f} GB"
+        )
+
+
+def estimate_mesh(volume_mm3: float, area_mm2: float, options: MeshOptions) -> MeshEstimate:
+    """Estimate counts and memory from the geometry's volume and surface area at ``options``.
+
+    Per-part sizes are taken into account through the smallest size used (an upper bound).
+    """
+    h = min([options.size, *options.part_sizes.values()])
+    elements = VOLUME_COEFF * volume_mm3 / h**3 + SURFACE_COEFF * area_mm2 / h**2
+    nodes = elements * NODES_PER_ELEMENT
+    if options.order == 2:
+        nodes = 2 * nodes + elements
+    dofs = 3 * nodes
+    solve = SOLVE_ANCHOR_BYTES * (dofs / SOLVE_ANCHOR_DOF) ** (4.0 / 3.0)
+    return MeshEstimate(
+        size=h,
+        volume_mm3=volume_mm3,
+        area_mm2=area_mm2,
+        elements=int(elements),
+        nodes=int(nodes),
+        dofs=int(dofs),
+        mesh_bytes=MESH_BASE_BYTES + MESH_BYTES_PER_ELEMENT * elements,
+        solve_bytes=solve,
+    )
+
+
+def machine_memory_bytes() -> float:
+    """Physical memory of this machine (bytes)."""
+    try:
+        return float(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
+    except (ValueError, OSError, AttributeError):  # pragma: no cover - non-POSIX
+        return 8e9
+
+
+def check_estimate(
+    est: MeshEstimate, memory_limit_gb: float | None = None, *, solve: bool = False
+) -> None:
+    """Raise ``MeshError`` with the estimate if meshing (or, with ``solve``, solving) would need
+    more than ``memory_limit_gb`` (default: 80 % of this machine's memory)."""
+    limit = memory_limit_gb * 1e9 if memory_limit_gb is not None else 0.8 * machine_memory_bytes()
+    need = max(est.mesh_bytes, est.solve_bytes) if solve else est.mesh_bytes
+    if need > limit:
+        what = "solving" if solve and est.solve_bytes >= est.mesh_bytes else "meshing"
+        raise MeshError(
+            f"mesh size {est.size:g} mm is too fine: {est.describe()}, over the {limit / 1e9:.1f} GB "
+            f"limit for {what}; use a larger mesh.size or part_sizes"
+        )

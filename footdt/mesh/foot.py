@@ -1,0 +1,246 @@
+"""Mesh a foot (the built-in template or user surfaces) into one conforming tetrahedral mesh.
+
+``mesh_foot(geometry, options)`` returns a ``VolumeMesh`` with a part per bone plus
+``soft_tissue`` (bones and tissue share the nodes of their interfaces: the default "tie"), the
+named surfaces of ``footdt.anatomy.landmarks.foot_surfaces`` and its landmarks. Lengths in mm.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Union
+
+import numpy as np
+
+from footdt.anatomy.template import TemplateGeometry, build_template
+from footdt.domain import BONES, SOFT_TISSUE
+from footdt.errors import MeshError
+from footdt.mechanics import tet_volumes
+from footdt.mesh.estimate import check_estimate, estimate_mesh
+from footdt.mesh.faces import boundary_faces
+from footdt.mesh.gmsh_session import _GMSH_TET10_TO_IR, VolumeMesh, gmsh_session
+from footdt.mesh.topology import face_centroids_normals, orient_positive
+from footdt.spec.geometry import FootTemplate, UserSurfaces
+from footdt.spec.subject import MeshOptions
+
+if TYPE_CHECKING:
+    from footdt.anatomy.user_surfaces import UserGeometry
+
+#: Quadratic tets keep their mid-edge nodes on the straight edges: curving them onto the CAD
+#: surfaces inverted ~140 elements of the template at 5 mm (thin joint spaces) and gmsh's
+#: high-order untangling ("HighOrder" optimisation) then took 5-10 minutes. Straight-sided
+#: tetra10 improve the displacement and stress fields, not the geometry (docs/anatomy.md).
+SECOND_ORDER_OPTIONS: dict[str, float] = {"Mesh.SecondOrderLinear": 1}
+
+FootGeometry = Union[FootTemplate, UserSurfaces, TemplateGeometry, "UserGeometry"]
+
+
+def mesh_foot(
+    geometry: FootGeometry,
+    options: MeshOptions,
+    *,
+    memory_limit_gb: float | None = None,
+    threads: int = 1,
+    base: Path | None = None,
+) -> VolumeMesh:
+    """Mesh the template (``FootTemplate`` or a built ``TemplateGeometry``) or user surfaces
+    (``UserSurfaces``, whose relative paths are resolved against ``base``, or a loaded
+    ``UserGeometry``).
+
+    Refuses (``MeshError``) before meshing when the estimated size exceeds ``memory_limit_gb``
+    (default: 80 % of this machine's memory), and after meshing when bones touch each other or
+    the skin. ``threads`` is used by the 3D mesher (HXT); surfaces are always meshed on one thread.
+    One thread is the default: it is fast (about 1 s for the template's volume at 3 mm) and gives
+    the same node and element numbering on every run; with more threads the mesh is the same but
+    its numbering varies, which changes the mesh hash.
+    """
+    from footdt.anatomy.landmarks import foot_landmarks, foot_surfaces
+
+    _check_part_sizes(options)
+    t0 = time.perf_counter()
+    from footdt.anatomy.user_surfaces import UserGeometry, load_user_surfaces
+
+    user = None
+    if isinstance(geometry, UserSurfaces | UserGeometry):
+        user = (
+            load_user_surfaces(geometry, base) if isinstance(geometry, UserSurfaces) else geometry
+        )
+        est = estimate_mesh(user.volume(), user.area(), options)
+    else:
+        geo = geometry if isinstance(geometry, TemplateGeometry) else build_template(geometry)
+        est = estimate_mesh(*_template_measures(geo), options)
+    check_estimate(est, memory_limit_gb)
+    timings: dict[str, float] = {}
+    with gmsh_session(seed=options.seed, threads=1) as gmsh:
+        if user is not None:
+            from footdt.mesh.foot_user import build_user_volumes
+
+            parts = build_user_volumes(gmsh, user, options)
+        else:
+            from footdt.mesh.foot_occ import build_template_solids
+
+            parts = build_template_solids(gmsh, geo)
+        timings["geometry_s"] = time.perf_counter() - t0
+        cad = _cad_volumes(gmsh, parts) if user is None else _surface_volumes(user)
+        _set_sizes(gmsh, parts, options)
+        _generate(gmsh, options, threads, timings)
+        mesh = extract_parts(gmsh, parts, options.order)
+    check_bones_inside(mesh)
+    mesh.landmarks = foot_landmarks(mesh)
+    depth = 0.5 if user is None else user.contact_depth
+    mesh.surfaces = foot_surfaces(mesh, mesh.landmarks, contact_depth=depth)
+    timings["total_s"] = time.perf_counter() - t0
+    mesh.info.update(
+        generator="footdt foot template" if user is None else "footdt user surfaces",
+        size=options.size,
+        part_sizes=dict(options.part_sizes),
+        order=options.order,
+        estimate=est.as_dict(),
+        cad_volumes=cad,
+        timings=timings,
+    )
+    if user is None:
+        mesh.info["template"] = geo.params.model_dump()
+    return mesh
+
+
+def _cad_volumes(gmsh: Any, parts: dict[int, str]) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for tag, part in parts.items():
+        out[part] = out.get(part, 0.0) + float(gmsh.model.occ.getMass(3, tag))
+    return out
+
+
+def _surface_volumes(user: UserGeometry) -> dict[str, float]:
+    out = {bone: s.volume() for bone, s in user.bones.items()}
+    out[SOFT_TISSUE] = user.skin.volume() - sum(out.values())
+    return out
+
+
+def _check_part_sizes(options: MeshOptions) -> None:
+    known = {*BONES, SOFT_TISSUE}
+    unknown = sorted(set(options.part_sizes) - known)
+    if unknown:
+        raise MeshError(
+            f"mesh.part_sizes: no part named {', '.join(unknown)}; parts: {', '.join(sorted(known))}"
+        )
+
+
+def _template_measures(geo: TemplateGeometry) -> tuple[float, float]:
+    from footdt.anatomy.template import bone_area, skin_volume_area
+
+    volume, skin_area = skin_volume_area(geo)
+    return volume, skin_area + bone_area(geo)
+
+
+def _set_sizes(gmsh: Any, parts: dict[int, str], options: MeshOptions) -> None:
+    """Global size as the maximum; smaller per-part sizes as constant fields on their volumes."""
+    field = gmsh.model.mesh.field
+    gmsh.option.setNumber("Mesh.MeshSizeMax", options.size)
+    gmsh.option.setNumber("Mesh.MeshSizeMin", min([options.size, *options.part_sizes.values()]) / 4)
+    gmsh.option.setNumber("Mesh.MeshSizeFromCurvature", 0)
+    gmsh.option.setNumber("Mesh.MeshSizeExtendFromBoundary", 1)
+    constants = []
+    for part, size in options.part_sizes.items():
+        vols = [t for t, p in parts.items() if p == part]
+        if not vols or size >= options.size:
+            continue
+        f = field.add("Constant")
+        field.setNumbers(f, "VolumesList", vols)
+        field.setNumber(f, "VIn", size)
+        field.setNumber(f, "VOut", options.size)
+        field.setNumber(f, "IncludeBoundary", 1)
+        constants.append(f)
+    if constants:
+        fmin = field.add("Min")
+        field.setNumbers(fmin, "FieldsList", constants)
+        field.setAsBackgroundMesh(fmin)
+
+
+def _generate(gmsh: Any, options: MeshOptions, threads: int, timings: dict[str, float]) -> None:
+    gmsh.option.setNumber("Mesh.Algorithm", 6)  # Frontal-Delaunay surfaces
+    gmsh.option.setNumber("Mesh.Algorithm3D", 10)  # HXT
+    gmsh.option.setNumber("Mesh.Optimize", 1)
+    t = time.perf_counter()
+    try:
+        gmsh.model.mesh.generate(2)
+        timings["surface_mesh_s"] = time.perf_counter() - t
+        gmsh.option.setNumber("General.NumThreads", threads)
+        t = time.perf_counter()
+        gmsh.model.mesh.generate(3)
+        timings["volume_mesh_s"] = time.perf_counter() - t
+        if options.order == 2:
+            t = time.perf_counter()
+            for key, value in SECOND_ORDER_OPTIONS.items():
+                gmsh.option.setNumber(key, value)
+            gmsh.model.mesh.setOrder(2)
+            timings["second_order_s"] = time.perf_counter() - t
+    except Exception as exc:  # gmsh raises bare Exceptions
+        raise MeshError(f"gmsh could not mesh the foot at size {options.size:g} mm: {exc}") from exc
+
+
+def extract_parts(gmsh: Any, parts: dict[int, str], order: int) -> VolumeMesh:
+    """The tetrahedra of every gmsh volume, grouped into parts (nodes renumbered 0..N-1)."""
+    etype, npe = (4, 4) if order == 1 else (11, 10)
+    tags, coords, _ = gmsh.model.mesh.getNodes()
+    coords = np.asarray(coords).reshape(-1, 3)
+    index = np.full(int(np.max(tags)) + 1, -1, dtype=np.int64)
+    index[np.asarray(tags, dtype=np.int64)] = np.arange(len(tags))
+    blocks: list[np.ndarray] = []
+    groups: dict[str, np.ndarray] = {}
+    start = 0
+    for vtag, part in parts.items():
+        _, node_tags = gmsh.model.mesh.getElementsByType(etype, vtag)
+        conn = index[np.asarray(node_tags, dtype=np.int64)].reshape(-1, npe)
+        if order == 2:
+            conn = conn[:, _GMSH_TET10_TO_IR]
+        blocks.append(conn)
+        ids = np.arange(start, start + len(conn))
+        groups[part] = np.concatenate([groups[part], ids]) if part in groups else ids
+        start += len(conn)
+    if start == 0:
+        raise MeshError(
+            "gmsh produced no tetrahedra: the element size may be larger than the geometry"
+        )
+    elements = np.vstack(blocks)
+    used = np.unique(elements)
+    remap = np.full(len(coords), -1, dtype=np.int64)
+    remap[used] = np.arange(len(used))
+    nodes = coords[used]
+    elements = remap[elements]
+    flipped = int((tet_volumes(nodes, elements) < 0).sum())
+    mesh = VolumeMesh(
+        nodes, orient_positive(nodes, elements), "tetra" if order == 1 else "tetra10", groups
+    )
+    mesh.info["flipped_on_import"] = flipped  # gmsh tets are positive: non-zero means inverted ones
+    return mesh
+
+
+def check_bones_inside(mesh: VolumeMesh) -> None:
+    """Refuse a mesh whose bones touch each other or reach the skin (except at the proximal cut)."""
+    owner = np.full(len(mesh.nodes), -1, dtype=np.int64)
+    bones = [p for p in mesh.parts if p != SOFT_TISSUE]
+    for i, bone in enumerate(bones):
+        nodes = np.unique(mesh.elements[mesh.parts[bone]])
+        clash = nodes[(owner[nodes] >= 0) & (owner[nodes] != i)]
+        if len(clash):
+            other = bones[int(owner[clash[0]])]
+            raise MeshError(
+                f"the {bone} and the {other} touch at {np.round(mesh.nodes[clash[0]], 1).tolist()} mm: "
+                "bones must be separated by soft tissue"
+            )
+        owner[nodes] = i
+    faces = boundary_faces(mesh.elements)
+    cen, nrm, _ = face_centroids_normals(mesh.nodes, mesh.elements, faces)
+    top = (nrm[:, 2] > 0.9) & (cen[:, 2] > cen[:, 2].max() - 0.5)
+    part_of = np.full(len(mesh.elements), -1, dtype=np.int64)
+    for i, bone in enumerate(bones):
+        part_of[mesh.parts[bone]] = i
+    bad = (part_of[faces[:, 0]] >= 0) & ~top
+    if bad.any():
+        k = int(np.flatnonzero(bad)[0])
+        raise MeshError(
+            f"the {bones[part_of[faces[k, 0]]]} reaches the skin surface at "
+            f"{np.round(cen[k], 1).tolist()} mm: every bone must lie inside the soft tissue"
+        )

@@ -1,0 +1,97 @@
+"""Quality report and gate; size estimate before meshing."""
+
+from __future__ import annotations
+
+import copy
+import json
+
+import numpy as np
+import pytest
+
+from footdt.errors import MeshError
+from footdt.mesh.estimate import check_estimate, estimate_mesh
+from footdt.mesh.gmsh_session import VolumeMesh
+from footdt.mesh.quality import QualityLimits, check_quality, dihedral_angles, gamma, quality_report
+from footdt.mesh.structured import box_tets
+from footdt.spec.subject import MeshOptions
+from tests.anatomy.foot_fixtures import template_mesh
+
+REGULAR = np.array([[1, 1, 1], [1, -1, -1], [-1, 1, -1], [-1, -1, 1]], dtype=float)
+
+
+def _box_mesh() -> VolumeMesh:
+    nodes, elements = box_tets((10.0, 10.0, 10.0), (4, 4, 4))
+    return VolumeMesh(nodes, elements, "tetra", {"body": np.arange(len(elements))})
+
+
+def test_regular_tet_has_gamma_one_and_the_regular_dihedral_angle() -> None:
+    el = np.array([[0, 1, 2, 3]])
+    assert gamma(REGULAR, el)[0] == pytest.approx(1.0)
+    assert np.allclose(dihedral_angles(REGULAR, el), np.degrees(np.arccos(1 / 3)))
+    flat = REGULAR.copy()
+    flat[3] = [0.0, 0.0, -0.99]  # nearly in the plane of the other three: a sliver
+    assert dihedral_angles(flat, el).min() < 5 and gamma(flat, el)[0] < 0.2
+
+
+def test_template_passes_the_gate_and_the_report_is_json() -> None:
+    report = quality_report(template_mesh())
+    check_quality(report)
+    assert report.overall.inverted == 0 and report.overall.min_dihedral_deg > 1.0
+    assert report.parts["soft_tissue"].volume_error < 1e-9
+    data = json.loads(json.dumps(report.as_dict()))
+    assert set(data["parts"]) == set(template_mesh().parts)
+    table = report.format_table()
+    assert "calcaneus" in table and "overall" in table
+
+
+def test_planted_inverted_element_fails_with_part_and_element() -> None:
+    mesh = copy.deepcopy(template_mesh())
+    victim = int(mesh.parts["metatarsal_2"][7])
+    mesh.elements[victim, [1, 2]] = mesh.elements[victim, [2, 1]]
+    with pytest.raises(
+        MeshError,
+        match=rf"part 'metatarsal_2' has 1 inverted element.*worst elements \(0-based\): {victim}",
+    ):
+        check_quality(quality_report(mesh))
+
+
+def test_folded_mesh_fails_the_volume_check() -> None:
+    mesh = _box_mesh()
+    check_quality(quality_report(mesh))
+    # an extra element overlapping an existing one keeps every volume positive but folds the mesh
+    mesh.elements = np.vstack([mesh.elements, mesh.elements[:1]])
+    mesh.parts["body"] = np.arange(len(mesh.elements))
+    with pytest.raises(MeshError, match="off its enclosed volume"):
+        check_quality(quality_report(mesh))
+
+
+def test_sliver_limit_names_the_part() -> None:
+    mesh = _box_mesh()
+    mesh.nodes = mesh.nodes.copy()
+    mesh.nodes[:, 2] *= 0.01  # squash the box: every element becomes flat
+    with pytest.raises(MeshError, match="part 'body' has min dihedral"):
+        check_quality(quality_report(mesh), QualityLimits(min_dihedral_deg=5.0))
+
+
+def test_estimate_scales_with_size_and_refuses_big_meshes() -> None:
+    coarse = estimate_mesh(1e6, 1e5, MeshOptions(size=4))
+    fine = estimate_mesh(1e6, 1e5, MeshOptions(size=2))
+    assert 4 < fine.elements / coarse.elements < 8
+    quadratic = estimate_mesh(1e6, 1e5, MeshOptions(size=4, order=2))
+    assert quadratic.nodes > 5 * coarse.nodes and quadratic.elements == coarse.elements
+    assert (
+        estimate_mesh(1e6, 1e5, MeshOptions(size=4, part_sizes={"talus": 2})).elements
+        == fine.elements
+    )
+    check_estimate(coarse, memory_limit_gb=8)
+    with pytest.raises(MeshError, match=r"mesh size 0.2 mm is too fine: ~[\d,]+ nodes.*GB limit"):
+        check_estimate(estimate_mesh(1e6, 1e5, MeshOptions(size=0.2)), memory_limit_gb=8)
+    with pytest.raises(MeshError, match="for solving"):
+        check_estimate(fine, memory_limit_gb=1, solve=True)
+
+
+def test_estimate_is_close_to_the_template_mesh() -> None:
+    mesh = template_mesh()
+    est = mesh.info["estimate"]
+    assert est["elements"] == pytest.approx(len(mesh.elements), rel=0.15)
+    assert est["nodes"] == pytest.approx(len(mesh.nodes), rel=0.15)
