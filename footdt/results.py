@@ -76,23 +76,15 @@ def write_vtu(model: AnalysisModel, result: SolveResult, directory: str | Path) 
     """One VTU per phase: von Mises, stress tensor and part id per element, displacement per node."""
     import meshio
 
-    part_id = model.element_part()
+    from footdt.mesh.vtk import to_meshio
+
     paths = []
     for name, ph in result.phases.items():
-        cell_data: dict[str, list[np.ndarray]] = {
-            "von_mises_MPa": [ph.von_mises],
-            "part_id": [part_id.astype(np.int32)],
-        }
+        cell_data: dict[str, list[np.ndarray]] = {"von_mises_MPa": [ph.von_mises]}
         if ph.stress is not None:
             cell_data["stress_MPa"] = [ph.stress]
         point_data = {"displacement_mm": ph.displacement} if ph.displacement is not None else {}
-        mesh = meshio.Mesh(
-            model.nodes,
-            [(model.cell_type, model.elements)],
-            point_data=point_data,
-            cell_data=cell_data,
-            field_data={p: np.array([i, 3]) for i, p in enumerate(model.parts)},
-        )
+        mesh = to_meshio(model, cell_data, point_data)
         path = Path(directory) / f"{result.backend}.{name}.vtu"
         atomic_write(path, lambda tmp, m=mesh: meshio.write(tmp, m, file_format="vtu"))
         paths.append(path)

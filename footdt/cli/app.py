@@ -31,9 +31,10 @@ def _root(
 
 
 def _register() -> None:
-    from footdt.cli import cohort, demo, gait, labels, learn, loads, model
+    from footdt.cli import cohort, demo, gait, labels, learn, loads, mesh, model
 
     model.register(app)
+    app.command("mesh")(mesh.mesh)
     app.add_typer(labels.app, name="labels", help="Show, compare, import and export stress labels.")
     app.add_typer(
         gait.app, name="gait", help="Gait events and IMU windows from accelerometer recordings."

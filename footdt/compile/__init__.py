@@ -12,18 +12,19 @@ from footdt.compile.request_outputs import request_outputs, request_ties
 from footdt.compile.resolve_sets import resolve_sets
 from footdt.errors import SpecError
 from footdt.ir import AnalysisModel
+from footdt.mesh.gmsh_session import VolumeMesh
 from footdt.spec.loader import LoadedSpec
 from footdt.spec.subject import SubjectSpec
 
 
-def compile_spec(loaded: LoadedSpec) -> AnalysisModel:
-    """Lower a loaded subject spec to the solver-neutral IR."""
+def compile_spec(loaded: LoadedSpec, mesh: VolumeMesh | None = None) -> AnalysisModel:
+    """Lower a loaded subject spec to the solver-neutral IR (meshing it unless ``mesh`` is given)."""
     spec, source = loaded.spec, loaded.source
     if not isinstance(spec, SubjectSpec):
         raise SpecError(
             f"{source.where(('kind',))}: kind: only subject specs compile to an FE model"
         )
-    mesh = mesh_geometry(spec, source)
+    mesh = mesh or mesh_geometry(spec, source)
     materials, sections = assign_sections(spec, mesh, source)
     sets = resolve_sets(spec, mesh, source)
     connectors = build_connectors(spec, mesh, sets, source)
@@ -50,6 +51,7 @@ def compile_spec(loaded: LoadedSpec) -> AnalysisModel:
             "footdt_version": __version__,
             "spec_hash": loaded.hash,
             "spec_path": str(source.path),
+            "mesh_quality": mesh.info.get("quality", {}).get("overall"),
         },
     )
     model.provenance["mesh_hash"] = model.mesh_hash()

@@ -9,6 +9,22 @@ from footdt.spec.subject import SubjectSpec
 
 
 def mesh_geometry(spec: SubjectSpec, source: SourceMap) -> VolumeMesh:
+    """Mesh the geometry, then stop at the quality gate (footdt.mesh.quality) if it fails."""
+    from footdt.errors import MeshError
+    from footdt.mesh.quality import check_quality, quality_report
+
+    mesh = _mesh(spec, source)
+    report = quality_report(mesh)
+    mesh.quality = report
+    mesh.info["quality"] = report.as_dict()
+    try:
+        check_quality(report)
+    except MeshError as exc:
+        raise MeshError(f"{source.where(('mesh',))}: {exc}") from None
+    return mesh
+
+
+def _mesh(spec: SubjectSpec, source: SourceMap) -> VolumeMesh:
     geometry = spec.geometry
     if isinstance(geometry, Box | Cylinder | Tube | BoxWithInclusion):
         from footdt.mesh.primitives import mesh_primitive
@@ -24,9 +40,10 @@ def mesh_geometry(spec: SubjectSpec, source: SourceMap) -> VolumeMesh:
                     ("mesh", "part_sizes", part), f"no part named {part!r}; parts: {sorted(known)}"
                 )
         return mesh_primitive(geometry, spec.mesh)
-    raise source.error(
-        ("geometry", "type"),
-        f"geometry type {geometry.type!r} is part of the spec language, but its mesher is not in this "
-        "footdt release yet (it comes with the foot-model work); use box, cylinder, tube or "
-        "box_with_inclusion",
-    )
+    from footdt.errors import MeshError
+    from footdt.mesh.foot import mesh_foot
+
+    try:
+        return mesh_foot(geometry, spec.mesh, base=source.path.parent)
+    except MeshError as exc:
+        raise MeshError(f"{source.where(('geometry',))}: {exc}") from None

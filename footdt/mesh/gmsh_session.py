@@ -28,6 +28,7 @@ class VolumeMesh:
     surfaces: dict[str, np.ndarray] = field(default_factory=dict)  # name -> (K, 2) (element, face)
     landmarks: dict[str, np.ndarray] = field(default_factory=dict)  # name -> (3,) point in mm
     info: dict[str, Any] = field(default_factory=dict)
+    quality: Any = None  # footdt.mesh.quality.QualityReport once the compile pass has checked it
 
 
 @contextmanager

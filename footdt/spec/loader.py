@@ -58,6 +58,22 @@ class LoadedSpec:
         """Hash of the validated content (not of formatting or comments)."""
         return spec_hash(self.spec)
 
+    def with_mesh(self, size: float | None = None, order: int | None = None) -> LoadedSpec:
+        """The same subject spec with another global element size (per-part sizes scale with it)
+        or element order; the source map is kept so errors still point into the file."""
+        spec = self.spec
+        if not isinstance(spec, SubjectSpec):
+            raise SpecError(f"{self.source.path}: only subject specs have a mesh")
+        update: dict[str, Any] = {}
+        if size is not None:
+            factor = size / spec.mesh.size
+            update["size"] = size
+            update["part_sizes"] = {k: v * factor for k, v in spec.mesh.part_sizes.items()}
+        if order is not None:
+            update["order"] = order
+        mesh = spec.mesh.model_copy(update=update)
+        return LoadedSpec(spec.model_copy(update={"mesh": mesh}), self.source)
+
 
 def spec_hash(spec: BaseModel) -> str:
     payload = json.dumps(spec.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))

@@ -9,7 +9,7 @@ from footdt.backends import get_backend
 from footdt.backends.base import SolveResult
 from footdt.compile import compile_spec
 from footdt.ir import AnalysisModel
-from footdt.spec.loader import LoadedSpec, load_spec
+from footdt.spec.loader import load_spec
 from footdt.spec.subject import SubjectSpec
 from footdt.verify.analytic import VerificationResult, verify
 
@@ -24,23 +24,6 @@ class CaseRun:
     checks: list[VerificationResult]
 
 
-def with_mesh(
-    loaded: LoadedSpec, size: float | None = None, order: int | None = None
-) -> LoadedSpec:
-    """The same spec with another global element size (per-part sizes scale with it) or order."""
-    spec = loaded.spec
-    assert isinstance(spec, SubjectSpec)
-    update: dict[str, object] = {}
-    if size is not None:
-        factor = size / spec.mesh.size
-        update["size"] = size
-        update["part_sizes"] = {k: v * factor for k, v in spec.mesh.part_sizes.items()}
-    if order is not None:
-        update["order"] = order
-    mesh = spec.mesh.model_copy(update=update)
-    return LoadedSpec(spec.model_copy(update={"mesh": mesh}), loaded.source)
-
-
 def run_case(
     case: str | Path,
     backend: str,
@@ -49,7 +32,7 @@ def run_case(
     order: int | None = None,
 ) -> CaseRun:
     path = Path(case) if Path(case).suffix else SPEC_DIR / f"{case}.yaml"
-    loaded = with_mesh(load_spec(path), size, order)
+    loaded = load_spec(path).with_mesh(size, order)
     model = compile_spec(loaded)
     result = get_backend(backend).solve(model, workdir)
     assert isinstance(loaded.spec, SubjectSpec)

@@ -99,8 +99,3 @@ def test_unknown_landmark_in_connector(write_spec) -> None:
 def test_landmark_far_from_mesh(write_spec) -> None:
     text = BAR + "landmarks:\n  far: [500.0, 0.0, 0.0]\n"
     assert "landmark 'far'" in _compile_error(write_spec, text)
-
-
-def test_foot_template_slot_says_not_yet(write_spec) -> None:
-    text = BAR.replace("  type: box\n  size: [10.0, 2.0, 2.0]", "  type: foot_template")
-    assert "geometry type 'foot_template'" in _compile_error(write_spec, text)
