@@ -168,6 +168,9 @@ class PardisoSPD:
         self._A = sp.csr_matrix(sp.triu(K, format="csr"), dtype=np.float64)
         self._A.sort_indices()
         self._solver = _new_pardiso(2)
+        # 0 = every core this process may use: set it explicitly, so an earlier BLAS limit
+        # (threadpoolctl around AMG, a parent's MKL setting) cannot leave PARDISO on one thread
+        threads = threads if threads > 0 else len(os.sched_getaffinity(0))
         self._threads = threads
         with _mkl_threads(self._solver.libmkl, threads):
             try:
