@@ -128,3 +128,10 @@ def test_solve_both_backends_and_compare(tmp_path) -> None:
     assert all(abs(r["value_mpa"] - 20.0) < 1e-3 for r in rows)
     cmp = _run("labels", "compare", "--store", store, "sfepy", "calculix", "--rtol", "0.001")
     assert cmp.exit_code == 0, cmp.output
+
+
+def test_too_fine_foot_mesh_refused_with_estimate(tmp_path) -> None:
+    template = SPECS / "subjects" / "template.yaml"
+    line = _one_line_error(_run("mesh", template, "--out", tmp_path / "m", "--size", "0.2"))
+    assert "template.yaml:11: mesh size 0.2 mm is too fine" in line and "GB" in line
+    assert not (tmp_path / "m").exists()
