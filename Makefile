@@ -6,8 +6,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 PY     := $(BIN)/python
-TYPED  := footdt/spec footdt/ir.py footdt/backends/base.py footdt/labels footdt/domain.py footdt/errors.py \
-          footdt/gait footdt/cli/gait.py footdt/cohort footdt/learn footdt/evaluate
+TYPED  := footdt
 
 .PHONY: install system-deps test test-fast test-slow lint typecheck demo docs bench clean
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -86,6 +87,10 @@ def write_vtu(model: AnalysisModel, result: SolveResult, directory: str | Path) 
         point_data = {"displacement_mm": ph.displacement} if ph.displacement is not None else {}
         mesh = to_meshio(model, cell_data, point_data)
         path = Path(directory) / f"{result.backend}.{name}.vtu"
-        atomic_write(path, lambda tmp, m=mesh: meshio.write(tmp, m, file_format="vtu"))
+        _write_vtu(meshio, mesh, path)
         paths.append(path)
     return paths
+
+
+def _write_vtu(meshio: Any, mesh: Any, path: Path) -> None:
+    atomic_write(path, lambda tmp: meshio.write(tmp, mesh, file_format="vtu"))

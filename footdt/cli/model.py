@@ -10,6 +10,7 @@ from rich.table import Table
 
 from footdt.cli.common import console, err_console, fail, handle_errors, print_json
 from footdt.errors import FootdtError, SpecError
+from footdt.ir import AnalysisModel
 
 
 def validate(
@@ -79,7 +80,7 @@ def schema(
         console.print(f"wrote {out}")
 
 
-def _model_from(source: Path):  # type: ignore[no-untyped-def]
+def _model_from(source: Path) -> AnalysisModel:
     """A compiled model directory, or a spec file compiled on the fly."""
     from footdt.ir import is_model_dir, load_model
 

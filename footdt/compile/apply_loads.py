@@ -50,8 +50,8 @@ def _force(
         # uniform traction t = total / A on linear triangles: each corner receives area/3 * t
         weight = np.bincount(
             inverse.ravel(), weights=np.repeat(area / 3.0, 3), minlength=len(nodes)
-        )
-        weight /= weight.sum()
+        ).astype(np.float64)
+        weight = weight / weight.sum()
     else:
         nodes = sets.nodes_of(force.on, source, (*loc, "on"))
         weight = np.full(len(nodes), 1.0 / len(nodes))

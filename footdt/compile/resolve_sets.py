@@ -57,10 +57,12 @@ def resolve_sets(spec: SubjectSpec, mesh: VolumeMesh, source: SourceMap) -> Sets
         name: surface_node_set(mesh, faces) for name, faces in mesh.surfaces.items() if len(faces)
     }
     # landmarks the geometry defines (e.g. the foot template's), then the spec's own (which may override)
-    points = {name: tuple(map(float, p)) for name, p in mesh.landmarks.items()}
-    points.update(spec.landmarks)
+    where: dict[str, tuple[float, float, float]] = {
+        name: (float(p[0]), float(p[1]), float(p[2])) for name, p in mesh.landmarks.items()
+    }
+    where.update(spec.landmarks)
     landmarks = {
-        name: nearest(p, ("landmarks", name), f"landmark {name!r}") for name, p in points.items()
+        name: nearest(p, ("landmarks", name), f"landmark {name!r}") for name, p in where.items()
     }
     for name, points in spec.node_sets.items():
         if name in node_sets or name in landmarks:

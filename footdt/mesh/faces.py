@@ -1,8 +1,7 @@
 """Fast tetrahedron face matching with one int64 key per face (no ``np.unique(axis=0)``).
 
-Same results as ``footdt.mesh.topology.boundary_faces`` / ``interface_faces`` (faces as
-(element, local face) pairs in ``TET_FACES`` numbering), about 20x faster on 200k-element meshes:
-sorting one int64 column is much cheaper than sorting rows of three.
+Faces are (element, local face) pairs in ``TET_FACES`` numbering. One int64 key per face is
+about 20x faster than ``np.unique(axis=0)`` on rows of three node ids for 200k-element meshes.
 """
 
 from __future__ import annotations

@@ -19,7 +19,7 @@ from footdt.errors import MeshError
 from footdt.mechanics import tet_volumes
 from footdt.mesh.estimate import check_estimate, estimate_mesh
 from footdt.mesh.faces import boundary_faces
-from footdt.mesh.gmsh_session import _GMSH_TET10_TO_IR, VolumeMesh, gmsh_session
+from footdt.mesh.gmsh_session import VolumeMesh, gmsh_session, read_tets
 from footdt.mesh.topology import face_centroids_normals, orient_positive
 from footdt.spec.geometry import FootTemplate, UserSurfaces
 from footdt.spec.subject import MeshOptions
@@ -182,33 +182,7 @@ def _generate(gmsh: Any, options: MeshOptions, threads: int, timings: dict[str, 
 
 def extract_parts(gmsh: Any, parts: dict[int, str], order: int) -> VolumeMesh:
     """The tetrahedra of every gmsh volume, grouped into parts (nodes renumbered 0..N-1)."""
-    etype, npe = (4, 4) if order == 1 else (11, 10)
-    tags, coords, _ = gmsh.model.mesh.getNodes()
-    coords = np.asarray(coords).reshape(-1, 3)
-    index = np.full(int(np.max(tags)) + 1, -1, dtype=np.int64)
-    index[np.asarray(tags, dtype=np.int64)] = np.arange(len(tags))
-    blocks: list[np.ndarray] = []
-    groups: dict[str, np.ndarray] = {}
-    start = 0
-    for vtag, part in parts.items():
-        _, node_tags = gmsh.model.mesh.getElementsByType(etype, vtag)
-        conn = index[np.asarray(node_tags, dtype=np.int64)].reshape(-1, npe)
-        if order == 2:
-            conn = conn[:, _GMSH_TET10_TO_IR]
-        blocks.append(conn)
-        ids = np.arange(start, start + len(conn))
-        groups[part] = np.concatenate([groups[part], ids]) if part in groups else ids
-        start += len(conn)
-    if start == 0:
-        raise MeshError(
-            "gmsh produced no tetrahedra: the element size may be larger than the geometry"
-        )
-    elements = np.vstack(blocks)
-    used = np.unique(elements)
-    remap = np.full(len(coords), -1, dtype=np.int64)
-    remap[used] = np.arange(len(used))
-    nodes = coords[used]
-    elements = remap[elements]
+    nodes, elements, groups, _ = read_tets(gmsh, parts, order)
     flipped = int((tet_volumes(nodes, elements) < 0).sum())
     mesh = VolumeMesh(
         nodes, orient_positive(nodes, elements), "tetra" if order == 1 else "tetra10", groups

@@ -47,18 +47,23 @@ def gmsh_session(seed: int = 0, threads: int = 1) -> Iterator[Any]:
         gmsh.finalize()
 
 
-def extract_volume_mesh(
-    gmsh: Any, volume_parts: dict[int, str], named_surfaces: dict[str, list[int]], order: int
-) -> VolumeMesh:
-    """Read the current gmsh model's tets (grouped by volume tag) and named surface triangles."""
-    etype = 4 if order == 1 else 11
-    npe = 4 if order == 1 else 10
+def read_tets(
+    gmsh: Any, volume_parts: dict[int, str], order: int
+) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray], np.ndarray]:
+    """The current gmsh model's tets grouped into parts, nodes renumbered 0..N-1 (unused dropped).
+
+    Returns nodes (N, 3), elements (M, 4|10) in IR node order (not yet oriented), parts
+    (name -> element indices) and ``node_of_tag`` (gmsh node tag -> IR node index, -1 if unused).
+    """
+    etype, npe = (4, 4) if order == 1 else (11, 10)
     tags, coords, _ = gmsh.model.mesh.getNodes()
     coords = np.asarray(coords).reshape(-1, 3)
+    tags = np.asarray(tags, dtype=np.int64)
     index = np.full(int(np.max(tags)) + 1, -1, dtype=np.int64)
-    index[np.asarray(tags, dtype=np.int64)] = np.arange(len(tags))
-
-    blocks, parts, start = [], {}, 0
+    index[tags] = np.arange(len(tags))
+    blocks: list[np.ndarray] = []
+    parts: dict[str, np.ndarray] = {}
+    start = 0
     for vtag, part in volume_parts.items():
         _, node_tags = gmsh.model.mesh.getElementsByType(etype, vtag)
         conn = index[np.asarray(node_tags, dtype=np.int64)].reshape(-1, npe)
@@ -76,9 +81,16 @@ def extract_volume_mesh(
     used = np.unique(elements)
     remap = np.full(len(coords), -1, dtype=np.int64)
     remap[used] = np.arange(len(used))
-    nodes = coords[used]
-    elements = orient_positive(nodes, remap[elements])
+    node_of_tag = np.where(index >= 0, remap[index], -1)
+    return coords[used], remap[elements], parts, node_of_tag
 
+
+def extract_volume_mesh(
+    gmsh: Any, volume_parts: dict[int, str], named_surfaces: dict[str, list[int]], order: int
+) -> VolumeMesh:
+    """Read the current gmsh model's tets (grouped by volume tag) and named surface triangles."""
+    nodes, raw, parts, node_of_tag = read_tets(gmsh, volume_parts, order)
+    elements = orient_positive(nodes, raw)
     faces = boundary_faces(elements)
     key_of = {tuple(sorted(t)): i for i, t in enumerate(_face_corners(elements, faces).tolist())}
     surfaces: dict[str, np.ndarray] = {}
@@ -86,7 +98,7 @@ def extract_volume_mesh(
         rows = []
         for stag in stags:
             _, tri = gmsh.model.mesh.getElementsByType(2 if order == 1 else 9, stag)
-            tri = remap[index[np.asarray(tri, dtype=np.int64)]].reshape(-1, 3 if order == 1 else 6)[
+            tri = node_of_tag[np.asarray(tri, dtype=np.int64)].reshape(-1, 3 if order == 1 else 6)[
                 :, :3
             ]
             for t in tri.tolist():

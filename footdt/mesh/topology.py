@@ -1,4 +1,4 @@
-"""Mesh topology in numpy: boundary faces, face selection, orientation fixes."""
+"""Mesh topology in numpy: face geometry and orientation fixes (face matching: ``faces.py``)."""
 
 from __future__ import annotations
 
@@ -6,33 +6,9 @@ import numpy as np
 
 from footdt.ir import TET_FACES
 from footdt.mechanics import tet_volumes
+from footdt.mesh.faces import boundary_faces, interface_faces
 
-
-def boundary_faces(elements: np.ndarray) -> np.ndarray:
-    """(K, 2) array of (element, local face) for faces that belong to exactly one element."""
-    corners = elements[:, :4]
-    local = np.asarray(TET_FACES)
-    faces = corners[:, local].reshape(-1, 3)  # (4M, 3)
-    key = np.sort(faces, axis=1)
-    _, inverse, counts = np.unique(key, axis=0, return_inverse=True, return_counts=True)
-    once = counts[inverse.ravel()] == 1
-    idx = np.flatnonzero(once)
-    return np.column_stack([idx // 4, idx % 4]).astype(np.int64)
-
-
-def interface_faces(elements: np.ndarray, in_a: np.ndarray) -> np.ndarray:
-    """Faces of elements in set A (bool mask) shared with an element outside A, as (element, face)."""
-    corners = elements[:, :4]
-    local = np.asarray(TET_FACES)
-    faces = np.sort(corners[:, local].reshape(-1, 3), axis=1)
-    owner = np.repeat(np.arange(len(elements)), 4)
-    _, inverse = np.unique(faces, axis=0, return_inverse=True)
-    inverse = inverse.ravel()
-    a_keys = set(inverse[in_a[owner]].tolist())
-    b_keys = set(inverse[~in_a[owner]].tolist())
-    shared = a_keys & b_keys
-    sel = np.flatnonzero(in_a[owner] & np.isin(inverse, list(shared)))
-    return np.column_stack([sel // 4, sel % 4]).astype(np.int64)
+__all__ = ["boundary_faces", "face_centroids_normals", "interface_faces", "orient_positive"]
 
 
 def face_centroids_normals(

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from footdt.backends.base import SolveResult
+from footdt.backends.base import PhaseResult, SolveResult
 from footdt.errors import FootdtError
 from footdt.ir import AnalysisModel
 from footdt.spec.geometry import Box, Tube
@@ -41,7 +41,7 @@ def _material(spec: SubjectSpec) -> tuple[float, float]:
     return mat.E, mat.nu
 
 
-def _phase(result: SolveResult, spec: SubjectSpec):  # type: ignore[no-untyped-def]
+def _phase(result: SolveResult, spec: SubjectSpec) -> PhaseResult:
     return result.phases[spec.phases[0].name]
 
 
