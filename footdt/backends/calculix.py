@@ -9,6 +9,12 @@ Linear solvers: SPOOLES (direct, default) or ITERATIVE CHOLESKY (profile ``itera
 whose conjugate gradients stop at a relative tolerance of 1e-4 hard-coded in ccx (src/preiter.c):
 stresses are then only good to about 1e-3 (measured 1.0e-3 on the bar model). ccx reports no
 residual, so ``PhaseResult.residual`` stays None; ``info['linear_solver']`` names the solver used.
+
+Connectors are exact small-displacement springs k n n^T (see ``footdt.backends.inp.writer``), so
+every step is linear. Tension-only connectors are resolved by an active-set loop: the first run has
+every connector active; a connector whose elongation n . (u_b - u_a) is negative is switched off in
+that phase (a stretched one switched back on) and the phases whose set changed are solved again, in
+one ccx run (job ``footdt_as<k>``) per round, up to ``profile.max_active_set_iterations`` solves.
 """
 
 from __future__ import annotations
@@ -17,13 +23,14 @@ import os
 import re
 import shutil
 import subprocess
-from dataclasses import dataclass, field
+from dataclasses import replace as dc_replace
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 
 from footdt.backends.base import Availability, Backend, PhaseResult, Prepared, SolveResult
+from footdt.backends.ccx_dat import DatBlock, parse_dat
 from footdt.backends.inp.deck import ALL_NODES, Deck, DeckStep, build_deck
 from footdt.backends.inp.writer import CCX_SOLVERS, DeckWriter
 from footdt.errors import BackendUnavailable, FootdtError, SolveError
@@ -35,47 +42,9 @@ JOB = "footdt"
 INSTALL_HINT = (
     "apt-get install calculix-ccx (Debian/Ubuntu) or set `executable` in a solver profile"
 )
-_HEADER = re.compile(
-    r"^\s*([a-z][a-z ]*?)\s*\(([^)]*)\)\s*for set\s+(\S+)\s+and time\s+(\S+)", re.I
-)
-# Fortran reals, also with a 3-digit exponent printed without 'E' (1.000000-100) and glued together.
-_REAL = re.compile(r"[-+]?(?:\d+\.\d*|\.\d+)(?:[EeDd][-+]?\d+|[-+]\d{3})?|[-+]?\d+")
-
-
-@dataclass
-class DatBlock:
-    """One table of a ccx .dat file: ``kind`` (displacements, forces, stresses, volume...), set, time."""
-
-    kind: str
-    set: str
-    time: float
-    rows: list[list[float]] = field(default_factory=list)
-
-
-def _real(token: str) -> float:
-    t = token.upper().replace("D", "E")
-    m = re.match(r"^([-+]?(?:\d+\.\d*|\.\d+))([-+]\d{3})$", t)
-    return float(f"{m.group(1)}E{m.group(2)}") if m else float(t)
-
-
-def parse_dat(text: str) -> list[DatBlock]:
-    """All result tables of a ccx .dat text, in file order (rows as floats, labels included)."""
-    blocks: list[DatBlock] = []
-    current: DatBlock | None = None
-    for line in text.splitlines():
-        head = _HEADER.match(line)
-        if head:
-            current = DatBlock(
-                head.group(1).strip().lower(), head.group(3).upper(), _real(head.group(4))
-            )
-            blocks.append(current)
-        elif current is not None and line.strip():
-            tokens = _REAL.findall(line)
-            if not tokens or not re.match(r"^\s*\d", line):
-                current = None  # a text line ends the table
-                continue
-            current.rows.append([_real(t) for t in tokens])
-    return blocks
+#: A tension-only connector's state changes only when |elongation| exceeds this fraction of the
+#: largest nodal displacement: ccx prints 7 significant digits, so smaller values are noise.
+ACTIVE_SET_TOL = 1e-6
 
 
 class CalculixBackend(Backend):
@@ -149,48 +118,99 @@ class CalculixBackend(Backend):
         deck = build_deck(model)
         files = self.write_inputs(model, workdir, profile.linear_solver, deck)
         files.update(dat=workdir / f"{JOB}.dat", log=workdir / f"{JOB}.log")
+        for old in workdir.glob(f"{JOB}_as*.*"):  # decks and results of earlier active-set rounds
+            old.unlink()
         return Prepared(model, workdir, profile, files, {"deck": deck})
 
     # ------------------------------------------------------------------ run
-    def run(self, prepared: Prepared) -> None:
+    def _run_job(self, prepared: Prepared, job: str) -> Path:
+        """Run ``ccx -i job`` in the work directory; return the .dat file (SolveError on failure)."""
         exe = self._find()
         if exe is None:
             raise BackendUnavailable(f"{self._executable or 'ccx'} not found: {INSTALL_HINT}")
         threads = prepared.profile.threads or os.cpu_count() or 1
         env = dict(os.environ)
         env.update({"OMP_NUM_THREADS": str(threads), "CCX_NPROC_EQUATION_SOLVER": str(threads)})
-        log = prepared.files["log"]
+        log, dat = prepared.workdir / f"{job}.log", prepared.workdir / f"{job}.dat"
+        dat.unlink(missing_ok=True)
         with log.open("w") as fh:
             proc = subprocess.run(
-                [exe, "-i", JOB], cwd=prepared.workdir, stdout=fh, stderr=subprocess.STDOUT, env=env
+                [exe, "-i", job], cwd=prepared.workdir, stdout=fh, stderr=subprocess.STDOUT, env=env
             )
         text = log.read_text(errors="replace")
         if proc.returncode != 0 or "*ERROR" in text:
             raise SolveError(
                 f"ccx failed (exit code {proc.returncode}): {_error_lines(text)}; log: {log}"
             )
-        if not prepared.files["dat"].is_file():
-            raise SolveError(f"ccx wrote no results file {prepared.files['dat']}; log: {log}")
+        if not dat.is_file():
+            raise SolveError(f"ccx wrote no results file {dat}; log: {log}")
+        return dat
+
+    def run(self, prepared: Prepared) -> None:
+        """Run the prepared deck, then the active-set rounds of tension-only connectors."""
+        model, deck = prepared.model, prepared.state["deck"]
+        conns = deck.connectors
+        active = {st.name: (True,) * len(conns) for st in deck.steps}
+        pending, solves = list(deck.steps), dict.fromkeys(active, 0)
+        done: dict[str, tuple[PhaseResult, np.ndarray]] = {}
+        runs, job = 0, JOB
+        while pending:
+            dat = self._run_job(prepared, job)
+            runs += 1
+            blocks = parse_dat(dat.read_text(errors="replace"))
+            got = _results(model, deck, pending, blocks, dat, active)
+            still: list[DeckStep] = []
+            for step in pending:
+                solves[step.name] += 1
+                res, vol = got[step.name]
+                assert res.displacement is not None
+                new = _next_active(model, deck, res.displacement, active[step.name])
+                if new == active[step.name]:
+                    done[step.name] = (res, vol)
+                elif solves[step.name] >= prepared.profile.max_active_set_iterations:
+                    raise SolveError(
+                        f"phase {step.name!r}: tension-only connectors found no stable active set "
+                        f"in {solves[step.name]} solves; raise max_active_set_iterations in the "
+                        "solver profile"
+                    )
+                else:
+                    active[step.name] = new
+                    still.append(step)
+            pending, job = still, f"{JOB}_as{runs + 1}"
+            if pending:
+                text = DeckWriter("calculix", CCX_SOLVERS[prepared.profile.linear_solver]).write(
+                    dc_replace(deck, steps=tuple(pending)), [active[s.name] for s in pending]
+                )
+                (prepared.workdir / f"{job}.inp").write_text(text)
+        prepared.state.update(
+            results=done,
+            ccx_runs=runs,
+            active_set={k: [c.name for c, on in zip(conns, v, strict=True) if on]
+                        for k, v in active.items()},
+            active_set_solves=solves,
+        )  # fmt: skip
 
     # ------------------------------------------------------------------ extract
     def extract(self, prepared: Prepared) -> SolveResult:
         model, deck = prepared.model, prepared.state["deck"]
         dat = prepared.files["dat"]
-        if not dat.is_file():
-            raise SolveError(f"no CalculiX results file {dat}: run the solve first")
-        blocks = parse_dat(dat.read_text(errors="replace"))
-        phases: dict[str, PhaseResult] = {}
-        volume: np.ndarray | None = None
-        for i, step in enumerate(deck.steps):
-            found = [b for b in blocks if abs(b.time - (i + 1)) < 1e-6]
-            where = f"{dat}: phase {step.name!r} (step {i + 1})"
-            stress, vol = _element_results(model, found, where)
-            volume = vol if volume is None else volume
-            u = _nodal(model, found, "displacements", where)
-            rf = _nodal(model, found, "forces", where)
-            reaction = _reaction(model, deck, step, rf)
-            phases[step.name] = PhaseResult(step.name, von_mises(stress), stress, u, None, reaction)
-        assert volume is not None
+        done: dict[str, tuple[PhaseResult, np.ndarray]] | None = prepared.state.get("results")
+        if done is None:  # results of the prepared deck alone (run() not called or it failed)
+            if not dat.is_file():
+                raise SolveError(f"no CalculiX results file {dat}: run the solve first")
+            blocks = parse_dat(dat.read_text(errors="replace"))
+            done = _results(model, deck, list(deck.steps), blocks, dat)
+        phases = {st.name: done[st.name][0] for st in deck.steps}
+        info: dict[str, Any] = {
+            "linear_solver": CCX_SOLVERS[prepared.profile.linear_solver],
+            "workdir": str(prepared.workdir),
+            "dat": str(dat),
+            "log": str(prepared.files["log"]),
+            "ccx_runs": prepared.state.get("ccx_runs", 1),
+        }
+        if "active_set" in prepared.state:
+            info["active_set"] = prepared.state["active_set"]
+            info["active_set_solves"] = prepared.state["active_set_solves"]
         return SolveResult(
             subject=model.subject,
             trial=model.trial,
@@ -199,16 +219,50 @@ class CalculixBackend(Backend):
             model_hash=model.content_hash(),
             spec_hash=str(model.provenance.get("spec_hash", "unknown")),
             mesh_hash=model.mesh_hash(),
-            element_volume=volume,
+            element_volume=done[deck.steps[0].name][1],
             phases=phases,
-            info={
-                "linear_solver": CCX_SOLVERS[prepared.profile.linear_solver],
-                "workdir": str(prepared.workdir),
-                "dat": str(dat),
-                "log": str(prepared.files["log"]),
-                "nonlinear": deck.nonlinear,
-            },
+            info=info,
         )
+
+
+def _results(
+    model: AnalysisModel,
+    deck: Deck,
+    steps: list[DeckStep],
+    blocks: list[DatBlock],
+    dat: Path,
+    active: dict[str, tuple[bool, ...]] | None = None,
+) -> dict[str, tuple[PhaseResult, np.ndarray]]:
+    """Per phase: its PhaseResult and element volumes (mm^3) from the blocks of a run whose
+    steps were ``steps`` (step i + 1 ends at time i + 1) with connectors ``active`` (default all)."""
+    out: dict[str, tuple[PhaseResult, np.ndarray]] = {}
+    for i, step in enumerate(steps):
+        on = (True,) * len(deck.connectors) if active is None else active[step.name]
+        found = [b for b in blocks if abs(b.time - (i + 1)) < 1e-6]
+        where = f"{dat}: phase {step.name!r} (step {i + 1})"
+        stress, vol = _element_results(model, found, where)
+        u = _nodal(model, found, "displacements", where)
+        rf = _nodal(model, found, "forces", where)
+        reaction = _reaction(model, step, rf, _spring_forces(deck, u, on))
+        out[step.name] = (PhaseResult(step.name, von_mises(stress), stress, u, None, reaction), vol)
+    return out
+
+
+def _next_active(
+    model: AnalysisModel, deck: Deck, u: np.ndarray, active: tuple[bool, ...]
+) -> tuple[bool, ...]:
+    """Connector states after a solve: linear ones stay on; a tension-only one is on when
+    stretched and off when compressed (kept as it was within ``ACTIVE_SET_TOL`` of zero)."""
+    tol = ACTIVE_SET_TOL * max(float(np.max(np.abs(u))), 1e-300)
+    new = []
+    for c, on in zip(deck.connectors, active, strict=True):
+        if c.law != "tension_only":
+            new.append(True)
+            continue
+        xa, xb = model.nodes[c.node_a - 1], model.nodes[c.node_b - 1]
+        e = float((xb - xa) @ (u[c.node_b - 1] - u[c.node_a - 1])) / c.length
+        new.append(on if abs(e) <= tol else e > 0)
+    return tuple(new)
 
 
 def _error_lines(text: str) -> str:
@@ -273,14 +327,32 @@ def _nodal(model: AnalysisModel, blocks: list[DatBlock], kind: str, where: str) 
     return out
 
 
-def _reaction(model: AnalysisModel, deck: Deck, step: DeckStep, rf: np.ndarray) -> np.ndarray:
+def _spring_forces(deck: Deck, u: np.ndarray, active: tuple[bool, ...]) -> np.ndarray:
+    """(N, 3) N: the active connectors' spring stiffness times ``u`` (k n n^T (u_a - u_b) at a,
+    the opposite at b), i.e. the nodal forces the structure exerts on the springs."""
+    out = np.zeros_like(u)
+    for c, on in zip(deck.connectors, active, strict=True):
+        if on:
+            a, b = c.node_a - 1, c.node_b - 1
+            n = (deck.nodes[b] - deck.nodes[a]) / c.length
+            f = c.stiffness * float(n @ (u[b] - u[a])) * n  # tension positive along n
+            out[a] -= f
+            out[b] += f
+    return out
+
+
+def _reaction(
+    model: AnalysisModel, step: DeckStep, rf: np.ndarray, springs: np.ndarray
+) -> np.ndarray:
     """Sum (N) of support reactions over the prescribed (node, dof) pairs of a step.
 
     ccx's RF is the external force (reaction + concentrated + distributed load) at a node, so the
     step's own loads at prescribed dofs are subtracted: concentrated forces exactly, pressures by
     their consistent nodal forces on the undeformed faces (corners of C3D4, mid-sides of C3D10).
+    RF sums element forces only: a connector acts through its *EQUATION, so its spring forces
+    ``springs`` (N, 3) at prescribed dofs are added.
     """
-    applied = step.applied.copy()
+    applied = step.applied.copy() - springs
     for surface, p in step.pressures:
         tri = model.surface_faces(surface)
         x = model.nodes[tri]

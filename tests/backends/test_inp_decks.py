@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import footdt
-from footdt.backends.inp import Dialect, build_deck, compile_deck, write_deck
+from footdt.backends.inp import DeckWriter, Dialect, build_deck, compile_deck, write_deck
 from footdt.backends.inp.writer import fmt
 from footdt.errors import ModelError, UnsupportedFeature
 from footdt.ir import Connector, FixedDofs, NodalLoad, Phase, Pressure, Tie, replace
@@ -124,31 +124,77 @@ def test_calculix_dialect_never_writes_abaqus_only_keywords() -> None:
     for law in (None, "linear", "tension_only"):
         text = write_deck(inclusion_model(divisions=3, connector_law=law), "calculix").upper()
         keywords = "\n".join(ln for ln in text.splitlines() if not ln.startswith("**"))
-        for word in ("CONN3D2", "ENCASTRE", "MISES", "*CONNECTOR"):
+        for word in ("CONN3D2", "ENCASTRE", "MISES", "*CONNECTOR", "SPRINGA", "NLGEOM"):
             assert word not in keywords
 
 
-def test_tension_only_decks_are_nonlinear() -> None:
+def test_no_deck_puts_connectors_into_nlgeom() -> None:
     model = inclusion_model(divisions=3, connector_law="tension_only")
     ccx = write_deck(model, "calculix")
-    assert all(s.startswith("*STEP, NLGEOM") for s in _steps(ccx))
-    assert "*SPRING, ELSET=FOOTDT_CONN_1, NONLINEAR" in ccx
+    assert "NLGEOM" not in ccx and all(s.startswith("*STEP\n*STATIC") for s in _steps(ccx))
     abq = write_deck(model, "abaqus")
+    assert all(s.startswith("*STEP, NAME=") and "NLGEOM=NO" in s for s in _steps(abq))
+    assert "NLGEOM=YES" not in abq
     assert "*CONNECTOR ELASTICITY, NONLINEAR, COMPONENT=1" in abq and "EXTRAPOLATION=LINEAR" in abq
-    linear = write_deck(inclusion_model(divisions=3, connector_law="linear"), "calculix")
-    assert "NLGEOM" not in linear and "*ELEMENT, TYPE=SPRINGA" in linear
 
 
-def test_tension_only_table_is_zero_in_compression_and_k_in_tension() -> None:
+def _equation(text: str) -> list[tuple[int, int, float]]:
+    lines = text.splitlines()
+    i = lines.index("*EQUATION")
+    n, out = int(lines[i + 1]), []
+    for ln in lines[i + 2 :]:
+        if ln.startswith("*"):
+            break
+        v = [x.strip() for x in ln.split(",")]
+        out += [(int(v[j]), int(v[j + 1]), float(v[j + 2])) for j in range(0, len(v), 3)]
+    assert len(out) == n
+    return out
+
+
+@pytest.mark.parametrize("law", ["linear", "tension_only"])
+def test_calculix_connector_is_the_small_displacement_spring(law: str) -> None:
+    """p dof 1 = n . (u_b - u_a) by *EQUATION, SPRING2 of stiffness k from p dof 1 to q dof 1."""
+    model = inclusion_model(divisions=3, connector_law=law)
+    c, N = model.connectors[0], model.n_nodes
+    c = Connector(c.name, c.node_a, int(model.node_sets["zmax"][-1]), c.law, c.stiffness)  # oblique
+    model = replace(model, connectors=(c,))
+    text = write_deck(model, "calculix")
+    assert "SPRINGA" not in text and "*ELEMENT, TYPE=SPRING2, ELSET=FOOTDT_CONN_1\n" in text
+    lines = text.splitlines()
+    i = lines.index("*ELEMENT, TYPE=SPRING2, ELSET=FOOTDT_CONN_1")
+    assert lines[i + 1] == f"{model.n_elements + 1}, {N + 1}, {N + 2}"
+    assert lines[i + 2 : i + 5] == ["*SPRING, ELSET=FOOTDT_CONN_1", "1, 1", "50."]
+    d = model.nodes[c.node_b] - model.nodes[c.node_a]
+    n = d / np.linalg.norm(d)
+    eq = _equation(text)
+    assert eq[0] == (N + 1, 1, 1.0)  # the dependent dof: the auxiliary node's dof 1
+    coef = {(node, dof): v for node, dof, v in eq[1:]}
+    expect = {(c.node_b + 1, k + 1): -n[k] for k in range(3)}
+    expect.update({(c.node_a + 1, k + 1): n[k] for k in range(3)})
+    assert coef.keys() == expect.keys()
+    np.testing.assert_allclose([coef[k] for k in expect], list(expect.values()), rtol=1e-11)
+    for step in _steps(text):  # p dofs 2-3 and q dofs 1-3 fixed in every step (all active)
+        assert _data(step, "*BOUNDARY, OP=NEW")[-2:] == [f"{N + 1}, 2, 3, 0.", f"{N + 2}, 1, 3, 0."]
+
+
+def test_calculix_equation_skips_zero_direction_cosines() -> None:
+    model = inclusion_model(divisions=3, connector_law="linear")  # band along x
+    c = model.connectors[0]
+    eq = _equation(write_deck(model, "calculix"))
+    assert eq == [(model.n_nodes + 1, 1, 1.0), (c.node_b + 1, 1, -1.0), (c.node_a + 1, 1, 1.0)]
+
+
+def test_calculix_steps_switch_connectors_off_by_freeing_the_ground_node() -> None:
     model = inclusion_model(divisions=3, connector_law="tension_only")
     deck = build_deck(model)
-    (c,) = deck.connectors
-    text = write_deck(model, "calculix")
-    table = text.split("NONLINEAR\n\n")[1].split("\n*")[0].splitlines()
-    pairs = np.array([[float(v) for v in ln.split(",")] for ln in table])  # (force, elongation)
-    assert np.all(np.diff(pairs[:, 1]) > 0) and pairs[0, 1] > -c.length
-    slopes = np.diff(pairs[:, 0]) / np.diff(pairs[:, 1])
-    np.testing.assert_allclose(slopes, [0.0, 50.0])
+    q = model.n_nodes + 2
+    text = DeckWriter("calculix").write(deck, [(True,), (False,)])
+    press, shear = _steps(text)
+    assert f"{q}, 1, 3, 0." in _data(press, "*BOUNDARY, OP=NEW")
+    assert f"{q}, 2, 3, 0." in _data(shear, "*BOUNDARY, OP=NEW")
+    assert f"{q}, 1, 3, 0." not in shear and "switched off in this step: band" in text
+    with pytest.raises(ValueError, match="one per step"):
+        DeckWriter("abaqus").write(deck, [(True,), (False,)])
 
 
 def _slip_ring_chain():

@@ -89,7 +89,8 @@ class Deck:
 
     @property
     def nonlinear(self) -> bool:
-        """True when a tension-only connector makes every step a nonlinear (iterated) solve."""
+        """True when a tension-only connector makes an Abaqus step a nonlinear (iterated) solve
+        (CalculiX instead reruns linear steps in an active-set loop: see backends/calculix.py)."""
         return any(c.law == "tension_only" for c in self.connectors)
 
 

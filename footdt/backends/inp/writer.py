@@ -5,11 +5,15 @@ and the step layout. They differ in connectors, pressure removal and output requ
 
 * Abaqus: CONN3D2 connector elements (AXIAL for linear and tension-only, SLIPRING for slip rings),
   ``*DSLOAD, OP=NEW``, field output S at the centroid, EVOL, U and RF for the extraction script.
-* CalculiX: SPRINGA elements with ``*SPRING`` (linear, or a force-elongation table for tension-only
-  inside an NLGEOM step); no CONN3D2, ENCASTRE or MISES ever. Pressures are removed with
-  ``*DLOAD, OP=NEW`` (ccx reads *DLOAD and *DSLOAD into one table and OP=NEW on the first card of
-  a step clears it) and written with ``*DSLOAD surface, P, value``; ``*EL PRINT`` S and EVOL per
-  part and ``*NODE PRINT`` U and RF go to the .dat file.
+* CalculiX: each connector is the exact small-displacement axial spring k n n^T (n from the
+  original geometry): an auxiliary node p whose dof 1 an *EQUATION ties to the elongation
+  n . (u_b - u_a), and a SPRING2 element (stiffness k) from p dof 1 to a ground node q dof 1.
+  q dof 1 is fixed in a step where the connector is active and free where it is not (a tension-only
+  connector switched off by the active-set loop of ``CalculixBackend``); no SPRINGA, no NLGEOM,
+  no CONN3D2, ENCASTRE or MISES ever. Pressures are removed with ``*DLOAD, OP=NEW`` (ccx reads
+  *DLOAD and *DSLOAD into one table and OP=NEW on the first card of a step clears it) and written
+  with ``*DSLOAD surface, P, value``; ``*EL PRINT`` S and EVOL per part and ``*NODE PRINT`` U and
+  RF go to the .dat file.
 
 Every step restates every load type with OP=NEW (also when the phase has none of that type), so
 each step is an independent load case: nothing carries over from the previous phase.
@@ -20,7 +24,9 @@ the decimal point).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+
+import numpy as np
 
 from footdt.backends.inp.deck import (
     ALL_NODES,
@@ -40,8 +46,8 @@ CCX_SOLVERS = {
     "spooles": "SPOOLES",
     "iterative_cholesky": "ITERATIVE CHOLESKY",
 }
-#: Tension-only force-elongation table range, in units of the connector length.
-_SLACK_RANGE, _TAUT_RANGE = 0.5, 10.0
+#: Direction cosines at or below this size are left out of a connector's *EQUATION.
+_COEF_EPS = 1e-12
 
 
 def fmt(x: float) -> str:
@@ -124,12 +130,21 @@ class DeckWriter:
 
     def connectors(self, deck: Deck) -> list[str]:
         lines: list[str] = []
-        for c in deck.connectors:
+        if self.dialect == "calculix" and deck.nonlinear:
+            lines += [
+                "** tension-only connectors: each step below has every connector active; footdt's",
+                "** active-set loop (footdt solve) reruns the steps whose connectors are compressed",
+                "** with those switched off (ground node dof 1 freed), until no connector changes",
+            ]
+        for i, c in enumerate(deck.connectors):
             lines.append(
                 f"** connector {c.name}: law {c.law}, stiffness {fmt(c.stiffness)} N/mm, "
                 f"length {fmt(c.length)} mm"
             )
-            lines += self._abaqus_connector(c) if self.dialect == "abaqus" else self._ccx_spring(c)
+            if self.dialect == "abaqus":
+                lines += self._abaqus_connector(c)
+            else:
+                lines += self._ccx_spring(deck, i, c)
         return lines
 
     def _abaqus_connector(self, c: DeckConnector) -> list[str]:
@@ -171,28 +186,39 @@ class DeckWriter:
             f"{fmt(k)},",
         ]
 
-    def _ccx_spring(self, c: DeckConnector) -> list[str]:
-        """SPRINGA elements: F = k (L - L0) along the current axis.
+    def _ccx_spring(self, deck: Deck, index: int, c: DeckConnector) -> list[str]:
+        """The exact linear axial spring k n n^T (n = unit vector a -> b, original geometry).
 
-        tension_only -> *SPRING, NONLINEAR with (force, elongation) pairs: zero force from -0.5 L0
-        to 0, then k per mm up to 10 L0 (ccx keeps the force constant outside the table, so the
-        table spans far beyond any physical elongation). Needs a nonlinear step (NLGEOM).
+        Auxiliary nodes p and q (labels ``ccx_aux_nodes``, at the connector's midpoint): an
+        *EQUATION makes u_p1 = n . (u_b - u_a), the elongation (p dof 1 is its dependent dof and
+        appears nowhere else); a SPRING2 element of stiffness k joins p dof 1 to q dof 1, so with
+        q dof 1 fixed the energy is k e^2 / 2. Dofs 2 and 3 of p and q are fixed in every step.
         """
         if c.law == "slip_ring":
             raise UnsupportedFeature(
                 f"connector {c.name!r} is a slip ring: CalculiX has no slip-ring element; use --backend abaqus"
             )
-        lines = [f"*ELEMENT, TYPE=SPRINGA, ELSET={c.elset}", f"{c.label}, {c.node_a}, {c.node_b}"]
-        if c.law == "linear":
-            return [*lines, f"*SPRING, ELSET={c.elset}", "", fmt(c.stiffness)]
-        lo, hi = -_SLACK_RANGE * c.length, _TAUT_RANGE * c.length
+        p, q = ccx_aux_nodes(deck, index)
+        xa, xb = deck.nodes[c.node_a - 1], deck.nodes[c.node_b - 1]
+        n = (xb - xa) / np.linalg.norm(xb - xa)
+        mid = ", ".join(fmt(v) for v in 0.5 * (xa + xb))
+        terms = [(p, 1, 1.0)]
+        terms += [(c.node_b, d + 1, -float(n[d])) for d in range(3) if abs(n[d]) > _COEF_EPS]
+        terms += [(c.node_a, d + 1, float(n[d])) for d in range(3) if abs(n[d]) > _COEF_EPS]
+        eq = [", ".join(f"{node}, {dof}, {fmt(v)}" for node, dof, v in terms[i : i + 4])
+              for i in range(0, len(terms), 4)]  # fmt: skip
         return [
-            *lines,
-            f"*SPRING, ELSET={c.elset}, NONLINEAR",
-            "",
-            f"0., {fmt(lo)}",
-            "0., 0.",
-            f"{fmt(c.stiffness * hi)}, {fmt(hi)}",
+            "*NODE",
+            f"{p}, {mid}",
+            f"{q}, {mid}",
+            f"*ELEMENT, TYPE=SPRING2, ELSET={c.elset}",
+            f"{c.label}, {p}, {q}",
+            f"*SPRING, ELSET={c.elset}",
+            "1, 1",
+            fmt(c.stiffness),
+            "*EQUATION",
+            str(len(terms)),
+            *eq,
         ]
 
     def ties(self, deck: Deck) -> list[str]:
@@ -213,31 +239,37 @@ class DeckWriter:
         return lines
 
     # ------------------------------------------------------------------ history data
-    def step(self, deck: Deck, index: int, step: DeckStep) -> list[str]:
+    def step(
+        self, deck: Deck, index: int, step: DeckStep, active: Sequence[bool] | None = None
+    ) -> list[str]:
+        """One *STEP; ``active`` (CalculiX only) flags the connectors in force (default: all)."""
         nl = deck.nonlinear
         lines = [f"** phase {index + 1} of {len(deck.steps)}: {step.name}"]
-        if nl and self.dialect == "abaqus":
-            lines.append(
-                "** tension-only connectors: nonlinear, solved by the iterations of a general step"
-            )
-        elif nl:
-            lines.append(
-                "** tension-only springs: ccx iterates nonlinear springs only in NLGEOM steps"
-            )
         if self.dialect == "abaqus":
+            if nl:
+                lines.append(
+                    "** tension-only connectors: nonlinear elasticity, small displacements "
+                    "(NLGEOM=NO), iterated in a general step"
+                )
             lines += [
                 f"*STEP, NAME={step.name}, NLGEOM=NO, INC=1000",
                 "*STATIC",
                 "1., 1., 1e-05, 1.",
             ]
         else:
-            lines.append("*STEP, NLGEOM, INC=1000" if nl else "*STEP")
-            lines.append("*STATIC" + (f", SOLVER={self.solver}" if self.solver else ""))
-            if nl:
-                lines.append("0.1, 1., 1e-05, 0.25")
-        lines += (
-            self.boundary(step) + self.cload(step) + self.pressure(step) + self.output(deck, nl)
-        )
+            flags = [True] * len(deck.connectors) if active is None else list(active)
+            if len(flags) != len(deck.connectors):
+                raise ValueError(f"{len(flags)} active flags for {len(deck.connectors)} connectors")
+            off = [c.name for c, on in zip(deck.connectors, flags, strict=True) if not on]
+            if off:
+                lines.append(f"** connectors switched off in this step: {', '.join(off)}")
+            lines += ["*STEP", "*STATIC" + (f", SOLVER={self.solver}" if self.solver else "")]
+        lines += self.boundary(step)
+        if self.dialect == "calculix":
+            for i, on in enumerate(flags):
+                p, q = ccx_aux_nodes(deck, i)
+                lines += [f"{p}, 2, 3, 0.", f"{q}, {1 if on else 2}, 3, 0."]
+        lines += self.cload(step) + self.pressure(step) + self.output(deck)
         return [*lines, "*END STEP"]
 
     def boundary(self, step: DeckStep) -> list[str]:
@@ -254,7 +286,7 @@ class DeckWriter:
             return ["*DSLOAD, OP=NEW", *data]
         return ["*DLOAD, OP=NEW"] + (["*DSLOAD", *data] if data else [])
 
-    def output(self, deck: Deck, nonlinear: bool) -> list[str]:
+    def output(self, deck: Deck) -> list[str]:
         if self.dialect == "abaqus":
             return [
                 "*OUTPUT, FIELD",
@@ -265,17 +297,26 @@ class DeckWriter:
                 "*NODE OUTPUT",
                 "U, RF",
             ]
-        freq = ", FREQUENCY=1000000" if nonlinear else ""  # final increment only
-        lines = [f"*NODE PRINT, NSET={ALL_NODES}{freq}", "U, RF"]
+        lines = [f"*NODE PRINT, NSET={ALL_NODES}", "U, RF"]
         for part in deck.elsets:
-            lines += [f"*EL PRINT, ELSET={part}{freq}", "S, EVOL"]
+            lines += [f"*EL PRINT, ELSET={part}", "S, EVOL"]
         return lines
 
     # ------------------------------------------------------------------ whole deck
-    def write(self, deck: Deck) -> str:
+    def write(self, deck: Deck, active: Sequence[Sequence[bool]] | None = None) -> str:
+        """The deck as text; ``active`` (CalculiX only): per step, the connectors in force."""
+        if active is not None and (self.dialect != "calculix" or len(active) != len(deck.steps)):
+            raise ValueError("per-step connector sets need the calculix dialect and one per step")
         lines = self.header(deck) + self.nodes(deck) + self.elements(deck) + self.sets(deck)
         lines += self.surfaces(deck) + self.materials(deck) + self.sections(deck)
         lines += self.connectors(deck) + self.ties(deck)
         for i, step in enumerate(deck.steps):
-            lines += self.step(deck, i, step)
+            lines += self.step(deck, i, step, None if active is None else active[i])
         return "\n".join(lines) + "\n"
+
+
+def ccx_aux_nodes(deck: Deck, index: int) -> tuple[int, int]:
+    """Labels of the auxiliary nodes (p: elongation, q: ground) of connector ``index`` (0-based),
+    numbered after the model's nodes."""
+    first = len(deck.nodes) + 2 * index + 1
+    return first, first + 1
