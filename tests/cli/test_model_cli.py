@@ -135,3 +135,28 @@ def test_too_fine_foot_mesh_refused_with_estimate(tmp_path) -> None:
     line = _one_line_error(_run("mesh", template, "--out", tmp_path / "m", "--size", "0.2"))
     assert "template.yaml:11: mesh size 0.2 mm is too fine" in line and "GB" in line
     assert not (tmp_path / "m").exists()
+
+
+def test_mesh_quality_report_and_convergence_study(tmp_path) -> None:
+    spec = SPECS / "verification" / "two_material_block.yaml"
+    result = _run("mesh", spec, "--out", tmp_path / "m", "--json")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["quality"]["overall"]["inverted"] == 0
+    assert (tmp_path / "m" / "mesh.vtu").exists() and (tmp_path / "m" / "model.json").exists()
+    study = _run("mesh", spec, "--out", tmp_path / "c", "--convergence", "8,5", "--json")
+    assert study.exit_code == 0, study.output
+    data = json.loads(study.stdout)
+    assert [m["size_mm"] for m in data["meshes"]] == [8.0, 5.0]
+    assert data["meshes"][1]["nodes"] > data["meshes"][0]["nodes"]
+    means = {
+        (r["size_mm"], r["phase"], r["bone"]): r["value_mpa"]
+        for r in data["rows"]
+        if r["stat"] == "mean"
+    }
+    # the volume-weighted mean of the stiff inclusion changes little between the two meshes
+    a, b = means[(8.0, "press", "inclusion")], means[(5.0, "press", "inclusion")]
+    assert abs(a - b) / b < 0.2
+    assert (tmp_path / "c" / "convergence.csv").exists() and (
+        tmp_path / "c" / "convergence.png"
+    ).exists()
