@@ -19,11 +19,13 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 system-deps:
-	@if command -v ccx >/dev/null 2>&1; then :; \
+	@need=""; command -v ccx >/dev/null 2>&1 || need="calculix-ccx"; \
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need="$$need postgresql"; \
+	if [ -z "$$need" ]; then :; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-	  echo "installing calculix-ccx (Debian package)"; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq calculix-ccx >/dev/null; \
-	else echo "note: ccx not found and not root: CalculiX checks will be skipped (apt-get install calculix-ccx)"; fi
+	  echo "installing Debian packages:$$need"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$need >/dev/null; \
+	else echo "note: not root, so not installing:$$need (CalculiX / PostgreSQL checks will be skipped)"; fi
 
 lint: install
 	$(BIN)/ruff check footdt tests benchmarks

@@ -202,7 +202,7 @@ class PardisoSPD:
     def __del__(self) -> None:
         # PARDISO's factors live in MKL memory that Python's garbage collector cannot see.
         with contextlib.suppress(Exception):  # interpreter shutdown or a failed factorisation
-            self._solver.free_memory(everything=False)
+            self._solver.free_memory(everything=True)
 
 
 def _blas_single_thread() -> contextlib.AbstractContextManager[Any]:

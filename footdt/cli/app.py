@@ -32,6 +32,7 @@ def _root(
 
 def _register() -> None:
     from footdt.cli import cohort, demo, gait, labels, learn, loads, mesh, model
+    from footdt.cli import run as run_cli
 
     model.register(app)
     app.command("mesh")(mesh.mesh)
@@ -46,6 +47,7 @@ def _register() -> None:
         cohort.app, name="cohort", help="Generate and inspect (synthetic) runner cohorts."
     )
     learn.register(app)
+    run_cli.register(app)
     app.command("demo")(demo.demo)
 
 

@@ -97,7 +97,8 @@ def load_manifest(cohort_dir: str | Path) -> Manifest:
     except ValidationError as exc:
         err = exc.errors()[0]
         loc = ".".join(str(p) for p in err["loc"])
-        raise FootdtError(f"{path}: {loc}: {err['msg']}") from None
+        msg = str(err["msg"]).removeprefix("Value error, ")
+        raise FootdtError(f"{path}: {loc}: {msg}" if loc else f"{path}: {msg}") from None
     for s in manifest.subjects:
         for t in s.trials:
             for kind in ("imu", "spec", "pressure"):

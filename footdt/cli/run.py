@@ -1,0 +1,120 @@
+"""``footdt run`` and ``footdt status``: a whole cohort through compile -> solve -> labels."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from footdt.cli.common import console, err_console, fail, handle_errors, print_json
+
+STORE_HELP = "Label store: SQLite path or SQLAlchemy URL (sqlite:///x.db, postgresql://...)."
+
+
+@handle_errors
+def run(
+    cohort: Path = typer.Argument(..., help="Cohort directory (with manifest.json)."),
+    backend: str = typer.Option("sfepy", "--backend", "-b", help="sfepy | calculix | abaqus"),
+    store: str | None = typer.Option(
+        None,
+        "--store",
+        "-s",
+        envvar="FOOTDT_STORE",
+        help=STORE_HELP + " Required unless --backend abaqus (then the import scripts' default).",
+    ),
+    workers: int = typer.Option(1, "--workers", "-w", help="Parallel worker processes."),
+    executor: str = typer.Option("local", "--executor", help="local (process pool) | dask"),
+    scheduler: str | None = typer.Option(
+        None, "--scheduler", help="Dask scheduler (tcp://host:8786); default: a local cluster."
+    ),
+    out: Path | None = typer.Option(
+        None,
+        "--out",
+        "-o",
+        help="Run directory: models, results, logs (default COHORT/runs/BACKEND).",
+    ),
+    profile: Path | None = typer.Option(
+        None, "--profile", help="Solver profile TOML (solvers/*.toml)."
+    ),
+    vtu: bool = typer.Option(False, "--vtu", help="Also write one VTU per phase per trial."),
+    as_json: bool = typer.Option(False, "--json", help="Print the run summary as JSON."),
+) -> None:
+    """Run every trial of a cohort through its steps (skipping what is up to date), in parallel.
+
+    sfepy/calculix: compile (mesh) -> solve -> labels into --store. abaqus: compile -> deck, plus
+    a job list, a SLURM array script and an import script in --out for a licensed cluster.
+    """
+    from footdt.pipeline.display import RichReporter, run_table
+    from footdt.pipeline.runner import RunOptions, run_cohort
+
+    if executor not in ("local", "dask"):
+        raise fail(f"unknown executor {executor!r}; use local or dask")
+    if scheduler is not None and executor != "dask":
+        raise fail("--scheduler needs --executor dask")
+    options = RunOptions(
+        backend=backend, store=store, out=out, workers=workers, executor=executor,  # type: ignore[arg-type]
+        scheduler=scheduler, profile=profile, vtu=vtu,
+    )  # fmt: skip
+    reporter = RichReporter(err_console, f"{backend} x{workers}")
+    report = run_cohort(cohort, options, reporter=reporter)
+    if as_json:
+        print_json(report.to_dict())
+    else:
+        console.print(run_table(report))
+        jobs = report.extra.get("jobs")
+        if jobs:
+            files = jobs["files"]
+            console.print(
+                f"{jobs['n_jobs']} Abaqus jobs: {files['jobs']} (run: {files['run']}, SLURM: "
+                f"{files['slurm']}); afterwards: sh {files['import']} STORE",
+                highlight=False, soft_wrap=True,
+            )  # fmt: skip
+    failed = report.counts()["failed"]
+    if failed:
+        raise fail(f"{failed} of {len(report.outcomes)} trials failed; see the reasons above and "
+                   f"the logs in {report.out}/logs; re-run the same command to retry them")  # fmt: skip
+
+
+@handle_errors
+def status(
+    cohort: Path = typer.Argument(..., help="Cohort directory (with manifest.json)."),
+    store: str | None = typer.Option(None, "--store", "-s", envvar="FOOTDT_STORE", help=STORE_HELP),
+    backend: str | None = typer.Option(
+        None, "--backend", "-b", help="Only this backend (default: every backend that ran)."
+    ),
+    out: Path | None = typer.Option(
+        None, "--out", "-o", help="Run directory, if not the one recorded (abaqus: the decks)."
+    ),
+    profile: Path | None = typer.Option(
+        None, "--profile", help="The solver profile the run used (if not the default)."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON (stable keys)."),
+) -> None:
+    """Done / stale / failed / pending for every subject and trial, with reasons."""
+    from footdt.pipeline.display import status_table
+    from footdt.pipeline.runner import resolve_profile
+    from footdt.pipeline.status import cohort_status
+
+    prof = None
+    if profile is not None:
+        from footdt.spec.profile import load_profile
+
+        prof = load_profile(profile)
+        resolve_profile(backend or prof.backend, prof)
+    rows = cohort_status(cohort, store=store, backend=backend, out=out, profile=prof)
+    if as_json:
+        print_json(rows)
+    else:
+        console.print(status_table(rows, str(cohort)))
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``run`` and ``status`` to the ``footdt`` app."""
+    app.command("run")(run)
+    app.command("status")(status)
+
+
+if __name__ == "__main__":  # `python -m footdt.cli.run run|status ...` until app.py registers us
+    _app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
+    register(_app)
+    _app()
