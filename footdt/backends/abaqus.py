@@ -16,13 +16,18 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from footdt.backends.base import Availability, Backend, PhaseResult, Prepared, SolveResult
+from footdt.backends.base import (
+    PhaseResult,
+    Prepared,
+    ProgramBackend,
+    SolveResult,
+)
 from footdt.backends.inp.deck import build_deck
 from footdt.backends.inp.writer import DeckWriter
 from footdt.errors import BackendUnavailable, FootdtError, SolveError
 from footdt.ir import AnalysisModel
 from footdt.mechanics import von_mises
-from footdt.spec.profile import SolverProfile, default_profile
+from footdt.spec.profile import SolverProfile
 
 JOB = "footdt"
 RESULTS = f"{JOB}_results.json"
@@ -35,7 +40,7 @@ INSTALL_HINT = (
 )
 
 
-class AbaqusBackend(Backend):
+class AbaqusBackend(ProgramBackend):
     name: ClassVar[str] = "abaqus"
     capabilities: ClassVar[frozenset[str]] = frozenset(
         {
@@ -51,17 +56,7 @@ class AbaqusBackend(Backend):
         }
     )
     install_hint: ClassVar[str] = INSTALL_HINT
-
-    def __init__(self) -> None:
-        self._executable: str | None = None
-
-    def _find(self) -> str | None:
-        return shutil.which(self._executable or "abaqus")
-
-    def availability(self) -> Availability:
-        if self._find():
-            return Availability(True)
-        return Availability(False, f"{self._executable or 'abaqus'} not found: {INSTALL_HINT}")
+    default_executable: ClassVar[str] = "abaqus"
 
     def version(self) -> str:
         exe = self._find()
@@ -72,13 +67,6 @@ class AbaqusBackend(Backend):
         )
         m = re.search(r"Abaqus\s+(\S+)", out.stdout + out.stderr)
         return m.group(1) if m else "unknown"
-
-    def solve(
-        self, model: AnalysisModel, workdir: str | Path, profile: SolverProfile | None = None
-    ) -> SolveResult:
-        profile = profile or default_profile(self.name)
-        self._executable = profile.executable
-        return super().solve(model, workdir, profile)
 
     def write_inputs(self, model: AnalysisModel, out_dir: Path) -> dict[str, Path]:
         """Write ``footdt.inp``, ``abaqus_extract.py`` and ``run_abaqus.sh`` into ``out_dir``."""

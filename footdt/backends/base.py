@@ -6,6 +6,7 @@ capabilities before anything runs, then calls prepare -> run -> extract.
 
 from __future__ import annotations
 
+import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -145,3 +146,32 @@ class Backend:
         result = self.extract(prepared)
         result.wall_time = time.perf_counter() - start
         return result
+
+
+class ProgramBackend(Backend):
+    """A backend that runs an external program: the profile's ``executable``, else
+    ``default_executable`` on PATH. Availability and version look for that program."""
+
+    default_executable: ClassVar[str]
+
+    def __init__(self) -> None:
+        self._executable: str | None = None
+
+    @property
+    def program(self) -> str:
+        return self._executable or self.default_executable
+
+    def _find(self) -> str | None:
+        return shutil.which(self.program)
+
+    def availability(self) -> Availability:
+        if self._find():
+            return Availability(True)
+        return Availability(False, f"{self.program} not found: {self.install_hint}")
+
+    def solve(
+        self, model: AnalysisModel, workdir: str | Path, profile: SolverProfile | None = None
+    ) -> SolveResult:
+        profile = profile or default_profile(self.name)
+        self._executable = profile.executable
+        return super().solve(model, workdir, profile)

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import subprocess
 from dataclasses import replace as dc_replace
 from pathlib import Path
@@ -29,14 +28,19 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from footdt.backends.base import Availability, Backend, PhaseResult, Prepared, SolveResult
+from footdt.backends.base import (
+    PhaseResult,
+    Prepared,
+    ProgramBackend,
+    SolveResult,
+)
 from footdt.backends.ccx_dat import DatBlock, parse_dat
 from footdt.backends.inp.deck import ALL_NODES, Deck, DeckStep, build_deck
 from footdt.backends.inp.writer import CCX_SOLVERS, DeckWriter
 from footdt.errors import BackendUnavailable, FootdtError, SolveError
 from footdt.ir import AnalysisModel
 from footdt.mechanics import von_mises
-from footdt.spec.profile import SolverProfile, default_profile
+from footdt.spec.profile import SolverProfile
 
 JOB = "footdt"
 INSTALL_HINT = (
@@ -47,7 +51,7 @@ INSTALL_HINT = (
 ACTIVE_SET_TOL = 1e-6
 
 
-class CalculixBackend(Backend):
+class CalculixBackend(ProgramBackend):
     name: ClassVar[str] = "calculix"
     capabilities: ClassVar[frozenset[str]] = frozenset(
         {
@@ -61,19 +65,7 @@ class CalculixBackend(Backend):
         }
     )
     install_hint: ClassVar[str] = INSTALL_HINT
-
-    def __init__(self) -> None:
-        self._executable: str | None = None
-
-    def _find(self) -> str | None:
-        exe = self._executable or "ccx"
-        return shutil.which(exe)
-
-    def availability(self) -> Availability:
-        if self._find():
-            return Availability(True)
-        what = self._executable or "ccx"
-        return Availability(False, f"{what} not found: {INSTALL_HINT}")
+    default_executable: ClassVar[str] = "ccx"
 
     def version(self) -> str:
         exe = self._find()
@@ -82,13 +74,6 @@ class CalculixBackend(Backend):
         out = subprocess.run([exe, "-v"], capture_output=True, text=True, timeout=60)
         m = re.search(r"Version\s+(\S+)", out.stdout + out.stderr)
         return m.group(1) if m else "unknown"
-
-    def solve(
-        self, model: AnalysisModel, workdir: str | Path, profile: SolverProfile | None = None
-    ) -> SolveResult:
-        profile = profile or default_profile(self.name)
-        self._executable = profile.executable
-        return super().solve(model, workdir, profile)
 
     # ------------------------------------------------------------------ prepare
     def write_inputs(
@@ -127,7 +112,7 @@ class CalculixBackend(Backend):
         """Run ``ccx -i job`` in the work directory; return the .dat file (SolveError on failure)."""
         exe = self._find()
         if exe is None:
-            raise BackendUnavailable(f"{self._executable or 'ccx'} not found: {INSTALL_HINT}")
+            raise BackendUnavailable(f"{self.program} not found: {INSTALL_HINT}")
         threads = prepared.profile.threads or os.cpu_count() or 1
         env = dict(os.environ)
         env.update({"OMP_NUM_THREADS": str(threads), "CCX_NPROC_EQUATION_SOLVER": str(threads)})
