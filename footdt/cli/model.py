@@ -36,6 +36,12 @@ def validate(
                     {"file": str(f), "ok": True, "kind": "solver_profile", "id": prof.name}
                 )
                 continue
+            if data.get("kind") == "cohort":
+                from footdt.cohort.spec import load_cohort_spec
+
+                cohort = load_cohort_spec(f)
+                results.append({"file": str(f), "ok": True, "kind": "cohort", "id": cohort.id})
+                continue
             loaded = load_spec(f)
             if deep and loaded.spec.kind == "subject":
                 from footdt.compile import compile_spec

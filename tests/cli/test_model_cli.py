@@ -160,3 +160,9 @@ def test_mesh_quality_report_and_convergence_study(tmp_path) -> None:
     assert (tmp_path / "c" / "convergence.csv").exists() and (
         tmp_path / "c" / "convergence.png"
     ).exists()
+
+
+def test_validate_knows_cohort_specs() -> None:
+    result = _run("validate", SPECS / "cohorts" / "demo.yaml")
+    assert result.exit_code == 0, result.output
+    assert "cohort 'demo'" in result.output
