@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -36,6 +37,7 @@ def gmsh_session(seed: int = 0, threads: int = 1) -> Iterator[Any]:
     import gmsh
 
     gmsh.initialize(interruptible=False)
+    _restore_python_signals()
     try:
         gmsh.option.setNumber("General.Terminal", 0)
         gmsh.option.setNumber("General.Verbosity", 1)
@@ -45,6 +47,25 @@ def gmsh_session(seed: int = 0, threads: int = 1) -> Iterator[Any]:
         yield gmsh
     finally:
         gmsh.finalize()
+        _restore_python_signals()
+
+
+_KEPT_SIGNALS = ("SIGPIPE", "SIGINT", "SIGTERM")
+
+
+def _restore_python_signals() -> None:
+    """gmsh.initialize() resets SIGPIPE (and may touch others) at the OS level to the C default,
+    behind Python's back: a later write to a closed pipe would then kill the whole process instead
+    of raising BrokenPipeError. Re-install Python's own dispositions."""
+    import signal
+
+    for name in _KEPT_SIGNALS:
+        sig = getattr(signal, name, None)
+        if sig is None:
+            continue
+        # not the main thread, or a foreign handler: leave it
+        with contextlib.suppress(ValueError, TypeError, OSError):
+            signal.signal(sig, signal.getsignal(sig))
 
 
 def read_tets(

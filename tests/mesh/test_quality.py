@@ -95,3 +95,18 @@ def test_estimate_is_close_to_the_template_mesh() -> None:
     est = mesh.info["estimate"]
     assert est["elements"] == pytest.approx(len(mesh.elements), rel=0.15)
     assert est["nodes"] == pytest.approx(len(mesh.nodes), rel=0.15)
+
+
+def test_gmsh_leaves_python_signal_handling_alone() -> None:
+    """gmsh.initialize() resets SIGPIPE to the C default; a closed pipe would then kill the process."""
+    import os
+
+    from footdt.mesh.gmsh_session import gmsh_session
+
+    def ignored() -> int:
+        return int(open(f"/proc/{os.getpid()}/status").read().split("SigIgn:")[1].split()[0], 16)
+
+    before = ignored()
+    with gmsh_session():
+        assert ignored() == before
+    assert ignored() == before
