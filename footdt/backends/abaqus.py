@@ -17,6 +17,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from footdt.backends.base import (
+    ALL_CAPABILITIES,
     PhaseResult,
     Prepared,
     ProgramBackend,
@@ -42,19 +43,7 @@ INSTALL_HINT = (
 
 class AbaqusBackend(ProgramBackend):
     name: ClassVar[str] = "abaqus"
-    capabilities: ClassVar[frozenset[str]] = frozenset(
-        {
-            "element.tetra",
-            "element.tetra10",
-            "connector.linear",
-            "connector.tension_only",
-            "connector.slip_ring",
-            "tie.nonconforming",
-            "load.pressure",
-            "load.nodal_force",
-            "bc.prescribed_displacement",
-        }
-    )
+    capabilities: ClassVar[frozenset[str]] = ALL_CAPABILITIES  # the deck can say everything
     install_hint: ClassVar[str] = INSTALL_HINT
     default_executable: ClassVar[str] = "abaqus"
 

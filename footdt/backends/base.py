@@ -126,6 +126,27 @@ class Backend:
     def extract(self, prepared: Prepared) -> SolveResult:
         raise NotImplementedError  # pragma: no cover
 
+    def make_result(
+        self,
+        model: AnalysisModel,
+        element_volume: np.ndarray,
+        phases: dict[str, PhaseResult],
+        info: dict[str, Any] | None = None,
+    ) -> SolveResult:
+        """A ``SolveResult`` carrying the model's identity (subject, trial, hashes) and ours."""
+        return SolveResult(
+            subject=model.subject,
+            trial=model.trial,
+            backend=self.name,
+            backend_version=self.version(),
+            model_hash=model.content_hash(),
+            spec_hash=str(model.provenance.get("spec_hash", "unknown")),
+            mesh_hash=model.mesh_hash(),
+            element_volume=element_volume,
+            phases=phases,
+            info=info or {},
+        )
+
     # ------------------------------------------------------------------ driver
     def check(self, model: AnalysisModel) -> None:
         reasons = self.unsupported(model)

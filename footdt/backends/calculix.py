@@ -196,18 +196,7 @@ class CalculixBackend(ProgramBackend):
         if "active_set" in prepared.state:
             info["active_set"] = prepared.state["active_set"]
             info["active_set_solves"] = prepared.state["active_set_solves"]
-        return SolveResult(
-            subject=model.subject,
-            trial=model.trial,
-            backend=self.name,
-            backend_version=self.version(),
-            model_hash=model.content_hash(),
-            spec_hash=str(model.provenance.get("spec_hash", "unknown")),
-            mesh_hash=model.mesh_hash(),
-            element_volume=done[deck.steps[0].name][1],
-            phases=phases,
-            info=info,
-        )
+        return self.make_result(model, done[deck.steps[0].name][1], phases, info)
 
 
 def _results(

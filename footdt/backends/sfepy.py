@@ -249,18 +249,7 @@ class SfepyBackend(Backend):
         fe: SfepyFE = prepared.state["fe"]
         info = dict(prepared.state["info"])
         info["timings"] = dict(prepared.state["timings"])
-        return SolveResult(
-            subject=model.subject,
-            trial=model.trial,
-            backend=self.name,
-            backend_version=self.version(),
-            model_hash=model.content_hash(),
-            spec_hash=str(model.provenance.get("spec_hash", "")),
-            mesh_hash=model.mesh_hash(),
-            element_volume=fe.volumes,
-            phases=prepared.state["results"],
-            info=info,
-        )
+        return self.make_result(model, fe.volumes, prepared.state["results"], info)
 
 
 def phase_rhs(
