@@ -183,7 +183,7 @@ class PardisoSPD:
         self.info: dict[str, Any] = {
             "method": self.method,
             "mtype": 2,
-            "threads": threads or int(self._solver.libmkl.MKL_Get_Max_Threads()),
+            "threads": threads,
             "factor_time": time.perf_counter() - start,
             "iterations": [],
             "solve_time": [],

@@ -49,21 +49,28 @@ def _without_password(url: str) -> str:
         return url
 
 
+def _progress() -> Any:
+    """The progress bar used by training and tuning: description, bar, n/N, elapsed time."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
+    return Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()
+    )
+
+
 class _Live:
     """Progress bars plus a live table of finished folds (rich), fed by ``cv`` events."""
 
     def __init__(self, as_json: bool) -> None:
         from rich.live import Live
-        from rich.progress import (
-            BarColumn,
-            MofNCompleteColumn,
-            Progress,
-            TextColumn,
-            TimeElapsedColumn,
-        )
 
-        self.progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                                 TimeElapsedColumn())  # fmt: skip
+        self.progress = _progress()
         self.rows: list[list[str]] = []
         self.fold_task: Any = None
         self.trial_task: Any = None
@@ -114,16 +121,8 @@ class _TrialTable:
 
     def __init__(self, title: str, total: int, as_json: bool) -> None:
         from rich.live import Live
-        from rich.progress import (
-            BarColumn,
-            MofNCompleteColumn,
-            Progress,
-            TextColumn,
-            TimeElapsedColumn,
-        )
 
-        self.progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                                 TimeElapsedColumn())  # fmt: skip
+        self.progress = _progress()
         self.task = self.progress.add_task(title, total=total)
         self.rows: list[dict[str, Any]] = []
         self.live = Live(
