@@ -1,0 +1,1 @@
+"""Personalised foot shapes: statistical shape model (SSM), measurements, scan fitting, FFD morphing."""

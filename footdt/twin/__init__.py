@@ -1,0 +1,1 @@
+"""The trained digital twin applied to new recordings: predictions, intervals, OOD flags, damage."""
