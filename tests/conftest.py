@@ -10,6 +10,15 @@ SPECS = REPO / "specs"
 SHARED_DATA = REPO.parent / "shared" / "data"
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _private_cache(tmp_path_factory: pytest.TempPathFactory):
+    """Tests build their own template meshes and shape models: never read a user's cache."""
+    mp = pytest.MonkeyPatch()
+    mp.setenv("FOOTDT_CACHE", str(tmp_path_factory.mktemp("footdt-cache")))
+    yield
+    mp.undo()
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     if shutil.which("ccx"):
         return

@@ -135,7 +135,39 @@ class UserSurfaces(_Strict):
         return self
 
 
+class Personalised(_Strict):
+    """A personalised foot: the template's volume mesh morphed (FFD) onto a statistical shape.
+
+    The shape comes from skin ``measurements`` (mm; e.g. foot_length, foot_width, arch_height —
+    ``footdt shape info`` lists the names the shape model knows) or from a ``scan`` surface
+    (STL/PLY/OBJ) fitted by the shape model; give exactly one. ``ssm`` names a shape-model file
+    (``footdt shape build``); without it the built-in model is used. Every personalised foot
+    shares the template's mesh topology; ``remesh: true`` re-meshes the morphed surfaces with gmsh
+    instead (new topology) when a morph would distort elements too much.
+    """
+
+    type: Literal["personalised"]
+    measurements: dict[str, PositiveLength] | None = Field(
+        None,
+        description="Skin measurements (mm) the shape must meet.",
+        json_schema_extra={"unit": "mm"},
+    )
+    scan: Path | None = Field(None, description="Foot scan surface (STL/PLY/OBJ).")
+    scale: float = Field(1.0, gt=0, description="Multiply scan coordinates by this to get mm.")
+    side: Literal["right", "left"] = Field("right", description="Left feet are mirrored (y -> -y).")
+    ssm: Path | None = Field(None, description="Shape-model file; default: the built-in model.")
+    remesh: bool = Field(False, description="Re-mesh the morphed surfaces instead of morphing.")
+
+    @model_validator(mode="after")
+    def _one_source(self) -> Personalised:
+        if (self.measurements is None) == (self.scan is None):
+            raise ValueError("give exactly one of `measurements` or `scan`")
+        if self.measurements is not None and not self.measurements:
+            raise ValueError("`measurements` is empty: give at least foot_length")
+        return self
+
+
 Geometry = Annotated[
-    Box | Cylinder | Tube | BoxWithInclusion | FootTemplate | UserSurfaces,
+    Box | Cylinder | Tube | BoxWithInclusion | FootTemplate | UserSurfaces | Personalised,
     Field(discriminator="type"),
 ]

@@ -199,7 +199,16 @@ def _format_validation(exc: ValidationError, source: SourceMap, prefix: Loc = ()
 def _is_union_tag(part: Any) -> bool:
     """Pydantic puts discriminator tags (e.g. 'box') and 'function-after[...]' into locs."""
     return isinstance(part, str) and (
-        part in ("box", "cylinder", "tube", "box_with_inclusion", "foot_template", "surfaces")
+        part
+        in (
+            "box",
+            "cylinder",
+            "tube",
+            "box_with_inclusion",
+            "foot_template",
+            "surfaces",
+            "personalised",
+        )
         or part.startswith("function-")
     )
 
