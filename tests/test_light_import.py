@@ -9,8 +9,12 @@ HEAVY = ("tensorflow", "sfepy", "gmsh", "opensim", "gias3", "keras", "optuna", "
 
 
 def _loaded_after(code: str) -> set[str]:
+    # gias3's namespace-package .pth files put an empty, never-executed ``gias3`` module into
+    # sys.modules at interpreter start-up: count a module only once its code has run.
     probe = (
-        f"{code}\nimport sys\nprint('HEAVY:', ' '.join(m for m in {HEAVY!r} if m in sys.modules))"
+        f"{code}\nimport sys\n"
+        "ran = {k.split('.')[0] for k, v in list(sys.modules.items()) if '__builtins__' in vars(v)}\n"
+        f"print('HEAVY:', ' '.join(m for m in {HEAVY!r} if m in ran))"
     )
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     line = [ln for ln in out.stdout.splitlines() if ln.startswith("HEAVY:")][-1]
