@@ -144,7 +144,7 @@ class Backend:
             mesh_hash=model.mesh_hash(),
             element_volume=element_volume,
             phases=phases,
-            info=info or {},
+            info=_with_personalisation(info or {}, model),
         )
 
     # ------------------------------------------------------------------ driver
@@ -196,3 +196,14 @@ class ProgramBackend(Backend):
         profile = profile or default_profile(self.name)
         self._executable = profile.executable
         return super().solve(model, workdir, profile)
+
+
+def _with_personalisation(info: dict[str, Any], model: AnalysisModel) -> dict[str, Any]:
+    """A personalised model's subject shape (SSM, PC weights, fit errors) travels with its result
+    into the solve record of the label store."""
+    shape = model.provenance.get("personalisation")
+    if not shape:
+        return info
+    keep = ("source", "ssm", "pc_weights", "requested_mm", "measurement_error_mm",
+            "skin_error_p95_mm", "remeshed")  # fmt: skip
+    return {**info, "personalisation": {k: shape[k] for k in keep if k in shape}}

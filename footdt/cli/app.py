@@ -31,7 +31,7 @@ def _root(
 
 
 def _register() -> None:
-    from footdt.cli import cohort, demo, gait, labels, learn, loads, mesh, model, predict
+    from footdt.cli import cohort, demo, gait, labels, learn, loads, mesh, model, predict, shape
     from footdt.cli import run as run_cli
 
     model.register(app)
@@ -49,6 +49,7 @@ def _register() -> None:
     learn.register(app)
     run_cli.register(app)
     predict.register(app)
+    shape.register(app)
     app.command("demo")(demo.demo)
 
 

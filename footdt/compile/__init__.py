@@ -52,6 +52,11 @@ def compile_spec(loaded: LoadedSpec, mesh: VolumeMesh | None = None) -> Analysis
             "spec_hash": loaded.hash,
             "spec_path": str(source.path),
             "mesh_quality": mesh.info.get("quality", {}).get("overall"),
+            **(
+                {"personalisation": mesh.info["personalisation"]}
+                if "personalisation" in mesh.info
+                else {}
+            ),
         },
     )
     model.provenance["mesh_hash"] = model.mesh_hash()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from footdt.mesh.gmsh_session import VolumeMesh
-from footdt.spec.geometry import Box, BoxWithInclusion, Cylinder, Tube
+from footdt.spec.geometry import Box, BoxWithInclusion, Cylinder, Personalised, Tube
 from footdt.spec.loader import SourceMap
 from footdt.spec.subject import SubjectSpec
 
@@ -41,9 +41,33 @@ def _mesh(spec: SubjectSpec, source: SourceMap) -> VolumeMesh:
                 )
         return mesh_primitive(geometry, spec.mesh)
     from footdt.errors import MeshError
+
+    if isinstance(geometry, Personalised):
+        return _personalise(geometry, spec, source)
     from footdt.mesh.foot import mesh_foot
 
     try:
         return mesh_foot(geometry, spec.mesh, base=source.path.parent)
     except MeshError as exc:
         raise MeshError(f"{source.where(('geometry',))}: {exc}") from None
+
+
+def _personalise(geometry: Personalised, spec: SubjectSpec, source: SourceMap) -> VolumeMesh:
+    """The template mesh morphed to the subject (footdt.shape.personalise); errors at file:line."""
+    import warnings
+
+    from footdt.errors import MeshError
+    from footdt.shape.personalise import personalise
+    from footdt.shape.ssm import ShapeError
+
+    try:
+        mesh, report = personalise(geometry, spec.mesh, base=source.path.parent)
+    except ShapeError as exc:
+        named = exc.field is not None and exc.field in (geometry.measurements or {})
+        loc = ("geometry", "measurements", str(exc.field)) if named else ("geometry",)
+        raise ShapeError(f"{source.where(loc)}: {exc}", field=exc.field) from None
+    except MeshError as exc:
+        raise MeshError(f"{source.where(('geometry',))}: {exc}") from None
+    for message in report.warnings:
+        warnings.warn(f"{source.where(('geometry',))}: {message}", stacklevel=2)
+    return mesh

@@ -30,6 +30,7 @@ class VolumeMesh:
     landmarks: dict[str, np.ndarray] = field(default_factory=dict)  # name -> (3,) point in mm
     info: dict[str, Any] = field(default_factory=dict)
     quality: Any = None  # footdt.mesh.quality.QualityReport once the compile pass has checked it
+    personalisation: Any = None  # footdt.shape.personalise.Personalisation of a morphed template
 
 
 @contextmanager

@@ -35,7 +35,9 @@ from footdt.shape.distance import DistanceStats, TriangleSurface
 from footdt.shape.ffd import Lattice, SurfaceFit, fit_ffd_to_surface
 
 TargetSurface = TriangleSurface | tuple[np.ndarray, np.ndarray]
-REMESH_HINT = "remesh this subject with `footdt personalise --remesh`"
+REMESH_HINT = (
+    "set `remesh: true` in the geometry of the subject spec (or run `footdt personalise --remesh`)"
+)
 
 
 def skin_faces(mesh: VolumeMesh) -> np.ndarray:

@@ -46,6 +46,7 @@ from __future__ import annotations
 import functools
 import itertools
 from dataclasses import asdict, dataclass
+from typing import Any
 
 import numpy as np
 
@@ -115,7 +116,7 @@ class FootShape:
     triangles: np.ndarray
     landmarks: np.ndarray
     landmark_names: tuple[str, ...] = LANDMARKS
-    params: dict[str, float] | None = None
+    params: dict[str, Any] | None = None  # generating parameters, or where the shape came from
 
     def vector(self) -> np.ndarray:
         """The shape as one vector (3P + 3L,): skin x, y, z per point, then landmarks."""

@@ -31,7 +31,13 @@ FORMAT_VERSION = 1
 
 
 class ShapeError(FootdtError):
-    """A shape model, measurement request or scan cannot be used (one line: what and what to do)."""
+    """A shape model, measurement request or scan cannot be used (one line: what and what to do).
+
+    ``field`` names the spec field at fault when there is one (e.g. a measurement's name)."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 @dataclass(eq=False)
