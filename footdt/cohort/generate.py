@@ -138,11 +138,25 @@ def _plate_files(d: Path, p: StanceParams, ic: float, to: float, geometry: Any) 
             "loading_rate_bw_s": loading_rate_bw_s(p), "stance_s": ts}  # fmt: skip
 
 
-def subject_spec(template: Any, runner: Runner, trial_id: str, loads: Any) -> Any:
+def runner_geometry(runner: Runner, foot_model: str = "personalised") -> Any:
+    """The runner's foot as a subject-spec geometry: measurements for the shape model, or the
+    parametric template's three dimensions (mm, rounded to 0.01)."""
+    from footdt.spec.geometry import FootTemplate, Personalised
+
+    dims = {"foot_length": round(runner.foot_length_mm, 2),
+            "foot_width": round(runner.foot_width_mm, 2),
+            "arch_height": round(runner.arch_height_mm, 2)}  # fmt: skip
+    if foot_model == "personalised":
+        return Personalised(type="personalised", measurements=dims)
+    return FootTemplate(type="foot_template", **dims)
+
+
+def subject_spec(
+    template: Any, runner: Runner, trial_id: str, loads: Any, foot_model: str = "personalised"
+) -> Any:
     """The template with this runner's foot, hidden stiffness factors and the trial's loads."""
     from footdt.domain import SOFT_TISSUE
     from footdt.gait.loads import apply_loads
-    from footdt.spec.geometry import FootTemplate
 
     sec = next((s for s in template.sections if s.part == SOFT_TISSUE), None)
     if sec is None:
@@ -161,9 +175,7 @@ def subject_spec(template: Any, runner: Runner, trial_id: str, loads: Any) -> An
     spec = template.model_copy(update={
         "id": runner.id, "trial": trial_id, "materials": mats,
         "description": f"synthetic runner {runner.id} ({runner.strike_class} strike), trial {trial_id}",
-        "geometry": FootTemplate(type="foot_template", foot_length=round(runner.foot_length_mm, 2),
-                                 foot_width=round(runner.foot_width_mm, 2),
-                                 arch_height=round(runner.arch_height_mm, 2)),
+        "geometry": runner_geometry(runner, foot_model),
         "connectors": [c.model_copy(update={"stiffness": round(c.stiffness * k, 3)}) for c in template.connectors],
     })  # fmt: skip
     return apply_loads(spec, loads)
@@ -211,7 +223,7 @@ def _trial(
     ax, az = model.geometry.ankle_mm
     grf, notes = read_grf_csv(str(d / "grf.csv"), (float(ax), float(az)))
     loads = derive_loads(pressure, grf, model, runner.body_mass_kg)
-    sub = subject_spec(template, runner, trial.id, loads)
+    sub = subject_spec(template, runner, trial.id, loads, spec.foot_model)
     header = f"# synthetic subject spec: footdt cohort {spec.id} (seed {spec.seed})\n"
     text = header + yaml.safe_dump(sub.model_dump(mode="json", exclude_none=True), sort_keys=False)
     atomic_write(d / "spec.yaml", lambda tmp: tmp.write_text(text))

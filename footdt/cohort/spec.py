@@ -100,6 +100,12 @@ class CohortSpec(_Strict):
     trial_speed_cv: float = Field(0.03, ge=0, le=0.2, description="Trial-to-trial speed CV.")
     sensors: Sensors = Sensors()
     hidden: Hidden = Hidden()
+    foot_model: Literal["personalised", "template"] = Field(
+        "personalised",
+        description="personalised: the template's mesh morphed (SSM + FFD) to each runner's foot "
+        "length, width and arch height (shared topology, no re-meshing); template: the parametric "
+        "template re-meshed for each runner.",
+    )
     template: Path | None = Field(
         None,
         description="Subject spec template that each trial's spec copies, relative to this file; "

@@ -17,7 +17,7 @@ from footdt.errors import FootdtError
 from footdt.gait.events import detect_events
 from footdt.gait.pressure import REGIONS
 from footdt.gait.recording import G, Recording
-from footdt.spec.geometry import FootTemplate
+from footdt.spec.geometry import Personalised
 from footdt.spec.loader import load_spec
 from footdt.spec.subject import SubjectSpec
 from tests.cohort.conftest import cohort_spec_text, write_template
@@ -141,9 +141,10 @@ def test_achilles_and_spec_loads(small_cohort: Path) -> None:
             rec = g["trials"][t.id]
             assert 6.0 <= rec["achilles_peak_bw"] <= 10.0  # REFERENCE: ~6-10 BW
             spec = load_spec(small_cohort / t.spec).spec
-            assert isinstance(spec, SubjectSpec) and isinstance(spec.geometry, FootTemplate)
+            assert isinstance(spec, SubjectSpec) and isinstance(spec.geometry, Personalised)
             assert spec.id == s.id and spec.trial == t.id
-            assert spec.geometry.foot_length == pytest.approx(s.foot_length_mm, abs=0.01)
+            assert spec.geometry.measurements is not None
+            assert spec.geometry.measurements["foot_length"] == pytest.approx(s.foot_length_mm, abs=0.01)
             soft = spec.materials["soft_tissue"].E
             assert soft == pytest.approx(1.15 * g["hidden"]["tissue_stiffness"], rel=1e-4)
             assert spec.connectors[0].stiffness == pytest.approx(200 * g["hidden"]["fascia_stiffness"], rel=1e-4)  # fmt: skip
