@@ -315,13 +315,28 @@ def bone_clearance(geo: TemplateGeometry, points: np.ndarray) -> tuple[np.ndarra
     normal = np.zeros((len(points), 3))
     for prims in geo.bones.values():
         for prim in prims:
+            # only where the primitive may be the nearest: its distance is at least the distance
+            # to its centre (ellipsoid) or axis (capsule) less its largest extent
+            todo = np.flatnonzero(_lower_bound(prim, points) < best)
+            if not len(todo):
+                continue
             if isinstance(prim, Ellipsoid):
-                d, n = _ellipsoid_distance(prim, points)
+                d, n = _ellipsoid_distance(prim, points[todo])
             else:
-                d, n = _capsule_distance(prim, points)
-            closer = d < best
-            best[closer], normal[closer] = d[closer], n[closer]
+                d, n = _capsule_distance(prim, points[todo])
+            closer = d < best[todo]
+            best[todo[closer]], normal[todo[closer]] = d[closer], n[closer]
     return best, normal
+
+
+def _lower_bound(prim: Ellipsoid | Capsule, p: np.ndarray) -> np.ndarray:
+    """A lower bound (mm) of the distance from points (N, 3) to a primitive's surface."""
+    if isinstance(prim, Ellipsoid):
+        return np.linalg.norm(p - np.asarray(prim.centre), axis=1) - max(prim.semi)
+    a, b = np.asarray(prim.a, dtype=float), np.asarray(prim.b, dtype=float)
+    t = np.clip((p - a) @ (b - a) / max(float((b - a) @ (b - a)), 1e-12), 0.0, 1.0)
+    reach = prim.radius * max(1.0, *prim.squash)
+    return np.linalg.norm(p - (a + t[:, None] * (b - a)), axis=1) - reach
 
 
 def cap_inward(geo: TemplateGeometry, points: np.ndarray, shift: np.ndarray) -> np.ndarray:
