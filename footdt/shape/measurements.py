@@ -115,8 +115,12 @@ def check_range(ssm: SSM, request: Mapping[str, float]) -> tuple[dict[str, float
     return z, warnings
 
 
-def fit_measurements(ssm: SSM, requested: Mapping[str, float]) -> MeasurementFit:
-    """The most probable shape (weights) meeting the requested measurements (mm)."""
+def fit_measurements(
+    ssm: SSM, requested: Mapping[str, float], offset: Mapping[str, float] | None = None
+) -> MeasurementFit:
+    """The most probable shape (weights) meeting the requested measurements (mm). With
+    ``offset``, the shape is asked for ``requested - offset`` (e.g. what a mesh of the shape
+    loses to its facets); ranges are checked on ``requested``."""
     from scipy.optimize import least_squares
 
     request = normalise_request(requested)
@@ -124,7 +128,7 @@ def fit_measurements(ssm: SSM, requested: Mapping[str, float]) -> MeasurementFit
         raise ShapeError("no measurements given: give at least foot_length")
     z, warnings = check_range(ssm, request)
     names = tuple(request)
-    target = np.array([request[n] for n in names])
+    target = np.array([request[n] - (offset or {}).get(n, 0.0) for n in names])
     _, pop = population(ssm)
     cols = [list(MEASUREMENTS).index(n) for n in names]
     design = np.column_stack([np.ones(len(pop)), pop[:, cols]])

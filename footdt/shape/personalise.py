@@ -147,13 +147,11 @@ def target_shape(
     Requested measurements are asked of the shape less the mesh's ``bias`` (``mesh_bias``), so
     that the morphed mesh, not only its shape, meets them."""
     if geometry.measurements is not None:
-        from footdt.shape.measurements import fit_measurements, normalise_request
+        from footdt.shape.measurements import fit_measurements
 
-        request = normalise_request(dict(geometry.measurements))
-        shifted = {k: v - (bias or {}).get(k, 0.0) for k, v in request.items()}
-        fit = fit_measurements(ssm, shifted)
+        fit = fit_measurements(ssm, dict(geometry.measurements), offset=bias)
         return ssm.reconstruct(fit.weights), {
-            "source": "measurements", "weights": fit.weights, "requested": request,
+            "source": "measurements", "weights": fit.weights, "requested": fit.requested,
             "warnings": fit.warnings, "z_scores": fit.z_scores,
         }  # fmt: skip
     from footdt.shape.scan import fit_scan, read_scan

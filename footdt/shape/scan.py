@@ -10,9 +10,9 @@ Fitting (``fit_scan``), all in the shape model's foot frame (x heel -> toes, y m
 
 1. *Rigid + scale alignment*: the model's mean skin is put on the scan from each of the four
    proper rotations that map its principal axes onto the scan's (and, as a check, the four
-   improper ones), each refined by gias3's closest-point rigid + scale registration
-   (``gias3.registration.alignment_fitting.fitDataRigidScaleEPDP``). The best proper start
-   wins; if a mirrored start fits much better, the scan is a foot of the other side and is
+   improper ones), each screened by a few closest-point iterations; the best proper and the
+   best improper start are refined by gias3's closest-point rigid + scale registration
+   (``gias3.registration.alignment_fitting.fitDataRigidScaleEPDP``). The proper one wins; if a mirrored start fits much better, the scan is a foot of the other side and is
    refused with that message.
 2. *Rigid + PC weights*: alternately the closest scan point of every model skin point (pairs
    whose scan point lies on the scan's open rim, or further than ``OUTLIER`` x the median and
@@ -35,6 +35,8 @@ from footdt.shape.ssm import SSM, ShapeError
 #: A foot scan's longest side (mm) lies in this range (a foot, perhaps with some leg).
 PLAUSIBLE_MM = (150.0, 600.0)
 MIRROR_RATIO = 0.6  # a mirrored start this much better (RMS ratio) means the other foot
+ALIGN_POINTS = 800  # model points used by the rigid + scale starts
+SCREEN_STEPS = 8  # closest-point iterations that screen each start
 OUTLIER, OUTLIER_FLOOR = 3.0, 5.0  # pairs further than max(3 x median, 5 mm) are left out
 TOL = 1e-3  # mm
 PRIOR = 1.0  # weight of |w|^2 against the sum of squared distances (mm^2)
@@ -154,24 +156,42 @@ def _similarity(src: np.ndarray, dst: np.ndarray) -> tuple[float, np.ndarray, np
     return s, r, cd - s * r @ cs
 
 
+def _icp(model: np.ndarray, tree: Any, target: np.ndarray, steps: int) -> tuple[np.ndarray, float]:
+    """A few closest-point rigid + scale iterations (Umeyama) of ``model`` onto ``target``."""
+    moved = model
+    for _ in range(steps):
+        _, idx = tree.query(moved)
+        s, r, t = _similarity(moved, target[idx])
+        moved = s * moved @ r.T + t
+    d, _ = tree.query(moved)
+    return moved, float(np.sqrt(np.mean(d**2)))
+
+
 def _align(model: np.ndarray, scan: np.ndarray, rng: np.random.Generator) -> dict[str, Any]:
-    """Rigid + scale starts (model -> scan) from the principal axes; best proper and improper."""
+    """Rigid + scale starts (model -> scan) from the principal axes: the eight sign choices are
+    screened by a few closest-point iterations, then the best proper and the best mirrored one
+    are refined by gias3's registration."""
     from gias3.registration.alignment_fitting import fitDataRigidScaleEPDP
+    from scipy.spatial import cKDTree
 
     cm, am = _axes(model)
     cs, as_ = _axes(scan)
     sample = scan[rng.choice(len(scan), size=min(len(scan), 20000), replace=False)]
-    out: dict[str, Any] = {}
+    tree = cKDTree(sample)
+    few = model[rng.choice(len(model), size=min(len(model), ALIGN_POINTS), replace=False)]
+    size = np.sqrt(np.sum(np.var(scan, axis=0)) / np.sum(np.var(model, axis=0)))
+    screened: dict[str, tuple[float, np.ndarray]] = {}
     for signs in np.array(np.meshgrid([1, -1], [1, -1], [1, -1])).T.reshape(-1, 3):
         r0 = as_.T @ np.diag(signs) @ am  # model axes -> scan axes
-        proper = np.linalg.det(r0) > 0
-        size = np.sqrt(np.sum(np.var(scan, axis=0)) / np.sum(np.var(model, axis=0)))
-        start = (model - cm) @ r0.T * size + cs
+        key = "proper" if np.linalg.det(r0) > 0 else "mirrored"
+        moved, rms = _icp((few - cm) @ r0.T * size + cs, tree, sample, SCREEN_STEPS)
+        if key not in screened or rms < screened[key][0]:
+            screened[key] = (rms, moved)
+    out: dict[str, Any] = {}
+    for key, (_, start) in screened.items():
         _, fitted, (_, rms) = fitDataRigidScaleEPDP(start, sample, xtol=1e-5, output_errors=1)
-        key = "proper" if proper else "mirrored"
-        if key not in out or rms < out[key]["rms"]:
-            s, r, t = _similarity(model, np.asarray(fitted))
-            out[key] = {"rms": float(rms), "s": s, "r": r, "t": t}
+        s, r, t = _similarity(few, np.asarray(fitted))
+        out[key] = {"rms": float(rms), "s": s, "r": r, "t": t}
     return out
 
 
