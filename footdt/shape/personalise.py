@@ -9,7 +9,8 @@
    the correspondences). Bones follow the skin and the landmarks.
 3. Every node of the cached template mesh moves through the lattice (``morph_mesh``): same
    topology, parts, named surfaces; landmarks move with it. ``morph_report`` / ``check_morph``
-   measure and gate the result; ``remesh`` re-meshes the morphed surfaces with gmsh instead.
+   measure and gate the result; with ``remesh`` every part is re-tetrahedralised inside the
+   morphed surfaces instead (``footdt.shape.remesh``: new interior nodes and elements).
 
 ``personalise`` returns the mesh and a report (``Personalisation``) that also goes into
 ``mesh.info["personalisation"]``, from where compile copies it into the model's provenance and the
@@ -236,7 +237,12 @@ def personalise(
     skin = _skin(morphed, lattice)
     ref = reference_shape()
     template_skin = TriangleSurface(ref.skin, ref.triangles).query(_skin(template, lattice).points)
-    worst = min(report.quality.parts.items(), key=lambda kv: kv[1].min_dihedral_deg)
+    quality = report.quality
+    if remesh:
+        from footdt.mesh.quality import quality_report
+
+        quality = quality_report(morphed)
+    worst = min(quality.parts.items(), key=lambda kv: kv[1].min_dihedral_deg)
     result = Personalisation(
         source=fit["source"], ssm=ssm_label, weights=[float(w) for w in fit["weights"]],
         requested=dict(fit["requested"]), measured=measure(skin), skin=report.skin,

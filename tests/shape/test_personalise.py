@@ -132,3 +132,47 @@ def test_a_shape_model_of_another_skin_sampling_is_refused(tmp_path: Path) -> No
     )
     with pytest.raises(FootdtError, match="build the model with `footdt shape build`"):
         personalise(geo, FIVE, base=tmp_path)
+
+
+def test_remesh_refills_parts_inside_the_morphed_surfaces(template5: VolumeMesh) -> None:
+    """Interior nodes scrambled (surfaces untouched): the morph is refused, the remesh is not."""
+    from footdt.errors import MeshError
+    from footdt.mechanics import tet_volumes
+    from footdt.mesh.quality import check_quality, quality_report
+    from footdt.shape.morph import check_morph, morph_report
+    from footdt.shape.remesh import interface_patches, remesh_morphed
+
+    _, patches = interface_patches(template5)
+    on_surface = np.zeros(len(template5.nodes), dtype=bool)
+    on_surface[np.unique(np.concatenate(patches))] = True
+    bad = VolumeMesh(template5.nodes.copy(), template5.elements, template5.cell_type,
+                     template5.parts, template5.surfaces, template5.landmarks, {})  # fmt: skip
+    inner = np.flatnonzero(~on_surface)
+    bad.nodes[inner] += np.random.default_rng(0).normal(0.0, 3.0, (len(inner), 3))
+    with pytest.raises(MeshError, match="set `remesh: true`"):
+        check_morph(morph_report(template5, bad, _skin_surface(template5)))
+    new = remesh_morphed(bad, FIVE)
+    check_quality(quality_report(new))
+    for name, ids in template5.parts.items():  # the surfaces are the same, so are the volumes
+        before = tet_volumes(template5.nodes, template5.elements[ids]).sum()
+        assert tet_volumes(new.nodes, new.elements[new.parts[name]]).sum() == pytest.approx(
+            before, rel=1e-9
+        )
+    assert {k: len(v) for k, v in new.surfaces.items()} == {
+        k: len(v) for k, v in template5.surfaces.items()
+    }
+    assert new.landmarks.keys() == template5.landmarks.keys()
+
+
+def _skin_surface(mesh: VolumeMesh) -> tuple[np.ndarray, np.ndarray]:
+    from footdt.shape.morph import skin_surface
+
+    nodes, tri = skin_surface(mesh)
+    return mesh.nodes[nodes], tri
+
+
+def test_personalise_with_remesh(template5: VolumeMesh) -> None:
+    mesh, report = personalise(_by_measurements(foot_length=258.0), FIVE, remesh=True)
+    assert report.remeshed and report.min_dihedral_deg > 1.0
+    assert len(mesh.elements) != len(template5.elements)
+    assert abs(report.errors()["foot_length"]) < 1.0
