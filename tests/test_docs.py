@@ -6,6 +6,7 @@ import contextlib
 import io
 import os
 import re
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -13,14 +14,16 @@ import pytest
 from tests.conftest import REPO
 
 DOCS = [*sorted((REPO / "docs").glob("*.md")), REPO / "README.md"]
-BLOCK = re.compile(r"```python\n(.*?)```(?:\s*\n```text\n(.*?)```)?", re.S)
+BLOCK = re.compile(r"```python\n(.*?)```(?:\s*\n *```text\n(.*?) *```)?", re.S)
 
 
 def _examples() -> list[tuple[Path, int, str, str | None]]:
     out = []
     for doc in DOCS:
         for i, m in enumerate(BLOCK.finditer(doc.read_text())):
-            out.append((doc, i, m.group(1), m.group(2)))
+            # a block inside a list item is indented: run and compare it dedented
+            expected = m.group(2) and textwrap.dedent(m.group(2))
+            out.append((doc, i, textwrap.dedent(m.group(1)), expected))
     return out
 
 
