@@ -14,7 +14,7 @@ def mesh_geometry(spec: SubjectSpec, source: SourceMap) -> VolumeMesh:
     from footdt.mesh.quality import check_quality, quality_report
 
     mesh = _mesh(spec, source)
-    report = quality_report(mesh)
+    report = mesh.quality or quality_report(mesh)  # a morphed template comes with its report
     mesh.quality = report
     mesh.info["quality"] = report.as_dict()
     try:

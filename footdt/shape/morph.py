@@ -139,6 +139,7 @@ class MorphReport:
     quality: QualityReport
     worst: list[WorstElement] = field(default_factory=list)
     landmark_shift_mm: dict[str, float] = field(default_factory=dict)
+    skin_distances: np.ndarray = field(default_factory=lambda: np.zeros(0), repr=False)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -185,7 +186,8 @@ def morph_report(
         else TriangleSurface(*target_surface)
     )
     nodes, _ = skin_surface(template)
-    skin = target.query(morphed.nodes[nodes]).stats()
+    distances = target.query(morphed.nodes[nodes]).distances
+    skin = DistanceStats.of(distances)
     v0 = tet_volumes(template.nodes, template.elements)
     v1 = tet_volumes(morphed.nodes, morphed.elements)
     change = {
@@ -210,7 +212,7 @@ def morph_report(
         for k in template.landmarks
         if k in morphed.landmarks
     }
-    return MorphReport(skin, len(nodes), change, quality, worst, shift)
+    return MorphReport(skin, len(nodes), change, quality, worst, shift, distances)
 
 
 def check_morph(

@@ -208,7 +208,6 @@ def personalise(
     geometry: Any, options: Any, base: Path | None = None, *, remesh: bool | None = None
 ) -> tuple[VolumeMesh, Personalisation]:
     """The personalised mesh of a ``Personalised`` geometry at ``options`` (``MeshOptions``)."""
-    from footdt.mesh.store import cached_template_mesh
     from footdt.shape.morph import check_morph, morph_report
 
     t0 = time.perf_counter()
@@ -219,9 +218,9 @@ def personalise(
         )
     ssm, ssm_label = load_model(ssm_path)
     t1 = time.perf_counter()
-    template = cached_template_mesh(options)
+    template, bias, template_skin = _template(options.model_dump_json())
     t2 = time.perf_counter()
-    target, fit = target_shape(geometry, ssm, base, mesh_bias(template))
+    target, fit = target_shape(geometry, ssm, base, bias)
     surface = fit.get("scan_surface")
     morphed, lattice = morph_template(template, target, surface)
     goal = surface if surface is not None else TriangleSurface(target.skin, target.triangles)
@@ -234,24 +233,23 @@ def personalise(
         from footdt.shape.remesh import remesh_morphed
 
         morphed = remesh_morphed(morphed, options)
-    skin = _skin(morphed, lattice)
-    ref = reference_shape()
-    template_skin = TriangleSurface(ref.skin, ref.triangles).query(_skin(template, lattice).points)
+    skin = _skin(morphed, lattice)  # a remesh keeps every surface node where the morph put it
     quality = report.quality
     if remesh:
         from footdt.mesh.quality import quality_report
 
         quality = quality_report(morphed)
+    morphed.quality = quality
     worst = min(quality.parts.items(), key=lambda kv: kv[1].min_dihedral_deg)
     result = Personalisation(
         source=fit["source"], ssm=ssm_label, weights=[float(w) for w in fit["weights"]],
         requested=dict(fit["requested"]), measured=measure(skin), skin=report.skin,
-        template_skin=template_skin.stats(), min_dihedral_deg=float(worst[1].min_dihedral_deg),
+        template_skin=template_skin, min_dihedral_deg=float(worst[1].min_dihedral_deg),
         worst_part=worst[0], volume_change_pct=dict(report.volume_change_pct), remeshed=bool(remesh),
         seconds={"shape_model": t1 - t0, "template_mesh": t2 - t1, "fit_morph_check": t3 - t2,
                  "total": time.perf_counter() - t0},
         warnings=list(fit["warnings"]), scan=dict(fit.get("scan", {})),
-        distances=goal.query(skin.points).distances, skin_points=skin.points,
+        distances=report.skin_distances, skin_points=skin.points,
         target=(goal.vertices, goal.triangles),
     )  # fmt: skip
     morphed.personalisation = result
@@ -259,6 +257,21 @@ def personalise(
     morphed.info["generator"] = "footdt personalised template (SSM + FFD)"
     morphed.info["ssm_sha256"] = _model_digest(ssm)
     return morphed, result
+
+
+@functools.lru_cache(maxsize=2)
+def _template(options_json: str) -> tuple[VolumeMesh, dict[str, float], DistanceStats]:
+    """The template mesh for these mesh options (``MeshOptions`` as JSON), its measurement bias
+    and its own skin's distance to its shape; once per process."""
+    from footdt.mesh.store import cached_template_mesh
+    from footdt.shape.morph import skin_surface
+    from footdt.spec.subject import MeshOptions
+
+    template = cached_template_mesh(MeshOptions.model_validate_json(options_json))
+    nodes, _ = skin_surface(template)
+    ref = reference_shape()
+    own = TriangleSurface(ref.skin, ref.triangles).query(template.nodes[nodes]).stats()
+    return template, mesh_bias(template), own
 
 
 def _model_digest(ssm: SSM) -> str:

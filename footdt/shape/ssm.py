@@ -14,6 +14,7 @@ point count, landmark names, metadata: seed, population size, source, footdt ver
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from dataclasses import dataclass, field
@@ -233,8 +234,10 @@ def _generator_key(n: int, seed: int, variance: float) -> str:
     return h.hexdigest()[:16]
 
 
+@functools.lru_cache(maxsize=4)
 def builtin_ssm(n: int = 200, seed: int = 0, variance: float = 0.999) -> SSM:
-    """The SSM of ``draw_population(n, seed)``, built on first use and then read from the cache."""
+    """The SSM of ``draw_population(n, seed)``, built on first use and then read from the cache
+    (once per process: the same object again after that, with its ``cache`` of derived data)."""
     from footdt.mesh.store import cache_dir
     from footdt.shape.population import draw_population
 
