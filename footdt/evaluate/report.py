@@ -91,12 +91,15 @@ def table1_markdown(t1: Any, run: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _img(path: Path, title: str) -> str:
-    data = base64.b64encode(path.read_bytes()).decode()
-    return f'<h3>{html.escape(title)}</h3><img alt="{html.escape(title)}" src="data:image/png;base64,{data}">'
+def img_html(path: Path, title: str, level: int = 3) -> str:
+    """A heading and the PNG at ``path`` embedded as base64 (the page stays one file)."""
+    data = base64.b64encode(Path(path).read_bytes()).decode()
+    t = html.escape(title)
+    return f'<h{level}>{t}</h{level}><img alt="{t}" src="data:image/png;base64,{data}">'
 
 
-def _table(head: list[str], body: list[list[str]]) -> str:
+def table_html(head: list[str], body: list[list[str]]) -> str:
+    """An HTML table; cells starting with ``NO`` are marked bad (red)."""
     th = "".join(f"<th>{html.escape(h)}</th>" for h in head)
     trs = "".join(
         "<tr>" + "".join(f'<td class="{"bad" if c.startswith("NO") else ""}">{html.escape(c)}</td>' for c in r) + "</tr>"
@@ -105,8 +108,24 @@ def _table(head: list[str], body: list[list[str]]) -> str:
     return f"<table><tr>{th}</tr>{trs}</table>"
 
 
-def html_report(run_dir: str | Path, out: str | Path) -> Path:
-    """Evaluate ``run_dir`` (if needed), draw the figures and write one self-contained HTML page."""
+STYLE = ("body{font-family:sans-serif;max-width:1400px;margin:auto}table{border-collapse:collapse;font-size:12px}"
+         "td,th{border:1px solid #ccc;padding:2px 6px}.bad{color:#a00}.box{border:2px solid;padding:8px;margin:8px 0}"
+         ".ok{border-color:#2a2}.box.bad{border-color:#a00}.da{font-size:18px}img{max-width:100%}")  # fmt: skip
+
+
+def page_html(title: str, parts: list[str]) -> str:
+    """One self-contained HTML page of ``parts`` (HTML fragments)."""
+    return f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>" \
+           f"<style>{STYLE}</style></head><body>{''.join(parts)}</body></html>"  # fmt: skip
+
+
+def run_sections(
+    run_dir: str | Path, level: int = 2, summary: dict[str, Any] | None = None
+) -> list[str]:
+    """The HTML fragments of a run's report: the domain-adaptation mode, the baseline verdict,
+    Table 1, the figures (Bland-Altman among them) and the rearfoot vs non-rearfoot statistics.
+    The run is evaluated first unless ``summary`` (``evaluate_run``'s, files written) is given.
+    Headings start at ``<h{level}>``."""
     import pandas as pd
 
     from footdt.evaluate.figures import all_figures
@@ -114,7 +133,8 @@ def html_report(run_dir: str | Path, out: str | Path) -> Path:
     from footdt.learn.rundir import read_run
 
     d = Path(run_dir)
-    summary = evaluate_run(d)
+    if summary is None:
+        summary = evaluate_run(d)
     data = read_run(d)
     ev = d / "evaluation"
     per_subject = pd.read_csv(ev / "subject_metrics.csv", dtype={"subject": str})
@@ -135,11 +155,11 @@ def html_report(run_dir: str | Path, out: str | Path) -> Path:
         if run.get("partial")
         else ""
     )
-    parts = [
-        f"<h1>footdt run: {html.escape(run['experiment'])} ({html.escape(run['architecture'])})</h1>",
+    h = f"h{level}"
+    return [
         f'<p class="da">Domain adaptation: <b>{html.escape(DA_TEXT[run["domain_adaptation"]])}</b></p>',
         partial,
-        f'<div class="{"ok" if verdict_ok else "bad"} box"><h2>Baselines first</h2>'
+        f'<div class="{"ok" if verdict_ok else "bad"} box"><{h}>Baselines first</{h}>'
         f"<p>The model beats the <b>body-mass-scaled training mean</b> on <b>{wins['body_mass']} of {k}</b> "
         f"targets, the ridge regression on simple IMU features on {wins['ridge']} of {k}, and the "
         f"training mean on {wins['mean']} of {k} (mean per-subject RMSE).</p>"
@@ -150,19 +170,23 @@ def html_report(run_dir: str | Path, out: str | Path) -> Path:
         f"hyperparameters {'tuned by Optuna inside each training fold' if run['tuned'] else 'fixed by the spec'}; "
         f"seeds {run['seeds']}; labels from {html.escape(run['label_backend'])} (peak = {run['peak_stat']}); "
         f"inputs {', '.join(run['channels'])}{' + ' + ', '.join(run['static']) if run['static'] else ''}.</p>",
-        "<h2>Table 1: accuracy per target (RMSE mean ± SD over subjects)</h2>",
-        _table(head, body),
-        *(_img(p, name.replace("_", " ")) for name, p in figs.items()),
-        "<h2>Rearfoot vs non-rearfoot strikers</h2>",
-        _table(g_head, g_body),
-        "<h2>Versions</h2><pre>" + html.escape("\n".join(f"{a}: {b}" for a, b in run["versions"].items())) + "</pre>",
+        f"<{h}>Table 1: accuracy per target (RMSE mean ± SD over subjects)</{h}>",
+        table_html(head, body),
+        *(img_html(p, name.replace("_", " "), level + 1) for name, p in figs.items()),
+        f"<{h}>Rearfoot vs non-rearfoot strikers</{h}>",
+        table_html(g_head, g_body),
+        f"<{h}>Versions</{h}><pre>" + html.escape("\n".join(f"{a}: {b}" for a, b in run["versions"].items())) + "</pre>",
     ]  # fmt: skip
-    style = ("body{font-family:sans-serif;max-width:1400px;margin:auto}table{border-collapse:collapse;font-size:12px}"
-             "td,th{border:1px solid #ccc;padding:2px 6px}.bad{color:#a00}.box{border:2px solid;padding:8px;margin:8px 0}"
-             ".ok{border-color:#2a2}.box.bad{border-color:#a00}.da{font-size:18px}img{max-width:100%}")  # fmt: skip
-    page = f"<!doctype html><html><head><meta charset='utf-8'><title>footdt {html.escape(run['experiment'])}</title>" \
-           f"<style>{style}</style></head><body>{''.join(parts)}</body></html>"  # fmt: skip
+
+
+def html_report(run_dir: str | Path, out: str | Path) -> Path:
+    """Evaluate ``run_dir`` (if needed), draw the figures and write one self-contained HTML page."""
+    from footdt.learn.rundir import read_run
+
+    run = read_run(run_dir).run
+    title = f"footdt run: {run['experiment']} ({run['architecture']})"
+    parts = [f"<h1>{html.escape(title)}</h1>", *run_sections(run_dir)]
     p = Path(out)
     p.parent.mkdir(parents=True, exist_ok=True)
-    p.write_text(page, encoding="utf-8")
+    p.write_text(page_html(f"footdt {run['experiment']}", parts), encoding="utf-8")
     return p
