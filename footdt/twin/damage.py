@@ -12,9 +12,10 @@ For each bone with predicted targets,
   trials (``predictions.csv``, ``true_mpa``). ``D`` is therefore a number of *typical cohort
   strides*: 100 strides at the cohort's median stress give D = 100; 100 strides 10 % above it
   give 100 x 1.1^b (259 at b = 10).
-- ``b``: the stress-life (S-N) exponent of bone fatigue, ``DEFAULT_EXPONENT`` = 10 (a value
-  inside the range quoted for cortical bone, roughly 7-16; see docs/predict.md for the sources
-  and what we could and could not check).
+- ``b``: the stress-life (S-N) exponent of bone fatigue, ``DEFAULT_EXPONENT`` = 10: footdt's
+  choice, not a verified published value (fitted exponents of cortical bone are large, so peak
+  stress dominates the sum); docs/predict.md gives the sources of the formula and what we could
+  and could not check.
 
 Linear (Palmgren-Miner) accumulation, no repair, no endurance limit, no load-rate or
 temperature effect: this is a **relative** index for comparing bouts, runners or bones under
