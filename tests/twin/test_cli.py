@@ -77,7 +77,8 @@ def _refused(res: Result, out: Path, *needles: str) -> None:
     assert res.exit_code != 0
     lines = [ln for ln in res.stderr.strip().splitlines() if ln.strip()]
     joined = " ".join(res.stderr.split())
-    assert lines[0].startswith("error:") and "Traceback" not in res.output, res.output
+    assert len(lines) == 1 and lines[0].startswith("error:"), res.stderr
+    assert "Traceback" not in res.output, res.output
     for n in needles:
         assert n in joined, joined
     assert not out.exists() and not out.with_suffix(".png").exists()
@@ -123,6 +124,10 @@ def test_bad_inputs_are_refused_in_one_line(twin_cohort: TwinCohort, tmp_path: P
     (run / "run.json").write_text(json.dumps({**meta, "version": 2}))
     _refused(_invoke(run, csv, *args), out, "run format version 2", "reads run version 1")
     _refused(_invoke(twin_cohort.run, csv, "--out", out), out, "pass --static body_mass=<kg>")
+    _refused(_invoke(twin_cohort.run, csv, "--sensors", "foot=foot_ax,foot_ay,foot_az", *args), out,
+             "the run needs sensor(s) tibia", "--sensors tibia=colx,coly,colz")  # fmt: skip
+    (run / "run.json").write_text(json.dumps({**meta, "cohort": str(tmp_path / "moved")}))
+    _refused(_invoke(run, csv, *args), out, "has no manifest.json here", "pass --cohort DIR")
     _refused(
         _invoke(twin_cohort.run, csv, "--static", "body_mass", "--out", out),
         out,
