@@ -64,8 +64,9 @@ def labels_section(labels: list[dict[str, Any]], peak_stat: str) -> list[str]:
 
 
 def twin_section(
-    new: dict[str, Any], pred: dict[str, Any], check: dict[str, Any] | None
-) -> list[str]:
+    new: dict[str, Any], pred: dict[str, Any], check: dict[str, Any] | None,
+    figure: Path | None = None,
+) -> list[str]:  # fmt: skip
     fe = {r["target"]: r for r in (check or {}).get("targets", [])}
     pct = round(100 * pred["interval"]["level"])
     head = ["target", "median stride (MPa)", f"recording [{pct} % interval]", "FE label",
@@ -94,6 +95,7 @@ def twin_section(
         f"{i['n_calibration_subjects']} runners, {pred['ood']['n_flagged']} strides flagged as outside "
         f"the training strides.{truth}</p>",
         table_html(head, body),
+        *([] if figure is None else [img_html(figure, "recording-level predictions and intervals", 3)]),
         "<p>Damage index = Σ over strides of (σ / σ<sub>ref</sub>)<sup>b</sup>, b = "
         f"{pred['damage'][0]['exponent']:g}, σ<sub>ref</sub> the cohort's median labelled stress of the "
         "bone: a relative index in typical-cohort strides, not a fracture risk (docs/predict.md).</p>",
@@ -117,7 +119,7 @@ def verification_section(v: dict[str, Any]) -> list[str]:
 
 
 def write_report(summary: dict[str, Any], run_dir: Path, eval_summary: dict[str, Any],
-                 cohort_figure: Path | None, out: Path) -> Path:  # fmt: skip
+                 cohort_figure: Path | None, out: Path, twin_figure: Path | None = None) -> Path:  # fmt: skip
     """The demo report at ``out`` (HTML, images embedded)."""
     o = summary["options"]
     lr = summary["learning"]
@@ -133,7 +135,8 @@ def write_report(summary: dict[str, Any], run_dir: Path, eval_summary: dict[str,
         *labels_section(summary["labels"], summary["peak_stat"]),
         f"<h2>4. Learning: {html.escape(lr['architecture'])} against the baselines</h2>",
         *run_sections(run_dir, level=3, summary=eval_summary),
-        *twin_section(summary["new_runner"], summary["prediction"], summary.get("fe_check")),
+        *twin_section(summary["new_runner"], summary["prediction"], summary.get("fe_check"),
+                      twin_figure),
     ]  # fmt: skip
     if summary.get("verification"):
         parts += verification_section(summary["verification"])

@@ -286,11 +286,13 @@ def _run(d: Demo) -> dict[str, Any]:
 
     def make_report() -> dict[str, Any]:
         from footdt.cohort.show import cohort_figure
+        from footdt.demo.figures import twin_figure
 
         with ui.spinner("drawing figures and writing the report"):
             fig = cohort_figure(p.cohort, p.pictures / "cohort.png")
-            write_report(s, p.run, s["evaluation"], fig, p.report)
-        return {"html": str(p.report)}
+            twin = twin_figure(s["prediction"], s["fe_check"], p.pictures / "twin.png")
+            write_report(s, p.run, s["evaluation"], fig, p.report, twin)
+        return {"html": str(p.report), "figures": [str(fig), str(twin)]}
 
     s["report"] = d.stage("report", "HTML report", rkey, [p.report], make_report,
                           lambda r: r["html"])["html"]  # fmt: skip

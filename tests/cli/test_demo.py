@@ -191,8 +191,8 @@ def test_the_report_page_has_every_section_in_order(tmp_path: Path) -> None:
 
     run = make_run(tmp_path / "run", domain_adaptation="none")
     ev = evaluate_run(run)
-    targets = [{"target": t, "median_stride_mpa": 10.0, "recording_mpa": 10.0, "lower_mpa": lo,
-                "upper_mpa": hi, "ood_fraction": 0.1, "damage_index": 12.0}
+    targets = [{"target": t, "stat": t.split(".")[2], "median_stride_mpa": 10.0, "recording_mpa": 10.0,
+                "lower_mpa": lo, "upper_mpa": hi, "ood_fraction": 0.1, "damage_index": 12.0}
                for t, lo, hi in (("mid_stance.metatarsal_2.mean", 9.0, 11.0),
                                  ("push_off.metatarsal_2.peak", None, None))]  # fmt: skip
     pred = {"command": "footdt predict run rec.csv --out p.csv", "n_strides": 10,
@@ -220,7 +220,10 @@ def test_the_report_page_has_every_section_in_order(tmp_path: Path) -> None:
                                      "quantity": "stress", "expected": 20.0, "measured": 20.0,
                                      "rel_error": 0.0}], "comparison": None},
     }  # fmt: skip
-    page = write_report(summary, run, ev, _png(tmp_path / "cohort.png"), tmp_path / "r.html")
+    from footdt.demo.figures import twin_figure
+
+    twin = twin_figure(pred, summary["fe_check"], tmp_path / "twin.png")  # type: ignore[arg-type]
+    page = write_report(summary, run, ev, _png(tmp_path / "cohort.png"), tmp_path / "r.html", twin)
     html = page.read_text()
     order = ["1. The synthetic cohort", "2. Finite-element models", "R009", "3. Labels",
              "4. Learning", "Baselines first", "Table 1", "bland altman", "Rearfoot vs non-rearfoot",
@@ -228,7 +231,7 @@ def test_the_report_page_has_every_section_in_order(tmp_path: Path) -> None:
     pos = [html.index(s) for s in order]
     assert pos == sorted(pos)
     # cohort, stress picture, the run's 5 figures (violins, correlation, Bland-Altman, groups,
-    # importance), prediction plot
-    assert html.count("data:image/png;base64,") == 1 + 1 + 5 + 1
+    # importance), the twin figure, the prediction plot
+    assert html.count("data:image/png;base64,") == 1 + 1 + 5 + 1 + 1
     assert "<b>1 of 2</b> targets" in html  # the FE label inside for one target (infinite bound: ∞)
     assert "[∞, ∞]" in html and '<td class="bad">NO</td>' in html
