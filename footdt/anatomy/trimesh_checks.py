@@ -151,3 +151,109 @@ def winding_numbers(points: np.ndarray, triangles: np.ndarray, queries: np.ndarr
 def points_inside(points: np.ndarray, triangles: np.ndarray, queries: np.ndarray) -> np.ndarray:
     """Which query points lie inside a closed surface (either orientation)."""
     return np.abs(winding_numbers(points, triangles, queries)) > 0.5
+
+
+def clip_below(
+    points: np.ndarray, triangles: np.ndarray, height: float, tol: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """The part of a triangle surface at or below the plane z = ``height`` (an open surface).
+
+    Vertices within ``tol`` of the plane are snapped onto it; triangles crossing the plane are
+    split at their edge crossings (a crossing shared by two triangles becomes one vertex, so the
+    result stays connected); triangles above or in the plane are dropped. Orientation is kept.
+    Unused vertices are removed. The new open boundary lies exactly in the plane.
+    """
+    pts = np.array(points, dtype=float)
+    d = pts[:, 2] - height
+    on = np.abs(d) <= tol
+    pts[on, 2] = height
+    side = np.where(on, 0, np.sign(d)).astype(np.int64)
+    s = side[triangles]
+    keep = triangles[(s.max(axis=1) <= 0) & (s.min(axis=1) < 0)]
+    new_pts: list[np.ndarray] = []
+    cut: dict[tuple[int, int], int] = {}
+
+    def crossing(a: int, b: int) -> int:
+        key = (min(a, b), max(a, b))
+        if key not in cut:
+            t = d[a] / (d[a] - d[b])
+            p = pts[a] + t * (pts[b] - pts[a])
+            p[2] = height
+            cut[key] = len(pts) + len(new_pts)
+            new_pts.append(p)
+        return cut[key]
+
+    extra: list[tuple[int, int, int]] = []
+    for tri in triangles[(s.max(axis=1) > 0) & (s.min(axis=1) < 0)]:
+        below = [int(v) for v in tri if side[v] < 0]
+        r = int(np.argmin([side[v] for v in tri]))  # rotate so a vertex below comes first
+        a, b, c = (int(tri[(r + k) % 3]) for k in range(3))
+        sb, sc = side[b], side[c]
+        if len(below) == 2:  # a below and one of b, c below: a quad below the plane
+            if sb < 0:  # a, b below, c above
+                ca, bc = crossing(c, a), crossing(b, c)
+                extra += [(a, b, bc), (a, bc, ca)]
+            else:  # a, c below, b above
+                ab, bc = crossing(a, b), crossing(b, c)
+                extra += [(a, ab, bc), (a, bc, c)]
+        elif sb > 0 and sc > 0:  # only a below
+            extra.append((a, crossing(a, b), crossing(c, a)))
+        elif sb > 0:  # a below, b above, c on the plane
+            extra.append((a, crossing(a, b), c))
+        else:  # a below, b on the plane, c above
+            extra.append((a, b, crossing(c, a)))
+    if new_pts:
+        pts = np.vstack([pts, np.asarray(new_pts)])
+    tris = np.vstack([keep, np.asarray(extra, dtype=np.int64).reshape(-1, 3)])
+    used = np.unique(tris)
+    index = np.full(len(pts), -1, dtype=np.int64)
+    index[used] = np.arange(len(used))
+    return pts[used], index[tris]
+
+
+def boundary_loops(triangles: np.ndarray) -> list[np.ndarray]:
+    """The open boundary of a consistently oriented surface as closed vertex loops.
+
+    Each loop follows the triangles' direction along their boundary edges. Raises
+    ``ValueError`` when a boundary vertex has more than one outgoing boundary edge (a pinch).
+    """
+    directed = triangles[:, [0, 1, 1, 2, 2, 0]].reshape(-1, 2)
+    und = np.sort(directed, axis=1)
+    _, inverse, counts = np.unique(und, axis=0, return_inverse=True, return_counts=True)
+    edges = directed[counts[inverse.ravel()] == 1]
+    nxt: dict[int, int] = {}
+    for a, b in edges.tolist():
+        if a in nxt:
+            raise ValueError(f"the boundary touches itself at vertex {a}")
+        nxt[a] = b
+    loops = []
+    while nxt:
+        start = next(iter(nxt))
+        loop = [start]
+        v = nxt.pop(start)
+        while v != start:
+            if v not in nxt:
+                raise ValueError(f"the boundary is not a closed loop at vertex {v}")
+            loop.append(v)
+            v = nxt.pop(v)
+        loops.append(np.asarray(loop, dtype=np.int64))
+    return loops
+
+
+def fan_caps(
+    points: np.ndarray, triangles: np.ndarray, loops: list[np.ndarray]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Close each boundary loop by a fan from its centroid (a new vertex), orientation kept.
+
+    For a planar loop the fan lies in the plane: the closed surface then has the exact enclosed
+    volume and exact winding numbers off the plane, even where the fan overlaps itself (a
+    non-star-shaped loop), so it serves for volume and inside tests, not as a mesh.
+    """
+    pts, tris = [points], [triangles]
+    n = len(points)
+    for loop in loops:
+        apex = n
+        pts.append(points[loop].mean(axis=0, keepdims=True))
+        n += 1
+        tris.append(np.column_stack([np.roll(loop, -1), loop, np.full(len(loop), apex)]))
+    return np.vstack(pts), np.vstack(tris).astype(np.int64)
