@@ -6,6 +6,10 @@ pairs come from a uniform grid over triangle bounding boxes, so the cost grows a
 the number of triangles. Triangles that share an edge are adjacent, not intersecting; triangles
 that share one vertex are tested with the edges opposite that vertex only. Coplanar overlaps are
 not detected (they do not occur in scanned or segmented anatomy).
+
+For the proximal cut of user surfaces: ``clip_below`` keeps the part of a surface below a
+horizontal plane, ``boundary_loops`` chains its open edges into loops and ``fan_caps`` closes
+them with planar fans (exact volume and winding numbers; not a mesh).
 """
 
 from __future__ import annotations

@@ -112,7 +112,12 @@ class FootTemplate(_Strict):
 
 
 class UserSurfaces(_Strict):
-    """User surface files: one per bone plus the skin (STL/PLY/OBJ/VTP)."""
+    """User surface files: one per bone plus the skin (STL/PLY/OBJ/OFF/VTP).
+
+    The tibia and fibula may reach or cross the skin's proximal end: skin, tibia and fibula are
+    then cut by the horizontal plane of the skin's flat top (or ``cut_height``), whose faces form
+    the ``proximal_cut`` surface (``footdt.anatomy.user_surfaces``).
+    """
 
     type: Literal["surfaces"]
     skin: Path
@@ -124,6 +129,14 @@ class UserSurfaces(_Strict):
         gt=0,
         description="Plantar skin within this height of the lowest skin point forms the "
         "plantar contact surface and its regions (mm).",
+        json_schema_extra={"unit": "mm"},
+    )
+    cut_height: float | None = Field(
+        None,
+        gt=0,
+        description="Height of the proximal cut above the lowest skin point (mm): the skin, "
+        "tibia and fibula are cut by the horizontal plane there. Default: the skin's flat top "
+        "(an opening or a flat cap), used when the skin is open or the tibia or fibula reaches it.",
         json_schema_extra={"unit": "mm"},
     )
 
