@@ -162,8 +162,14 @@ def run_personalise(size: float, index: int) -> dict[str, Any]:
     geometry = Personalised(
         type="personalised", measurements={k: round(truth[k], 2) for k in names}
     )
+    from footdt.errors import FootdtError
+
     t0 = time.perf_counter()
-    _, rep = personalise(geometry, MeshOptions(size=size))
+    try:
+        _, rep = personalise(geometry, MeshOptions(size=size))
+    except FootdtError as exc:
+        return {"seed": index, "total_s": time.perf_counter() - t0, "check_morph": str(exc),
+                "measurements_mm": geometry.measurements}  # fmt: skip
     total = time.perf_counter() - t0
     err = rep.errors()
     return {
@@ -172,12 +178,16 @@ def run_personalise(size: float, index: int) -> dict[str, Any]:
         "skin_mean_mm": rep.skin.mean, "skin_p95_mm": rep.skin.p95, "skin_max_mm": rep.skin.max,
         "target_shift_max_mm": 0.0, "bone_node_error_mean_mm": 0.0, "bone_node_error_max_mm": 0.0,
         "max_abs_measurement_error_mm": max(abs(v) for v in err.values()),
-        "inverted": 0, "min_dihedral_deg": rep.min_dihedral_deg,
+        "inverted": 0, "min_dihedral_deg": rep.min_dihedral_deg, "ffd_smoothing": rep.smoothing,
         "check_morph": "passed",
     }  # fmt: skip
 
 
-def summarise(rows: list[dict[str, Any]]) -> dict[str, Any]:
+def summarise(all_rows: list[dict[str, Any]]) -> dict[str, Any]:
+    rows = [r for r in all_rows if r["check_morph"] == "passed"] or all_rows[:0]
+    if not rows:
+        return {"check_morph_passed": 0, "refused": [r["check_morph"][:200] for r in all_rows]}
+
     def stat(key: str) -> dict[str, float]:
         v = np.array([r[key] for r in rows], dtype=float)
         return {"mean": round(float(v.mean()), 4), "max": round(float(v.max()), 4)}
@@ -188,13 +198,18 @@ def summarise(rows: list[dict[str, Any]]) -> dict[str, Any]:
     out: dict[str, Any] = {k: stat(k) for k in keys}
     out["min_dihedral_deg_min"] = round(min(r["min_dihedral_deg"] for r in rows), 3)
     out["inverted_total"] = int(sum(r["inverted"] for r in rows))
-    out["check_morph_passed"] = sum(r["check_morph"] == "passed" for r in rows)
+    out["check_morph_passed"] = len(rows)
+    out["refused"] = [r["check_morph"][:200] for r in all_rows if r["check_morph"] != "passed"]
     out["under_1s"] = sum(r["total_s"] < 1.0 for r in rows)
     if "max_abs_measurement_error_mm" in rows[0]:
         out["max_abs_measurement_error_mm"] = round(
             max(r["max_abs_measurement_error_mm"] for r in rows), 4
         )
         out["fit_morph_check_s"] = stat("fit_morph_check_s")
+        out["ffd_smoothing_counts"] = {
+            f"{v:g}": sum(r["ffd_smoothing"] == v for r in rows)
+            for v in sorted({r["ffd_smoothing"] for r in rows})
+        }
     return out
 
 
@@ -233,9 +248,13 @@ def main() -> None:
                     rows.append(run_subject(mesh, skin, tri, seed, mode))
                 r = rows[-1]
                 head = f"{size:4.1f} mm {mode:14s} #{seed:02d} "
+                if r["check_morph"] != "passed" and mode == "personalise":
+                    print(f"{head} REFUSED {r['check_morph'][:160]}", flush=True)
+                    continue
                 if mode == "personalise":
                     head += (f"total {r['total_s']:.2f} s (fit+morph+check {r['fit_morph_check_s']:.2f} s)"
-                             f" | max measurement error {r['max_abs_measurement_error_mm']:.3f} mm")  # fmt: skip
+                             f" | max measurement error {r['max_abs_measurement_error_mm']:.3f} mm"
+                             f" | smoothing {r['ffd_smoothing']:g}")  # fmt: skip
                 else:
                     head += (f"fit {r['fit_s']:.2f} s apply {r['apply_s']:.2f} s report "
                              f"{r['report_s']:.2f} s | bone err max {r['bone_node_error_max_mm']:.2f} mm")  # fmt: skip
