@@ -147,3 +147,29 @@ def test_static_inputs_are_required(twin: Twin, twin_cohort: TwinCohort) -> None
         predict_recording(twin, rec, events)
     with pytest.raises(TwinError, match="height are not inputs of this run"):
         predict_recording(twin, rec, events, static={"body_mass": 70.0, "height": 1.8})
+
+
+def test_a_recording_whose_strides_are_all_flagged_is_refused(
+    twin: Twin, twin_cohort: TwinCohort
+) -> None:
+    from footdt.gait.recording import GaitDataError
+
+    rec, _ = read_for_twin(twin, next(iter(twin_cohort.recordings.values())), side="right")
+    events, _ = analyse(rec)
+    for s in events.strides:
+        events = events.flag(s.index, "clipped")
+    with pytest.raises(
+        GaitDataError,
+        match=rf"no usable strides: all {len(events.strides)} detected strides are flagged \(clipped\)",
+    ):
+        stride_windows(rec, events, twin.channels, twin.samples_per_phase)
+
+
+def test_a_network_that_does_not_load_is_named(twin_cohort: TwinCohort, tmp_path: Path) -> None:
+    run = shutil.copytree(twin_cohort.run, tmp_path / "run")
+    (run / "models" / "fold_01_R002_seed0.keras").write_bytes(b"not a keras file")
+    with pytest.raises(
+        TwinError,
+        match=r"fold_01_R002_seed0.keras: cannot load the network .*retrain or install that version",
+    ):
+        load_twin(run)
