@@ -158,9 +158,9 @@ def _run(d: Demo) -> dict[str, Any]:
     template_text = data.write_template(spec, opts.size, p.template)
     ckey = data.cohort_key(spec, template_text)
     old = d.state.stages.get("cohort", {}).get("key")
-    if old is not None and old != ckey:
-        ui.warn("the cohort settings changed since the last demo in this directory: its cohort, "
-                "FE models and labels are made again")  # fmt: skip
+    if p.cohort.exists() and old != ckey:  # other settings, or a generation that did not finish
+        ui.warn("the cohort in this directory is not the one asked for (other settings, or an "
+                "interrupted demo): its cohort, FE models and labels are made again")  # fmt: skip
         _forget_cohort(d)
 
     def make_cohort() -> dict[str, Any]:
