@@ -19,21 +19,34 @@ def _short(reason: str | None, n: int = 160) -> str:
     return text if len(text) <= n else text[: n - 3] + "..."
 
 
-def warm_shape_cache(template: Path, ui: DemoUi) -> float:
-    """Build (or read) the built-in shape model and the template mesh at the template's mesh
-    options in this process, before the workers start: on a first run every worker would
-    otherwise build the same cache files at the same time. Returns the seconds it took."""
-    import time
-
-    from footdt.mesh.store import cached_template_mesh
-    from footdt.shape.ssm import builtin_ssm
+def _warm(template: str) -> None:
     from footdt.spec.loader import load_spec
 
-    t0 = time.perf_counter()
     options = load_spec(template).spec.mesh  # type: ignore[union-attr]
+    from footdt.mesh.store import cached_template_mesh
+    from footdt.shape.ssm import builtin_ssm
+
+    builtin_ssm()
+    cached_template_mesh(options)
+
+
+def warm_shape_cache(template: Path, ui: DemoUi) -> float:
+    """Build (or read) the built-in shape model and the template mesh at the template's mesh
+    options once, before the workers start: on a first run every worker would otherwise build
+    the same cache files at the same time. It runs in a child process, so that a crash inside
+    the mesher costs a warning here (the workers then record what fails) rather than the demo.
+    Returns the seconds it took."""
+    import multiprocessing
+    import time
+
+    t0 = time.perf_counter()
     with ui.spinner("shape model and template mesh (built once, then cached)"):
-        builtin_ssm()
-        cached_template_mesh(options)
+        proc = multiprocessing.get_context("spawn").Process(target=_warm, args=(str(template),))
+        proc.start()
+        proc.join()
+    if proc.exitcode != 0:
+        ui.warn(f"building the shape model or the template mesh failed (exit code {proc.exitcode}); "
+                "the FE stage will report what fails per trial")  # fmt: skip
     return time.perf_counter() - t0
 
 

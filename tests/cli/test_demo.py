@@ -235,3 +235,16 @@ def test_the_report_page_has_every_section_in_order(tmp_path: Path) -> None:
     assert html.count("data:image/png;base64,") == 1 + 1 + 5 + 1 + 1
     assert "<b>1 of 2</b> targets" in html  # the FE label inside for one target (infinite bound: ∞)
     assert "[∞, ∞]" in html and '<td class="bad">NO</td>' in html
+
+
+def test_a_failing_cache_build_costs_a_warning_not_the_demo(tmp_path: Path) -> None:
+    import io
+
+    from rich.console import Console
+
+    from footdt.demo.fe import warm_shape_cache
+    from footdt.demo.ui import DemoUi
+
+    out = io.StringIO()
+    seconds = warm_shape_cache(tmp_path / "missing.yaml", DemoUi(Console(file=out, width=200), 1))
+    assert seconds > 0 and "failed (exit code 1)" in out.getvalue()
