@@ -36,12 +36,18 @@ def cohort_section(s: dict[str, Any], figure: Path | None) -> list[str]:
     return parts
 
 
-def fe_section(fe: dict[str, Any], pictures: list[dict[str, Any]], size: float) -> list[str]:
+FOOT_MODEL = {"personalised": "the template's volume mesh morphed to the runner's measurements "
+                               "(shape model + free-form deformation)",
+              "template": "the parametric template re-meshed for the runner"}  # fmt: skip
+
+
+def fe_section(fe: dict[str, Any], pictures: list[dict[str, Any]], size: float,
+               foot_model: str = "personalised") -> list[str]:  # fmt: skip
     c = fe["counts"]
     parts = ["<h2>2. Finite-element models (SfePy)</h2>",
-             f"<p>Every trial's subject spec (the runner's foot, hidden tissue and fascia stiffness, "
-             f"the trial's regional plantar pressures and Achilles force per phase) meshed at "
-             f"{size:g} mm and solved for the three stance phases: {fe['n_trials']} trials, "
+             f"<p>Every trial's subject spec (the runner's foot: {FOOT_MODEL.get(foot_model, foot_model)}; "
+             f"hidden tissue and fascia stiffness; the trial's regional plantar pressures and Achilles "
+             f"force per phase) with {size:g} mm elements, solved for the three stance phases: {fe['n_trials']} trials, "
              f"{c['done'] + c['up_to_date']} solved, {c['failed']} failed.</p>"]  # fmt: skip
     if fe["failed"]:
         parts.append("<p>Failed trials are left out of learning:</p>")
@@ -131,7 +137,7 @@ def write_report(summary: dict[str, Any], run_dir: Path, eval_summary: dict[str,
         "data throughout: these numbers check the method, they do not replicate the paper "
         "(docs/reproduce.md).</p>",
         *cohort_section(summary, cohort_figure),
-        *fe_section(summary["fe"], summary["pictures"], o["size_mm"]),
+        *fe_section(summary["fe"], summary["pictures"], o["size_mm"], summary.get("foot_model", "")),
         *labels_section(summary["labels"], summary["peak_stat"]),
         f"<h2>4. Learning: {html.escape(lr['architecture'])} against the baselines</h2>",
         *run_sections(run_dir, level=3, summary=eval_summary),
