@@ -144,7 +144,9 @@ def test_achilles_and_spec_loads(small_cohort: Path) -> None:
             assert isinstance(spec, SubjectSpec) and isinstance(spec.geometry, Personalised)
             assert spec.id == s.id and spec.trial == t.id
             assert spec.geometry.measurements is not None
-            assert spec.geometry.measurements["foot_length"] == pytest.approx(s.foot_length_mm, abs=0.01)
+            assert spec.geometry.measurements["foot_length"] == pytest.approx(
+                s.foot_length_mm, abs=0.01
+            )
             soft = spec.materials["soft_tissue"].E
             assert soft == pytest.approx(1.15 * g["hidden"]["tissue_stiffness"], rel=1e-4)
             assert spec.connectors[0].stiffness == pytest.approx(200 * g["hidden"]["fascia_stiffness"], rel=1e-4)  # fmt: skip
