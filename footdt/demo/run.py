@@ -20,12 +20,10 @@ their per-trial state in the label store, as ``footdt run`` does):
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
-import os
 import shutil
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -95,19 +93,12 @@ class Demo:
         return summary
 
 
-@contextlib.contextmanager
-def _locked(out: Path) -> Iterator[None]:
-    fd = os.open(out / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise DemoError(
-                f"{out} is in use by another `footdt demo`; wait for it or pass another --out"
-            ) from None
-        yield
-    finally:
-        os.close(fd)
+def _locked(out: Path) -> contextlib.AbstractContextManager[None]:
+    """One demo per output directory at a time."""
+    from footdt.fileio import exclusive_lock
+
+    busy = f"{out} is in use by another `footdt demo`; wait for it or pass another --out"
+    return exclusive_lock(out / LOCK, busy, DemoError)
 
 
 def _forget_cohort(d: Demo) -> None:

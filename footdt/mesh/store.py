@@ -17,7 +17,7 @@ import numpy as np
 
 from footdt import __version__
 from footdt.errors import MeshError
-from footdt.fileio import atomic_write
+from footdt.fileio import atomic_write, cached_file
 from footdt.mesh.gmsh_session import VolumeMesh
 
 MESH_FORMAT = "footdt-volume-mesh-1"
@@ -88,11 +88,5 @@ def cached_template_mesh(options: Any, params: Any = None) -> VolumeMesh:
         sort_keys=True,
     )
     path = cache_dir() / f"template-{hashlib.sha256(key.encode()).hexdigest()[:16]}.npz"
-    if path.exists():
-        try:
-            return load_mesh(path)
-        except MeshError:
-            path.unlink(missing_ok=True)
-    mesh = mesh_foot(params, options)
-    save_mesh(mesh, path)
+    mesh = cached_file(path, load_mesh, lambda: mesh_foot(params, options), save_mesh, MeshError)
     return mesh

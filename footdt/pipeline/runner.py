@@ -9,10 +9,7 @@ trial failed (a dead worker included) and go on with the others.
 from __future__ import annotations
 
 import contextlib
-import fcntl
-import os
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Protocol
@@ -209,17 +206,9 @@ def _settle(item: TrialOutcome | WorkerDied, state: RunState) -> TrialOutcome:
                         reason=item.reason, log=t.log_path)  # fmt: skip
 
 
-@contextlib.contextmanager
-def _locked(out: Path) -> Iterator[None]:
-    """One run per run directory at a time (an advisory lock the kernel drops if we die)."""
-    fd = os.open(out / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise FootdtError(
-                f"{out} is in use by another `footdt run`; wait for it or pass another --out"
-            ) from None
-        yield
-    finally:
-        os.close(fd)
+def _locked(out: Path) -> contextlib.AbstractContextManager[None]:
+    """One run per run directory at a time."""
+    from footdt.fileio import exclusive_lock
+
+    busy = f"{out} is in use by another `footdt run`; wait for it or pass another --out"
+    return exclusive_lock(out / LOCK_FILE, busy)

@@ -238,16 +238,15 @@ def _generator_key(n: int, seed: int, variance: float) -> str:
 def builtin_ssm(n: int = 200, seed: int = 0, variance: float = 0.999) -> SSM:
     """The SSM of ``draw_population(n, seed)``, built on first use and then read from the cache
     (once per process: the same object again after that, with its ``cache`` of derived data)."""
+    from footdt.fileio import cached_file
     from footdt.mesh.store import cache_dir
     from footdt.shape.population import draw_population
 
     path = cache_dir() / f"ssm-{_generator_key(n, seed, variance)}.npz"
-    if path.exists():
-        try:
-            return load_ssm(path)
-        except ShapeError:
-            path.unlink(missing_ok=True)
     meta = {"seed": seed, "source": "footdt.shape.population.draw_population"}
-    model = build_ssm(draw_population(n, seed), variance=variance, metadata=meta)
-    model.save(path)
+    model = cached_file(
+        path, load_ssm,
+        lambda: build_ssm(draw_population(n, seed), variance=variance, metadata=meta),
+        lambda m, p: m.save(p), ShapeError,
+    )  # fmt: skip
     return model
