@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from footdt.domain import BONES
 
@@ -178,6 +178,17 @@ class Personalised(_Strict):
         if self.measurements is not None and not self.measurements:
             raise ValueError("`measurements` is empty: give at least foot_length")
         return self
+
+    @field_validator("measurements")
+    @classmethod
+    def _known_measurements(cls, value: dict[str, float] | None) -> dict[str, float] | None:
+        from footdt.shape.measure import ALIASES, MEASUREMENTS
+
+        unknown = sorted(set(value or {}) - set(MEASUREMENTS) - set(ALIASES))
+        if unknown:
+            known = ", ".join([*MEASUREMENTS, *ALIASES])
+            raise ValueError(f"unknown measurement(s) {', '.join(unknown)}; known: {known}")
+        return value
 
 
 Geometry = Annotated[
