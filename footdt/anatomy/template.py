@@ -9,8 +9,9 @@ The reference design is a 265 mm long, 100 mm wide foot with a 40 mm navicular h
 bones, see docs/anatomy.md). Another size is the reference scaled by ``foot_length / 265`` in x
 and z and by ``foot_width / 100`` in y; the arch height then lifts the midfoot bones (navicular,
 cuneiforms, talus head, cuboid, metatarsal bases) by a smooth weight that is 1 at the navicular
-and 0 at the heel and at the metatarsal heads. Joint spaces are made by ``footdt.mesh.foot``: a
-bone that overlaps a bone of higher ``PRIORITY`` is carved by that bone grown by ``JOINT_GAP``.
+and 0 at the heel and at the metatarsal heads; the skin above the sole rises with them
+(``skin_section``). Joint spaces are made by ``footdt.mesh.foot``: a bone that overlaps a bone
+of higher ``PRIORITY`` is carved by that bone grown by ``JOINT_GAP``.
 """
 
 from __future__ import annotations
@@ -49,6 +50,9 @@ PRIORITY: tuple[str, ...] = (
 )
 #: Range of the arch lift (reference-frame mm) the design supports without bones colliding.
 ARCH_LIFT_RANGE = (-12.0, 14.0)
+#: Heights (reference-frame mm) between which the skin rises with the arch as much as the bones
+#: under it; below, the lift fades out towards the flat sole (z = 0), above, towards the cut.
+SKIN_LIFT_BAND = (30.0, 72.0)
 
 Primitive = Ellipsoid | Capsule
 
@@ -80,6 +84,15 @@ def arch_weight(x: float, y: float) -> float:
     along = float(np.interp(x, [70.0, 95.0, 115.0, 165.0], [0.0, 1.0, 1.0, 0.0]))
     across = float(np.clip((y + 40.0) / 60.0, 0.3, 1.0))
     return along * across
+
+
+def skin_lift_factor(z: float) -> float:
+    """How much of the arch lift the skin gets at reference height ``z``: 0 on the ground, 1 in
+    ``SKIN_LIFT_BAND``, 0 at the proximal cut, smooth (C1) in between."""
+    lo, hi = SKIN_LIFT_BAND
+    up = float(np.clip(z / lo, 0.0, 1.0))
+    down = float(np.clip((REF_CUT_HEIGHT - z) / (REF_CUT_HEIGHT - hi), 0.0, 1.0))
+    return up * up * (3.0 - 2.0 * up) * down * down * (3.0 - 2.0 * down)
 
 
 def _lift(p: tuple[float, float, float], dz: float) -> tuple[float, float, float]:
@@ -143,6 +156,19 @@ def slice_outline(s: Slice, n: int = 40, roundness: float = 0.35) -> np.ndarray:
     return np.column_stack([x, y, np.full(n, s.z)])
 
 
+def skin_section(geo: TemplateGeometry, s: Slice, n: int = 40) -> np.ndarray:
+    """(n, 3) reference-frame points of one skin cross-section of a template instance: the
+    slice's outline (``slice_outline``) raised by the arch lift times the arch weight of each
+    point times ``skin_lift_factor(s.z)``, so that the dorsum and the sides of the midfoot follow
+    the bones under them (a high arch would otherwise push the navicular through the skin) while
+    the sole and the proximal cut stay flat. For the reference arch it is the outline itself."""
+    p = slice_outline(s, n)
+    if geo.arch_lift:
+        w = np.array([arch_weight(x, y) for x, y in p[:, :2]])
+        p[:, 2] += geo.arch_lift * skin_lift_factor(s.z) * w
+    return p
+
+
 def grown(prim: Primitive, by: float) -> Primitive:
     """The primitive with its semi-axes or radius enlarged by ``by`` (mm)."""
     if isinstance(prim, Ellipsoid):
@@ -159,6 +185,26 @@ def inside_primitive(prim: Primitive, points: np.ndarray) -> np.ndarray:
     local = (np.asarray(points) - a) @ prim.rotation() / [1.0, prim.squash[0], prim.squash[1]]
     along = np.clip(local[:, 0], 0.0, float(np.linalg.norm(b - a)))
     return np.hypot(local[:, 0] - along, np.hypot(local[:, 1], local[:, 2])) < prim.radius
+
+
+def signed_distance(prim: Primitive, points: np.ndarray) -> np.ndarray:
+    """First-order signed distance (mm, reference frame) of points (N, 3) to a primitive's surface,
+    negative inside: the implicit function over its gradient's length. Exact on the surface and
+    accurate near it (to second order in the distance), which is what clearance checks need."""
+    p = np.asarray(points, dtype=float)
+    if isinstance(prim, Ellipsoid):
+        semi = np.asarray(prim.semi)
+        q = (p - prim.centre) @ prim.rotation() / semi
+        n = np.maximum(np.linalg.norm(q, axis=1), 1e-9)
+        grad = np.linalg.norm(q / semi, axis=1) / n
+        return (n - 1.0) / np.maximum(grad, 1e-12)
+    a, b = np.asarray(prim.a), np.asarray(prim.b)
+    squash = np.array([1.0, prim.squash[0], prim.squash[1]])
+    local = (p - a) @ prim.rotation() / squash
+    local[:, 0] -= np.clip(local[:, 0], 0.0, float(np.linalg.norm(b - a)))
+    d = np.maximum(np.linalg.norm(local, axis=1), 1e-9)
+    grad = np.linalg.norm(local / squash, axis=1) / d
+    return (d - prim.radius) / np.maximum(grad, 1e-12)
 
 
 def primitives_overlap(a: Primitive, b: Primitive, n: int = 48) -> bool:
