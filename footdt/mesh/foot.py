@@ -83,7 +83,9 @@ def mesh_foot(
             parts = build_template_solids(gmsh, geo)
         timings["geometry_s"] = time.perf_counter() - t0
         cad = _cad_volumes(gmsh, parts) if user is None else _surface_volumes(user)
-        _set_sizes(gmsh, parts, options)
+        t = time.perf_counter()
+        _set_sizes(gmsh, parts, options, features=user is None)
+        timings["sizes_s"] = time.perf_counter() - t
         _generate(gmsh, options, threads, timings)
         mesh = extract_parts(gmsh, parts, options.order)
     check_bones_inside(mesh)
@@ -134,14 +136,85 @@ def _template_measures(geo: TemplateGeometry) -> tuple[float, float]:
     return volume, skin_area + bone_area(geo)
 
 
-def _set_sizes(gmsh: Any, parts: dict[int, str], options: MeshOptions) -> None:
-    """Global size as the maximum; smaller per-part sizes as constant fields on their volumes."""
+#: Small BRep features: where two curves of a face come closer than ``FEATURE_RATIO`` x the
+#: element size (a short curve, or a narrow strip between two rims), the elements there are made
+#: as small as that gap (not below ``FEATURE_FLOOR`` mm), growing by ``FEATURE_GRADE`` mm per mm
+#: away from it up to the element size. A gap much narrower than the elements around it forces
+#: needle or sliver tetrahedra at any element size; graded elements keep their shape
+#: (docs/anatomy.md, "Robust geometry and small features").
+FEATURE_RATIO = 0.3
+FEATURE_FLOOR = 0.05
+FEATURE_GRADE = 0.5
+#: A feature point is dropped when the others already give it a size within this factor of its own.
+FEATURE_SLACK = 1.5
+
+
+def _curve_points(gmsh: Any, curve: int, n: int) -> np.ndarray:
+    lo, hi = gmsh.model.getParametrizationBounds(1, curve)
+    t = np.linspace(lo[0], hi[0], n)
+    return np.asarray(gmsh.model.getValue(1, curve, t.tolist())).reshape(-1, 3)
+
+
+def _gaps(gmsh: Any, a: int, b: int, step: float = 0.05) -> tuple[np.ndarray, np.ndarray]:
+    """Points sampled along curve ``a`` and their distances to curve ``b`` (sampled every
+    ``step`` mm; gmsh's closest-point projection fails on some intersection curves)."""
+    n = [int(np.clip(gmsh.model.occ.getMass(1, c) / step, 20, 2000)) for c in (a, b)]
+    pa, pb = _curve_points(gmsh, a, n[0]), _curve_points(gmsh, b, n[1])
+    d = np.min(np.linalg.norm(pa[:, None, :] - pb[None, :, :], axis=2), axis=1)
+    return pa, d
+
+
+def small_features(gmsh: Any, size: float) -> list[tuple[np.ndarray, float]]:
+    """(point, local size) where the model's BRep is finer than FEATURE_RATIO x ``size``: along
+    curves shorter than that, and where two curves of one face that share no vertex come that
+    close. A point is dropped when the points kept already give it an element size within
+    FEATURE_SLACK of its own."""
+    model, occ = gmsh.model, gmsh.model.occ
+    limit = FEATURE_RATIO * size
+    found: list[tuple[np.ndarray, float]] = []
+    length = {c: float(occ.getMass(1, c)) for _, c in model.getEntities(1)}
+    for c, ell in length.items():
+        if 1e-6 < ell < limit:
+            found += [(p, max(ell, FEATURE_FLOOR)) for p in _curve_points(gmsh, c, 3)]
+    ends = {
+        c: {v for _, v in model.getBoundary([(1, c)], combined=False, oriented=False)}
+        for c in length
+    }
+    step = {c: max(ell / 400, 1.0) for c, ell in length.items()}  # coarse samples, <= 1 mm apart
+    coarse = {c: _curve_points(gmsh, c, int(ell / step[c]) + 8) for c, ell in length.items()}
+    for _, face in model.getEntities(2):
+        curves = sorted(
+            {abs(c) for _, c in model.getBoundary([(2, face)], combined=False, oriented=False)}
+        )
+        curves = [c for c in curves if length[c] > 1e-6]
+        for i, a in enumerate(curves):
+            for b in curves[i + 1 :]:
+                near = np.linalg.norm(coarse[a][:, None] - coarse[b][None], axis=2).min()
+                if ends[a] & ends[b] or near - step[a] - step[b] >= limit:
+                    continue
+                pts, gap = _gaps(gmsh, a, b)
+                found += [
+                    (p, max(g, FEATURE_FLOOR)) for p, g in zip(pts, gap, strict=True) if g < limit
+                ]
+    kept: list[tuple[np.ndarray, float]] = []
+    for p, s in sorted(found, key=lambda f: f[1]):
+        if all(t + FEATURE_GRADE * np.linalg.norm(p - q) > FEATURE_SLACK * s for q, t in kept):
+            kept.append((p, s))
+    return kept
+
+
+def _set_sizes(
+    gmsh: Any, parts: dict[int, str], options: MeshOptions, features: bool = True
+) -> None:
+    """Global size as the maximum; smaller per-part sizes as constant fields on their volumes;
+    with ``features`` (OpenCASCADE geometry), graded refinement around small BRep features
+    (``small_features``)."""
     field = gmsh.model.mesh.field
+    smallest = min([options.size, *options.part_sizes.values()])
     gmsh.option.setNumber("Mesh.MeshSizeMax", options.size)
-    gmsh.option.setNumber("Mesh.MeshSizeMin", min([options.size, *options.part_sizes.values()]) / 4)
     gmsh.option.setNumber("Mesh.MeshSizeFromCurvature", 0)
     gmsh.option.setNumber("Mesh.MeshSizeExtendFromBoundary", 1)
-    constants = []
+    fields = []
     for part, size in options.part_sizes.items():
         vols = [t for t, p in parts.items() if p == part]
         if not vols or size >= options.size:
@@ -151,10 +224,20 @@ def _set_sizes(gmsh: Any, parts: dict[int, str], options: MeshOptions) -> None:
         field.setNumber(f, "VIn", size)
         field.setNumber(f, "VOut", options.size)
         field.setNumber(f, "IncludeBoundary", 1)
-        constants.append(f)
-    if constants:
+        fields.append(f)
+    found = small_features(gmsh, smallest) if features else []
+    for point, size in found:
+        r2 = "+".join(
+            f"({v}{-float(c):+.6f})*({v}{-float(c):+.6f})"
+            for v, c in zip("xyz", point, strict=True)
+        )
+        f = field.add("MathEval")
+        field.setString(f, "F", f"{size:.6f}+{FEATURE_GRADE}*Sqrt({r2})")
+        fields.append(f)
+    gmsh.option.setNumber("Mesh.MeshSizeMin", min([smallest / 4, *(s for _, s in found)]))
+    if fields:
         fmin = field.add("Min")
-        field.setNumbers(fmin, "FieldsList", constants)
+        field.setNumbers(fmin, "FieldsList", fields)
         field.setAsBackgroundMesh(fmin)
 
 
@@ -170,6 +253,9 @@ def _generate(gmsh: Any, options: MeshOptions, threads: int, timings: dict[str, 
         t = time.perf_counter()
         gmsh.model.mesh.generate(3)
         timings["volume_mesh_s"] = time.perf_counter() - t
+        t = time.perf_counter()
+        _repair_slivers(gmsh)
+        timings["optimise_s"] = time.perf_counter() - t
         if options.order == 2:
             t = time.perf_counter()
             for key, value in SECOND_ORDER_OPTIONS.items():
@@ -178,6 +264,24 @@ def _generate(gmsh: Any, options: MeshOptions, threads: int, timings: dict[str, 
             timings["second_order_s"] = time.perf_counter() - t
     except Exception as exc:  # gmsh raises bare Exceptions
         raise MeshError(f"gmsh could not mesh the foot at size {options.size:g} mm: {exc}") from exc
+
+
+#: After HXT, tetrahedra with gamma below this get gmsh's optimiser (vertex relocation and
+#: swaps) and, if any remain, Netgen's (more swap types; a few seconds at 3 mm): HXT leaves the odd
+#: flat tetrahedron between surface nodes of thin bones (phalanges) or next to a surface.
+REPAIR_GAMMA = 0.02
+
+
+def _min_gamma(gmsh: Any) -> float:
+    tags, _ = gmsh.model.mesh.getElementsByType(4)
+    return float(np.min(gmsh.model.mesh.getElementQualities(tags, "gamma"), initial=1.0))
+
+
+def _repair_slivers(gmsh: Any) -> None:
+    for method in ("", "Netgen"):
+        if _min_gamma(gmsh) >= REPAIR_GAMMA:
+            return
+        gmsh.model.mesh.optimize(method)
 
 
 def extract_parts(gmsh: Any, parts: dict[int, str], order: int) -> VolumeMesh:
