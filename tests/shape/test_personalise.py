@@ -105,9 +105,8 @@ def test_labels_carry_subject_and_weights(tmp_path: Path) -> None:
 
 def test_spec_errors_point_at_the_measurement(tmp_path: Path) -> None:
     from footdt.compile import compile_spec
-    from footdt.spec.loader import load_spec
-
     from footdt.errors import SpecError
+    from footdt.spec.loader import load_spec
 
     geo = "geometry:\n  type: personalised\n  measurements:\n    foot_length: 265\n    toe_girth: 80\n"
     path = _spec(tmp_path, geo)
