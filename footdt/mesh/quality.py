@@ -153,17 +153,30 @@ def _enclosed_volume(nodes: np.ndarray, elements: np.ndarray) -> float:
     return float(-np.einsum("ij,ij->i", p[:, 0], np.cross(p[:, 1], p[:, 2])).sum() / 6.0)
 
 
+@dataclass(frozen=True)
+class _ElementMeasures:
+    """Per-element measures of a whole mesh, computed once and sliced per part."""
+
+    dihedral: np.ndarray  # smallest dihedral angle per element, degrees
+    gamma: np.ndarray
+    volume: np.ndarray
+    bad: np.ndarray  # inverted (volume <= 0, or a quadratic tet's Jacobian <= 0)
+
+    @classmethod
+    def of(cls, mesh: VolumeMesh) -> _ElementMeasures:
+        el = mesh.elements
+        vol = tet_volumes(mesh.nodes, el)
+        bad = vol <= 0
+        if el.shape[1] == 10:
+            bad |= _tet10_min_jacobian(mesh.nodes, el) <= 0
+        return cls(dihedral_angles(mesh.nodes, el).min(axis=1), gamma(mesh.nodes, el), vol, bad)
+
+
 def _part_quality(
-    mesh: VolumeMesh, ids: np.ndarray, sliver: float, cad: float | None
+    mesh: VolumeMesh, ids: np.ndarray, m: _ElementMeasures, sliver: float, cad: float | None
 ) -> PartQuality:
-    el = mesh.elements[ids]
-    dihedral = dihedral_angles(mesh.nodes, el).min(axis=1)
-    g = gamma(mesh.nodes, el)
-    vol = tet_volumes(mesh.nodes, el)
-    bad = vol <= 0
-    if el.shape[1] == 10:
-        bad |= _tet10_min_jacobian(mesh.nodes, el) <= 0
-    total, enclosed = float(vol.sum()), _enclosed_volume(mesh.nodes, el)
+    dihedral, g, vol, bad = m.dihedral[ids], m.gamma[ids], m.volume[ids], m.bad[ids]
+    total, enclosed = float(vol.sum()), _enclosed_volume(mesh.nodes, mesh.elements[ids])
     worst = ids[np.argsort(np.where(bad, -1.0, dihedral))[:5]].tolist()
     return PartQuality(
         elements=len(ids),
@@ -185,11 +198,12 @@ def quality_report(
 ) -> QualityReport:
     """Quality of every part and of the whole mesh."""
     cad = mesh.info.get("cad_volumes", {})
+    m = _ElementMeasures.of(mesh)
     parts = {
-        name: _part_quality(mesh, ids, sliver_angle_deg, cad.get(name))
+        name: _part_quality(mesh, np.asarray(ids), m, sliver_angle_deg, cad.get(name))
         for name, ids in mesh.parts.items()
     }
-    overall = _part_quality(mesh, np.arange(len(mesh.elements)), sliver_angle_deg, None)
+    overall = _part_quality(mesh, np.arange(len(mesh.elements)), m, sliver_angle_deg, None)
     return QualityReport(parts=parts, overall=overall, sliver_angle_deg=sliver_angle_deg)
 
 
