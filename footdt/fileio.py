@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import hashlib
 import os
 import tempfile
 from collections.abc import Callable, Iterator
@@ -62,3 +63,15 @@ def cached_file(
     value = build()
     save(value, path)
     return value
+
+
+def source_digest(*modules: str) -> str:
+    """SHA-256 (16 hex digits) of the source of footdt modules (paths relative to the package,
+    e.g. ``"mesh/foot.py"``): part of a cache key, so that a cached result made by other code
+    (an upgrade, a development checkout) is rebuilt rather than reused."""
+    root = Path(__file__).resolve().parent
+    h = hashlib.sha256()
+    for rel in modules:
+        h.update(rel.encode())
+        h.update((root / rel).read_bytes())
+    return h.hexdigest()[:16]

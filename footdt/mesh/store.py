@@ -76,6 +76,14 @@ def load_mesh(path: str | Path) -> VolumeMesh:
     )
 
 
+#: Modules whose code makes a template mesh: a cached mesh made by other code is not reused.
+TEMPLATE_MESH_CODE = (
+    "anatomy/template.py", "anatomy/template_data.py", "anatomy/landmarks.py",
+    "mesh/foot.py", "mesh/foot_occ.py", "mesh/primitives.py", "mesh/gmsh_session.py",
+    "mesh/topology.py", "mesh/quality.py",
+)  # fmt: skip
+
+
 def cached_template_mesh(options: Any, params: Any = None) -> VolumeMesh:
     """The template mesh for ``options`` (``MeshOptions``) and template ``params``
     (``FootTemplate``; default the reference foot), meshed once and then read from the cache."""
@@ -83,10 +91,16 @@ def cached_template_mesh(options: Any, params: Any = None) -> VolumeMesh:
     from footdt.spec.geometry import FootTemplate
 
     params = params or FootTemplate(type="foot_template")
+    import gmsh
+
+    from footdt.fileio import source_digest
+
+    code = source_digest(*TEMPLATE_MESH_CODE)
     key = json.dumps(
-        {"v": __version__, "options": options.model_dump(), "params": params.model_dump()},
+        {"v": __version__, "gmsh": gmsh.__version__, "code": code,
+         "options": options.model_dump(), "params": params.model_dump()},
         sort_keys=True,
-    )
+    )  # fmt: skip
     path = cache_dir() / f"template-{hashlib.sha256(key.encode()).hexdigest()[:16]}.npz"
     mesh = cached_file(path, load_mesh, lambda: mesh_foot(params, options), save_mesh, MeshError)
     return mesh

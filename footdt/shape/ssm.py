@@ -226,12 +226,12 @@ def build_ssm(
 
 
 def _generator_key(n: int, seed: int, variance: float) -> str:
-    root = Path(__file__).resolve().parents[1]
-    h = hashlib.sha256(json.dumps([FORMAT_VERSION, __version__, n, seed, variance]).encode())
-    for rel in ("shape/population.py", "shape/ssm.py", "anatomy/template.py",
-                "anatomy/template_data.py", "cohort/spec.py"):  # fmt: skip
-        h.update((root / rel).read_bytes())
-    return h.hexdigest()[:16]
+    from footdt.fileio import source_digest
+
+    code = source_digest("shape/population.py", "shape/ssm.py", "anatomy/template.py",
+                         "anatomy/template_data.py", "cohort/spec.py")  # fmt: skip
+    key = json.dumps([FORMAT_VERSION, __version__, n, seed, variance, code])
+    return hashlib.sha256(key.encode()).hexdigest()[:16]
 
 
 @functools.lru_cache(maxsize=4)
