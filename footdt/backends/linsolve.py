@@ -27,9 +27,11 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import functools
+import hashlib
 import importlib.util
 import os
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any, Protocol
@@ -154,12 +156,72 @@ def _mkl_threads(lib: Any, threads: int) -> Any:
         lib.MKL_Set_Num_Threads_Local(ctypes.c_int(previous))
 
 
+class _KeptAnalysis:
+    """The last PARDISO solver of this process whose symbolic analysis (METIS ordering, symbolic
+    factorisation) is kept after its numeric factor was freed, keyed by its sparsity pattern.
+
+    A morphed cohort shares one mesh topology, so every subject's stiffness matrix has the same
+    pattern: its next factorisation skips the analysis (PARDISO phase 22 instead of 12). One entry
+    only, so a process holds at most one analysis (a few % of the factor's memory)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._entry: tuple[str, Any] | None = None
+
+    def take(self, key: str) -> Any | None:
+        """The kept solver for pattern ``key`` (removed from the cache), or None."""
+        with self._lock:
+            entry, self._entry = self._entry, None
+        if entry is None:
+            return None
+        if entry[0] == key:
+            return entry[1]
+        _free(entry[1], everything=True)
+        return None
+
+    def keep(self, key: str, solver: Any) -> None:
+        _free(solver, everything=False)  # the numeric factor, the analysis stays
+        with self._lock:
+            old, self._entry = self._entry, (key, solver)
+        if old is not None:
+            _free(old[1], everything=True)
+
+    def clear(self) -> None:
+        with self._lock:
+            old, self._entry = self._entry, None
+        if old is not None:
+            _free(old[1], everything=True)
+
+
+def _free(solver: Any, everything: bool) -> None:
+    # PARDISO's factors live in MKL memory that Python's garbage collector cannot see.
+    with contextlib.suppress(Exception):  # interpreter shutdown, a failed factorisation
+        solver.free_memory(everything=everything)
+
+
+KEPT_ANALYSIS = _KeptAnalysis()
+
+
+def pattern_key(A: sp.csr_matrix) -> str:
+    """Digest of a CSR matrix's shape and sparsity pattern (not its values)."""
+    h = hashlib.sha1(np.asarray(A.shape, dtype=np.int64).tobytes())
+    h.update(np.ascontiguousarray(A.indptr, dtype=np.int64).tobytes())
+    h.update(np.ascontiguousarray(A.indices, dtype=np.int32).tobytes())
+    return h.hexdigest()
+
+
 class PardisoSPD:
-    """MKL PARDISO, real symmetric positive definite (mtype 2), upper triangle in CSR."""
+    """MKL PARDISO, real symmetric positive definite (mtype 2), upper triangle in CSR.
+
+    With ``reuse_analysis`` (default) the symbolic analysis of the last matrix with the same
+    sparsity pattern in this process is reused (``KEPT_ANALYSIS``): only the numeric factorisation
+    runs. ``info["analysis_reused"]`` says which happened."""
 
     method = "pardiso"
 
-    def __init__(self, K: sp.sparray | sp.spmatrix, threads: int = 0) -> None:
+    def __init__(
+        self, K: sp.sparray | sp.spmatrix, threads: int = 0, reuse_analysis: bool = True
+    ) -> None:
         from pypardiso.pardiso_wrapper import PyPardisoError
 
         self._error = PyPardisoError
@@ -167,15 +229,23 @@ class PardisoSPD:
         # PARDISO's symmetric modes read the upper triangle including every diagonal entry.
         self._A = sp.csr_matrix(sp.triu(K, format="csr"), dtype=np.float64)
         self._A.sort_indices()
-        self._solver = _new_pardiso(2)
         # 0 = every core this process may use: set it explicitly, so an earlier BLAS limit
         # (threadpoolctl around AMG, a parent's MKL setting) cannot leave PARDISO on one thread
         threads = threads if threads > 0 else len(os.sched_getaffinity(0))
         self._threads = threads
+        # an analysis made with 2 threads crashed MKL's numeric factorisation on 1 thread: the
+        # thread count is part of the key
+        self._key = f"{threads}:{pattern_key(self._A)}" if reuse_analysis else None
+        kept = KEPT_ANALYSIS.take(self._key) if self._key else None
+        self._solver = kept if kept is not None else _new_pardiso(2)
         with _mkl_threads(self._solver.libmkl, threads):
             try:
-                self._solver.factorize(self._A)
+                # phase 12: analysis + numeric factorisation; 22: numeric only (analysis kept)
+                self._solver.set_phase(22 if kept is not None else 12)
+                self._solver._call_pardiso(self._A, np.zeros((self._A.shape[0], 1)))
             except PyPardisoError as exc:
+                _free(self._solver, everything=True)
+                self._key = None
                 raise SolveError(
                     f"PARDISO could not factorise the {K.shape[0]}-DOF stiffness matrix ({exc}); the "
                     "model is probably not fully constrained (check fixed DOFs and floating parts)"
@@ -184,6 +254,7 @@ class PardisoSPD:
             "method": self.method,
             "mtype": 2,
             "threads": threads,
+            "analysis_reused": kept is not None,
             "factor_time": time.perf_counter() - start,
             "iterations": [],
             "solve_time": [],
@@ -191,18 +262,28 @@ class PardisoSPD:
 
     def solve(self, b: np.ndarray) -> np.ndarray:
         start = time.perf_counter()
+        rhs = np.asarray(b, dtype=np.float64)
+        if rhs.ndim == 2:
+            rhs = np.asfortranarray(rhs)  # PARDISO reads several right-hand sides column-major
         with _mkl_threads(self._solver.libmkl, self._threads):
             try:
-                x = self._solver.solve(self._A, np.asarray(b, dtype=np.float64))
+                self._solver.set_phase(33)  # forward/backward substitution with this factor
+                x = self._solver._call_pardiso(self._A, rhs)
             except self._error as exc:
                 raise SolveError(f"PARDISO solve failed ({exc})") from None
         self.info["solve_time"].append(time.perf_counter() - start)
         return np.asarray(x)
 
     def __del__(self) -> None:
-        # PARDISO's factors live in MKL memory that Python's garbage collector cannot see.
-        with contextlib.suppress(Exception):  # interpreter shutdown or a failed factorisation
-            self._solver.free_memory(everything=True)
+        solver = getattr(self, "_solver", None)
+        if solver is None:
+            return
+        key = getattr(self, "_key", None)
+        if key:
+            with contextlib.suppress(Exception):  # interpreter shutdown
+                KEPT_ANALYSIS.keep(key, solver)
+                return
+        _free(solver, everything=True)
 
 
 def _blas_single_thread() -> contextlib.AbstractContextManager[Any]:

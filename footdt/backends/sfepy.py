@@ -312,12 +312,13 @@ def connector_geometry(model: AnalysisModel) -> tuple[np.ndarray, np.ndarray]:
 def spring_matrix(
     model: AnalysisModel, active: np.ndarray, dirs: np.ndarray, k: np.ndarray
 ) -> sp.csr_matrix:
-    """Global stiffness (N/mm) of the ``active`` axial springs: k n n^T blocks on (a, a), (b, b), -(a, b)."""
+    """Global stiffness (N/mm) of the axial springs: k n n^T blocks on (a, a), (b, b), -(a, b) for
+    the ``active`` ones, and explicit zeros in the same places for the others, so that the
+    sparsity pattern does not depend on the active set (PARDISO then reuses its analysis)."""
     rows, cols, vals = [], [], []
     local = np.arange(3)
-    for i in np.flatnonzero(active):
-        c = model.connectors[i]
-        block = k[i] * np.outer(dirs[i], dirs[i])
+    for i, c in enumerate(model.connectors):
+        block = (k[i] if active[i] else 0.0) * np.outer(dirs[i], dirs[i])
         for p, q, sign in ((c.node_a, c.node_a, 1), (c.node_b, c.node_b, 1),
                            (c.node_a, c.node_b, -1), (c.node_b, c.node_a, -1)):  # fmt: skip
             rows.append(np.repeat(3 * p + local, 3))
@@ -326,23 +327,30 @@ def spring_matrix(
     n = 3 * model.n_nodes
     if not rows:
         return sp.csr_matrix((n, n))
+    # built from COO: duplicates are summed and zeros kept (a sum of CSR matrices would drop them)
     return sp.csr_matrix(
         (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(n, n)
     )
 
 
-def constrained_system(Kt: sp.csr_matrix, fixed: np.ndarray) -> tuple[sp.csr_matrix, float]:
-    """``Kt`` with prescribed rows/columns replaced by ``d * I`` (d = mean free diagonal): same size,
-    still SPD, 3 DOFs per node (so AMG can block it 3x3)."""
+def constrained_system(
+    Kt: sp.csr_matrix, fixed: np.ndarray, springs: sp.csr_matrix | None = None
+) -> tuple[sp.csr_matrix, float]:
+    """``Kt`` (+ ``springs``) with prescribed rows/columns replaced by ``d * I`` (d = mean free
+    diagonal): same size, still SPD, 3 DOFs per node (so AMG can block it 3x3). The pattern is the
+    union of both patterns, explicit zeros included."""
     keep = np.ones(Kt.shape[0], dtype=bool)
     keep[fixed] = False
-    diag = Kt.diagonal()
+    parts = [Kt.tocoo()] + ([springs.tocoo()] if springs is not None else [])
+    diag = sum(m.diagonal() for m in parts)
     d = float(np.mean(diag[keep])) if np.any(keep) else 1.0
-    coo = Kt.tocoo()
-    mask = keep[coo.row] & keep[coo.col]
-    rows = np.concatenate([coo.row[mask], fixed])
-    cols = np.concatenate([coo.col[mask], fixed])
-    vals = np.concatenate([coo.data[mask], np.full(len(fixed), d)])
+    row = np.concatenate([m.row for m in parts])
+    col = np.concatenate([m.col for m in parts])
+    val = np.concatenate([m.data for m in parts])
+    mask = keep[row] & keep[col]
+    rows = np.concatenate([row[mask], fixed])
+    cols = np.concatenate([col[mask], fixed])
+    vals = np.concatenate([val[mask], np.full(len(fixed), d)])
     return sp.csr_matrix((vals, (rows, cols)), shape=Kt.shape), d
 
 
@@ -385,8 +393,9 @@ def solve_phases(
         for st in pending.values():
             groups.setdefault((st.fixed.tobytes(), st.active), []).append(st)
         for (_, active), states in groups.items():
-            Kt = sp.csr_matrix(K + spring_matrix(model, np.array(active, dtype=bool), dirs, k))
-            A, d = constrained_system(Kt, states[0].fixed)
+            S = spring_matrix(model, np.array(active, dtype=bool), dirs, k)
+            Kt = sp.csr_matrix(K + S)
+            A, d = constrained_system(K, states[0].fixed, S)
             try:
                 fac = linsolve.factorize(A, method, profile.threads, profile.rtol, profile.max_iterations,
                                          near_nullspace_coords=model.nodes)  # fmt: skip

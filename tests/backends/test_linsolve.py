@@ -112,3 +112,43 @@ def test_without_pardiso_default_falls_back_to_amg(monkeypatch: pytest.MonkeyPat
     assert linsolve.resolve_method("default") == "amg"
     with pytest.raises(BackendUnavailable, match="pip install pypardiso"):
         linsolve.resolve_method("pardiso")
+
+
+def test_pardiso_reuses_the_analysis_of_a_matrix_with_the_same_pattern(system) -> None:
+    """A morphed subject: same sparsity pattern, other values. The second factorisation skips
+    PARDISO's analysis, and its answers are those of a fresh factorisation of that matrix."""
+    if not linsolve.pardiso_available():
+        pytest.skip("pypardiso/MKL not available")
+    A, _, b = system
+    linsolve.KEPT_ANALYSIS.clear()
+    first = linsolve.factorize(A, "pardiso")
+    assert first.info["analysis_reused"] is False
+    x1 = first.solve(b)
+    del first  # its numeric factor is freed, its analysis kept
+    # the same pattern with other values: D A D with a positive diagonal D (still SPD)
+    A2 = sp.csr_matrix(A, copy=True)
+    d = np.linspace(1.0, 3.0, A.shape[0])
+    rows = np.repeat(np.arange(A.shape[0]), np.diff(A2.indptr))
+    A2.data = A2.data * d[rows] * d[A2.indices]
+    assert linsolve.pattern_key(sp.triu(A2, format="csr")) == linsolve.pattern_key(
+        sp.triu(A, format="csr")
+    )
+    second = linsolve.factorize(A2, "pardiso")
+    assert second.info["analysis_reused"] is True
+    x2 = second.solve(b)
+    fresh = linsolve.PardisoSPD(A2, reuse_analysis=False)
+    assert fresh.info["analysis_reused"] is False
+    assert linsolve.relative_residual(A2, x2, b) < 1e-12
+    assert np.allclose(x2, fresh.solve(b), rtol=1e-10, atol=1e-12 * abs(x2).max())
+    assert not np.allclose(x1, x2)  # it really solved the new matrix
+    many = second.solve(np.column_stack([b, -b]))  # several right-hand sides at once
+    assert np.allclose(many[:, 0], x2) and np.allclose(many[:, 1], -x2)
+    del second, fresh
+    # another pattern: analysed afresh (the kept analysis is for A's pattern)
+    A3 = sp.csr_matrix(sp.block_diag([A, A]))
+    third = linsolve.factorize(A3, "pardiso")
+    assert third.info["analysis_reused"] is False
+    x3 = third.solve(np.concatenate([b, b]))
+    assert linsolve.relative_residual(A3, x3, np.concatenate([b, b])) < 1e-12
+    del third
+    linsolve.KEPT_ANALYSIS.clear()
