@@ -21,7 +21,7 @@ def face_keys(elements: np.ndarray) -> np.ndarray:
 
 
 def _counts(keys: np.ndarray) -> np.ndarray:
-    order = np.argsort(keys, kind="stable")
+    order = np.argsort(keys)
     sorted_keys = keys[order]
     starts = np.flatnonzero(np.r_[True, sorted_keys[1:] != sorted_keys[:-1]])
     counts = np.diff(np.r_[starts, len(keys)])
@@ -34,6 +34,36 @@ def boundary_faces(elements: np.ndarray) -> np.ndarray:
     """(K, 2) (element, local face) of faces that belong to exactly one element."""
     idx = np.flatnonzero(_counts(face_keys(elements)) == 1)
     return np.column_stack([idx // 4, idx % 4]).astype(np.int64)
+
+
+def part_boundary_faces(
+    elements: np.ndarray, parts: dict[str, np.ndarray]
+) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """(element, local face) pairs bounding each part, and the mesh's outer boundary, from one
+    sort of all face keys: a face bounds its element's part when no other element shares it or
+    the one that does lies in another part. ``parts`` must not overlap (``ValueError`` if they do).
+    """
+    part_of = np.full(len(elements), -1, dtype=np.int64)
+    for i, ids in enumerate(parts.values()):
+        if np.any(part_of[ids] >= 0):
+            raise ValueError("parts overlap")
+        part_of[ids] = i
+    keys = face_keys(elements)
+    order = np.argsort(keys)
+    sorted_keys = keys[order]
+    twin = np.full(len(keys), -1, dtype=np.int64)
+    same = np.flatnonzero(sorted_keys[1:] == sorted_keys[:-1])  # a conforming mesh: pairs only
+    twin[order[same]] = order[same + 1]
+    twin[order[same + 1]] = order[same]
+    own = part_of[np.arange(len(keys)) // 4]
+    other = np.where(twin >= 0, part_of[np.maximum(twin, 0) // 4], -2)
+    bounding = np.flatnonzero((own >= 0) & (other != own))
+    out = {}
+    for i, name in enumerate(parts):
+        idx = bounding[own[bounding] == i]
+        out[name] = np.column_stack([idx // 4, idx % 4]).astype(np.int64)
+    outer = np.flatnonzero(twin < 0)
+    return out, np.column_stack([outer // 4, outer % 4]).astype(np.int64)
 
 
 def interface_faces(elements: np.ndarray, in_a: np.ndarray) -> np.ndarray:

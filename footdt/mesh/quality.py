@@ -16,6 +16,8 @@ Measures, per part and overall (angles in degrees, volumes in mm^3):
 
 from __future__ import annotations
 
+import hashlib
+from collections import OrderedDict
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -23,7 +25,7 @@ import numpy as np
 from footdt.errors import MeshError
 from footdt.ir import TET_FACES
 from footdt.mechanics import tet_volumes
-from footdt.mesh.faces import boundary_faces
+from footdt.mesh.faces import boundary_faces, part_boundary_faces
 from footdt.mesh.gmsh_session import VolumeMesh
 
 
@@ -145,12 +147,44 @@ def _tet10_min_jacobian(nodes: np.ndarray, elements: np.ndarray) -> np.ndarray:
     return np.min(dets, axis=0)
 
 
-def _enclosed_volume(nodes: np.ndarray, elements: np.ndarray) -> float:
-    faces = boundary_faces(elements)
+def _enclosed_volume(nodes: np.ndarray, elements: np.ndarray, faces: np.ndarray) -> float:
+    """Volume enclosed by the (element, local face) pairs ``faces`` (divergence theorem)."""
     tri = np.take_along_axis(elements[faces[:, 0], :4], np.asarray(TET_FACES)[faces[:, 1]], axis=1)
     p = nodes[tri]
     # TET_FACES normals point into the element: the enclosed volume is minus the usual sum
     return float(-np.einsum("ij,ij->i", p[:, 0], np.cross(p[:, 1], p[:, 2])).sum() / 6.0)
+
+
+#: Boundary faces of recent meshes' parts, by a digest of their topology: a morphed mesh has its
+#: template's topology, and personalisation checks several morphs of one template.
+_BOUNDARIES: OrderedDict[bytes, tuple[dict[str, np.ndarray], np.ndarray]] = OrderedDict()
+
+
+def _global(ids: np.ndarray, elements: np.ndarray) -> np.ndarray:
+    """Boundary faces of the sub-mesh ``elements[ids]``, with global element numbers."""
+    local = boundary_faces(elements[ids])
+    return np.column_stack([ids[local[:, 0]], local[:, 1]])
+
+
+def _boundaries(mesh: VolumeMesh) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """Per-part and outer boundary faces of ``mesh`` (cached by topology)."""
+    h = hashlib.blake2b(np.ascontiguousarray(mesh.elements[:, :4]).tobytes(), digest_size=16)
+    for name, ids in mesh.parts.items():
+        h.update(name.encode())
+        h.update(np.ascontiguousarray(ids, dtype=np.int64).tobytes())
+    key = h.digest()
+    if key in _BOUNDARIES:
+        _BOUNDARIES.move_to_end(key)
+        return _BOUNDARIES[key]
+    try:
+        found = part_boundary_faces(mesh.elements, mesh.parts)
+    except ValueError:  # overlapping parts: each on its own
+        found = ({k: _global(np.asarray(ids), mesh.elements) for k, ids in mesh.parts.items()},
+                 boundary_faces(mesh.elements))  # fmt: skip
+    _BOUNDARIES[key] = found
+    while len(_BOUNDARIES) > 4:
+        _BOUNDARIES.popitem(last=False)
+    return found
 
 
 @dataclass(frozen=True)
@@ -173,10 +207,15 @@ class _ElementMeasures:
 
 
 def _part_quality(
-    mesh: VolumeMesh, ids: np.ndarray, m: _ElementMeasures, sliver: float, cad: float | None
+    mesh: VolumeMesh,
+    ids: np.ndarray,
+    faces: np.ndarray,
+    m: _ElementMeasures,
+    sliver: float,
+    cad: float | None,
 ) -> PartQuality:
     dihedral, g, vol, bad = m.dihedral[ids], m.gamma[ids], m.volume[ids], m.bad[ids]
-    total, enclosed = float(vol.sum()), _enclosed_volume(mesh.nodes, mesh.elements[ids])
+    total, enclosed = float(vol.sum()), _enclosed_volume(mesh.nodes, mesh.elements, faces)
     worst = ids[np.argsort(np.where(bad, -1.0, dihedral))[:5]].tolist()
     return PartQuality(
         elements=len(ids),
@@ -199,11 +238,13 @@ def quality_report(
     """Quality of every part and of the whole mesh."""
     cad = mesh.info.get("cad_volumes", {})
     m = _ElementMeasures.of(mesh)
+    faces, outer = _boundaries(mesh)
     parts = {
-        name: _part_quality(mesh, np.asarray(ids), m, sliver_angle_deg, cad.get(name))
+        name: _part_quality(mesh, np.asarray(ids), faces[name], m, sliver_angle_deg, cad.get(name))
         for name, ids in mesh.parts.items()
     }
-    overall = _part_quality(mesh, np.arange(len(mesh.elements)), m, sliver_angle_deg, None)
+    every = np.arange(len(mesh.elements))
+    overall = _part_quality(mesh, every, outer, m, sliver_angle_deg, None)
     return QualityReport(parts=parts, overall=overall, sliver_angle_deg=sliver_angle_deg)
 
 

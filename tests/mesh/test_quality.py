@@ -110,3 +110,35 @@ def test_gmsh_leaves_python_signal_handling_alone() -> None:
     with gmsh_session():
         assert ignored() == before
     assert ignored() == before
+
+
+def test_part_boundaries_from_one_sort_match_each_part_on_its_own() -> None:
+    """A box split into two parts by a plane, and the foot template: the faces bounding each part
+    (its outer skin and its interfaces with other parts) are those of the part meshed alone."""
+    from footdt.mesh.faces import boundary_faces, part_boundary_faces
+
+    nodes, elements = box_tets((10.0, 10.0, 10.0), (4, 4, 4))
+    low = np.flatnonzero(nodes[elements[:, :4]].mean(axis=1)[:, 2] < 5.0)
+    high = np.setdiff1d(np.arange(len(elements)), low)
+    foot = template_mesh()
+    for els, parts in ((elements, {"low": low, "high": high}), (foot.elements, foot.parts)):
+        faces, outer = part_boundary_faces(els, parts)
+        for name, ids in parts.items():
+            local = boundary_faces(els[ids])
+            alone = {(int(ids[e]), int(f)) for e, f in local}
+            assert {(int(e), int(f)) for e, f in faces[name]} == alone, name
+        assert {tuple(r) for r in outer.tolist()} == {
+            tuple(r) for r in boundary_faces(els).tolist()
+        }
+    # the interface between the two box parts bounds both, with as many faces on each side
+    faces, _ = part_boundary_faces(elements, {"low": low, "high": high})
+    assert len(faces["low"]) == len(faces["high"])
+    with pytest.raises(ValueError, match="overlap"):
+        part_boundary_faces(elements, {"a": low, "b": np.arange(len(elements))})
+    # the report on overlapping parts falls back to each part alone
+    overlapping = VolumeMesh(
+        nodes, elements, "tetra", {"all": np.arange(len(elements)), "low": low}
+    )
+    report = quality_report(overlapping)
+    assert report.parts["low"].volume_error < 1e-12 and report.parts["all"].volume_error < 1e-12
+    assert report.parts["low"].volume == pytest.approx(500.0)
