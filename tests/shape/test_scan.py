@@ -45,8 +45,13 @@ def test_a_left_foot_is_recognised(builtin: SSM, tmp_path: Path) -> None:
     assert fit.model_to_scan.p95 < 0.5
 
 
+def _read(path: Path) -> meshio.Mesh:
+    with np.errstate(over="ignore"):  # meshio sniffs an ASCII STL as binary first
+        return meshio.read(path)
+
+
 def _cut(path: Path, out: Path, faces: np.ndarray) -> Path:
-    m = meshio.read(path)
+    m = _read(path)
     tris = np.delete(m.cells_dict["triangle"], faces, axis=0)
     meshio.write(out, meshio.Mesh(m.points, [("triangle", tris)]))
     return out
@@ -59,8 +64,7 @@ def test_holes_and_non_manifold_edges_are_refused(builtin: SSM, tmp_path: Path) 
         ShapeError, match=r"has 2 hole\(s\) besides its opening at the leg .*Close Holes"
     ):
         read_scan(holed)
-    with np.errstate(over="ignore"):  # meshio sniffs ASCII STL as binary first
-        m = meshio.read(path)
+    m = _read(path)
     tris = m.cells_dict["triangle"]
     extra = np.array([[tris[0, 0], tris[0, 1], tris[5000, 2]]])
     meshio.write(
