@@ -85,27 +85,28 @@ class QualityReport:
 
 
 def dihedral_angles(nodes: np.ndarray, elements: np.ndarray) -> np.ndarray:
-    """(M, 6) dihedral angles (degrees) of straight-sided tets (corner nodes)."""
+    """(M, 6) dihedral angles (degrees) of straight-sided tets (corner nodes).
+
+    Column (i, j) in the order (0,1), (0,2), (0,3), (1,2), (1,3), (2,3) is the angle between the
+    faces opposite vertices i and j. The face normals are the gradients of the barycentric
+    coordinates scaled by 6V (e2 x e3, e3 x e1, e1 x e2 and minus their sum, with ek = xk - x0):
+    all point inwards, or all outwards for an inverted element, so the angle needs no sign fix.
+    """
     p = nodes[elements[:, :4]]
-    # outward-ish normal of the face opposite each vertex; the sign cancels in the angle formula
-    normals = []
-    for k in range(4):
-        a, b, c = (p[:, i] for i in range(4) if i != k)
-        n = np.cross(b - a, c - a)
-        n /= np.linalg.norm(n, axis=1, keepdims=True) + 1e-300
-        side = np.einsum(
-            "ij,ij->i", n, p[:, k] - a
-        )  # flip so each normal points away from vertex k
-        normals.append(n * -np.sign(side)[:, None])
-    pairs = [(0, 1), (0, 2), (0, 3), (1, 2), (1, 3), (2, 3)]
-    cos = np.stack([np.einsum("ij,ij->i", normals[i], normals[j]) for i, j in pairs], axis=1)
-    return 180.0 - np.degrees(np.arccos(np.clip(cos, -1.0, 1.0)))
+    e1, e2, e3 = p[:, 1] - p[:, 0], p[:, 2] - p[:, 0], p[:, 3] - p[:, 0]
+    g = np.empty((len(p), 4, 3))
+    g[:, 1], g[:, 2], g[:, 3] = np.cross(e2, e3), np.cross(e3, e1), np.cross(e1, e2)
+    g[:, 0] = -(g[:, 1] + g[:, 2] + g[:, 3])
+    g /= np.sqrt(np.einsum("mki,mki->mk", g, g))[:, :, None] + 1e-300
+    i, j = np.array([0, 0, 0, 1, 1, 2]), np.array([1, 2, 3, 2, 3, 3])
+    cos = -np.einsum("mki,mki->mk", g[:, i], g[:, j])
+    return np.degrees(np.arccos(np.clip(cos, -1.0, 1.0)))
 
 
-def gamma(nodes: np.ndarray, elements: np.ndarray) -> np.ndarray:
+def gamma(nodes: np.ndarray, elements: np.ndarray, volumes: np.ndarray | None = None) -> np.ndarray:
     """3 * inradius / circumradius of straight-sided tets (1 regular, 0 degenerate)."""
     p = nodes[elements[:, :4]]
-    vol = np.abs(tet_volumes(nodes, elements))
+    vol = np.abs(tet_volumes(nodes, elements) if volumes is None else volumes)
     area = sum(
         0.5 * np.linalg.norm(np.cross(p[:, f[1]] - p[:, f[0]], p[:, f[2]] - p[:, f[0]]), axis=1)
         for f in TET_FACES
@@ -203,7 +204,9 @@ class _ElementMeasures:
         bad = vol <= 0
         if el.shape[1] == 10:
             bad |= _tet10_min_jacobian(mesh.nodes, el) <= 0
-        return cls(dihedral_angles(mesh.nodes, el).min(axis=1), gamma(mesh.nodes, el), vol, bad)
+        return cls(
+            dihedral_angles(mesh.nodes, el).min(axis=1), gamma(mesh.nodes, el, vol), vol, bad
+        )
 
 
 def _part_quality(

@@ -189,12 +189,11 @@ def morph_report(
     distances = target.query(morphed.nodes[nodes]).distances
     skin = DistanceStats.of(distances)
     v0 = tet_volumes(template.nodes, template.elements)
-    v1 = tet_volumes(morphed.nodes, morphed.elements)
+    quality = quality_report(morphed)  # its part volumes are the morphed sums of tet volumes
     change = {
-        name: float(100.0 * (v1[ids].sum() / v0[ids].sum() - 1.0))
+        name: float(100.0 * (quality.parts[name].volume / v0[ids].sum() - 1.0))
         for name, ids in template.parts.items()
     }
-    quality = quality_report(morphed)
     part_of = _part_of(morphed)
     worst: list[WorstElement] = []
     for q in quality.parts.values():

@@ -31,6 +31,13 @@ def test_regular_tet_has_gamma_one_and_the_regular_dihedral_angle() -> None:
     flat = REGULAR.copy()
     flat[3] = [0.0, 0.0, -0.99]  # nearly in the plane of the other three: a sliver
     assert dihedral_angles(flat, el).min() < 5 and gamma(flat, el)[0] < 0.2
+    flat[3] = [0.0, 0.0, -1.0]  # exactly in that plane: zero volume, angles 0 and 180 degrees
+    assert dihedral_angles(flat, el).min() == pytest.approx(0.0, abs=1e-6)
+    assert gamma(flat, el)[0] == 0.0
+    swapped = np.array([[1, 0, 2, 3]])  # an inverted (negative-volume) element has the same angles
+    assert np.allclose(
+        np.sort(dihedral_angles(REGULAR, swapped)), np.sort(dihedral_angles(REGULAR, el))
+    )
 
 
 def test_template_passes_the_gate_and_the_report_is_json() -> None:
