@@ -245,7 +245,7 @@ class PardisoSPD:
                 self._solver._call_pardiso(self._A, np.zeros((self._A.shape[0], 1)))
             except PyPardisoError as exc:
                 _free(self._solver, everything=True)
-                self._key = None
+                self._solver = None  # nothing left to free or keep (``__del__``)
                 raise SolveError(
                     f"PARDISO could not factorise the {K.shape[0]}-DOF stiffness matrix ({exc}); the "
                     "model is probably not fully constrained (check fixed DOFs and floating parts)"

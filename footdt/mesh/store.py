@@ -17,7 +17,7 @@ import numpy as np
 
 from footdt import __version__
 from footdt.errors import MeshError
-from footdt.fileio import atomic_write, cached_file
+from footdt.fileio import atomic_write, cached_file, source_digest
 from footdt.mesh.gmsh_session import VolumeMesh
 
 MESH_FORMAT = "footdt-volume-mesh-1"
@@ -87,20 +87,16 @@ TEMPLATE_MESH_CODE = (
 def cached_template_mesh(options: Any, params: Any = None) -> VolumeMesh:
     """The template mesh for ``options`` (``MeshOptions``) and template ``params``
     (``FootTemplate``; default the reference foot), meshed once and then read from the cache."""
+    import gmsh
+
     from footdt.mesh.foot import mesh_foot
     from footdt.spec.geometry import FootTemplate
 
     params = params or FootTemplate(type="foot_template")
-    import gmsh
-
-    from footdt.fileio import source_digest
-
-    code = source_digest(*TEMPLATE_MESH_CODE)
     key = json.dumps(
-        {"v": __version__, "gmsh": gmsh.__version__, "code": code,
+        {"v": __version__, "gmsh": gmsh.__version__, "code": source_digest(*TEMPLATE_MESH_CODE),
          "options": options.model_dump(), "params": params.model_dump()},
         sort_keys=True,
     )  # fmt: skip
     path = cache_dir() / f"template-{hashlib.sha256(key.encode()).hexdigest()[:16]}.npz"
-    mesh = cached_file(path, load_mesh, lambda: mesh_foot(params, options), save_mesh, MeshError)
-    return mesh
+    return cached_file(path, load_mesh, lambda: mesh_foot(params, options), save_mesh, MeshError)
