@@ -163,6 +163,10 @@ def run_loso(
     for sub in ("models", "scalers", "tuning", "curves"):
         (out / sub).mkdir(parents=True, exist_ok=True)
     setup_tensorflow(deterministic=spec.validation.deterministic)
+    if spec.model.search_space and opts.storage is None:  # every fold's study kept with the run
+        from dataclasses import replace
+
+        opts = replace(opts, storage=f"sqlite:///{(out / 'optuna.db').resolve()}")
     folds = loso_folds(ds)
     if opts.max_folds is not None:
         folds = folds[: opts.max_folds]
@@ -175,6 +179,8 @@ def run_loso(
         "samples": spec.inputs.samples, "channels": list(ds.channels), "static": list(ds.static_names),
         "target_scaling": spec.model.target_scaling,
         "early_stopping_patience": spec.validation.early_stopping_patience,
+        "optuna_storage": opts.storage if (opts.storage or "sqlite").startswith("sqlite")
+        else "--storage (URL not recorded: it may hold a password)",
         "label_backend": ds.label_backend, "store": opts.store, "cohort": opts.cohort,
         "dataset_hash": ds.content_hash(), "n_subjects": len(ds.subjects), "n_samples": ds.n,
         "n_folds": len(folds), "partial": len(folds) < len(ds.subjects),
