@@ -64,3 +64,18 @@ def test_early_stopping_split_is_seeded_and_leaves_enough_to_train() -> None:
     assert early_stopping_split(["a", "b"], 0.5, seed=0) is None
     fit, stop = early_stopping_split(["a", "b", "c"], 0.9, seed=0)  # type: ignore[misc]
     assert len(stop) == 1 and len(fit) == 2
+
+
+def test_swapped_imu_moves_the_wearable_not_the_runner(small_cohort: Synthetic) -> None:
+    from footdt.learn.controls import swap_runner_imu
+
+    spec = tiny_spec(static_features=["body_mass", "contact_time"])
+    ds = load_dataset(spec, small_cohort.store, small_cohort.cohort)
+    sw, donor = swap_runner_imu(ds, seed=0)
+    assert all(a != b for a, b in donor.items()) and sorted(donor.values()) == sorted(ds.subjects)
+    for s, d in donor.items():
+        mine, theirs = ds.rows_of([s]), ds.rows_of([d])
+        np.testing.assert_array_equal(sw.X[mine], ds.X[theirs])
+        np.testing.assert_array_equal(sw.static[mine, 1], ds.static[theirs, 1])  # timing moves
+        np.testing.assert_array_equal(sw.static[mine, 0], ds.static[mine, 0])  # mass stays
+        np.testing.assert_array_equal(sw.Y[mine], ds.Y[mine])  # labels stay
