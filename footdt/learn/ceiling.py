@@ -81,8 +81,8 @@ def information_ceiling(
     r2 = {scale: {name: loso_r2(inputs[name], Y, ds) for name in sets}
           for scale, Y in (("labels", ds.Y), ("per_kg", ds.Y / mass))}  # fmt: skip
     for k, t in enumerate(ds.targets):
-        row = {scale: {name: round(float(v[k]), 4) for name, v in by.items()}
-               for scale, by in r2.items()}  # fmt: skip
+        row: dict[str, Any] = {scale: {name: round(float(v[k]), 4) for name, v in by.items()}
+                               for scale, by in r2.items()}  # fmt: skip
         lab = row["labels"]
         if "imu_mass" in lab and "body_mass" in lab:
             row["imu_gain_over_mass"] = round(lab["imu_mass"] - lab["body_mass"], 4)
