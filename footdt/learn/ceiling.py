@@ -70,7 +70,7 @@ def information_ceiling(
     """Per target and input set, the LOSO R² for the labels and for the labels per body mass."""
     state, state_names = gait_state(generation, ds)
     mass = ds.body_mass_kg[:, None]
-    inputs = {
+    inputs = {  # each built only when asked for
         "state": state, "imu": ds.ridge_features, "body_mass": mass,
         "imu_mass": np.column_stack([ds.ridge_features, mass]),
         "state_mass": np.column_stack([state, mass]),
