@@ -29,8 +29,7 @@ touches down further back on the heel's curve.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields, replace
-from typing import Any
+from dataclasses import asdict, dataclass
 
 import numpy as np
 
@@ -117,10 +116,10 @@ class RunnerGait:
 #: Stride-to-stride variation (CV for positive quantities, SD in deg or stance fraction for the
 #: others), checked against RBDS001 and Alcantara 2022 by benchmarks/calibrate_cohort.py.
 STRIDE_SD = {
-    "speed_m_s": 0.004, "step_s": 0.012, "contact_s": 0.014, "touchdown_v_m_s": 0.07,
-    "arrest_s": 0.05, "touchdown_vx_m_s": 0.06, "foot_angle_ic_deg": 1.2, "ankle_peak_deg": 0.8,
-    "heel_off_frac": 0.012, "braking_impulse_bw_s": 0.05, "active_peak_frac": 0.01,
-    "active_shape": 0.03, "landing_m": 0.008,
+    "speed_m_s": 0.004, "step_s": 0.015, "contact_s": 0.018, "touchdown_v_m_s": 0.08,
+    "arrest_s": 0.08, "touchdown_vx_m_s": 0.06, "foot_angle_ic_deg": 1.2, "ankle_peak_deg": 0.8,
+    "heel_off_frac": 0.012, "braking_impulse_bw_s": 0.05, "active_peak_frac": 0.012,
+    "active_shape": 0.05, "landing_m": 0.008,
 }  # fmt: skip
 
 
@@ -187,11 +186,3 @@ def stride_states(
         o["contact_s"] += 0.5 * o["step_s"]
         out.append(mean_state(r, v, {k: base.get(k, 0.0) + o[k] for k in keys}))
     return out
-
-
-def state_fields() -> tuple[str, ...]:
-    return tuple(f.name for f in fields(GaitState))
-
-
-def with_(state: GaitState, **kw: Any) -> GaitState:
-    return replace(state, **kw)
