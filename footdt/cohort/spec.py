@@ -105,7 +105,7 @@ class Hidden(_Strict):
         description="Damping ratio of that soft tissue.",
     )
     impact_coupling_tibia: Normal = Field(
-        Normal(mean=0.55, sd=0.07, low=0.35, high=0.8),
+        Normal(mean=0.55, sd=0.1, low=0.3, high=0.85),
         description="Share of the lower limb's impact deceleration the tibia sensor feels.",
     )
     impact_coupling_foot: Normal = Field(
