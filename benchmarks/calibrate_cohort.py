@@ -21,7 +21,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 REPO = Path(__file__).resolve().parents[1]
 
-from _harness import RESULTS, write  # noqa: E402
+from _harness import write  # noqa: E402
 
 TEMPLATE = """\
 kind: subject
@@ -43,7 +43,7 @@ ROWS = (  # (label, key in the step statistics, scale, format)
 
 
 def _fmt(v: object, f: str) -> str:
-    return "-" if v is None or v != v else f.format(v)  # noqa: PLR0124 (NaN)
+    return "-" if v is None or v != v else f.format(v)
 
 
 def table(res: dict) -> str:
@@ -53,13 +53,19 @@ def table(res: dict) -> str:
              "|---|---|---|---|---|---|"]  # fmt: skip
     for label, key, _, _ in ROWS:
         cvr = " / ".join(_fmt((rb.get(v) or {}).get(f"cv_{key}"), "{:.1%}") for v in ("2.5", "3.5"))
-        cva = " / ".join(_fmt((alc.get(v) or {}).get(f"cv_{key}"), "{:.1%}") for v in ("2.5", "3.33", "4.17"))
-        cvs = " / ".join(_fmt(sp[f"{v}_rearfoot"].get(f"cv_{key}"), "{:.1%}") for v in ("2.5", "3.5"))
+        cva = " / ".join(
+            _fmt((alc.get(v) or {}).get(f"cv_{key}"), "{:.1%}") for v in ("2.5", "3.33", "4.17")
+        )
+        cvs = " / ".join(
+            _fmt(sp[f"{v}_rearfoot"].get(f"cv_{key}"), "{:.1%}") for v in ("2.5", "3.5")
+        )
         chr_ = _fmt((rb.get("change") or {}).get(key), "{:+.0%}")
         chs = _fmt(sp["change"].get(key), "{:+.0%}")
         lines.append(f"| {label} | {cvr} | {cva} | {cvs} | {chr_} | {chs} |")
     lines.append("")
-    lines.append("| quantity | RBDS001 2.5 / 3.5 | Alcantara 2.5 / 3.33 / 4.17 | synthetic rearfoot 2.5 / 3.5 (medians) |")
+    lines.append(
+        "| quantity | RBDS001 2.5 / 3.5 | Alcantara 2.5 / 3.33 / 4.17 | synthetic rearfoot 2.5 / 3.5 (medians) |"
+    )
     lines.append("|---|---|---|---|")
     for label, key, _, f in ROWS:
         r = " / ".join(_fmt((rb.get(v) or {}).get(key), f) for v in ("2.5", "3.5"))

@@ -74,7 +74,11 @@ PLANTAR_REGIONS: Final[tuple[str, ...]] = ("rearfoot", "midfoot", "forefoot", "t
 #: percentage mask (heel 0-30 %, forefoot 51-81 %). The FE surfaces (``anatomy.landmarks``), the
 #: plate masks (``gait.pressure.footprint_masks``) and the synthetic pressures (``cohort.stance``)
 #: all split the sole with ``plantar_region``.
-PLANTAR_REGION_CUTS: Final[tuple[tuple[float, float], ...]] = ((0.30, 0.30), (0.60, 0.47), (0.80, 0.68))
+PLANTAR_REGION_CUTS: Final[tuple[tuple[float, float], ...]] = (
+    (0.30, 0.30),
+    (0.60, 0.47),
+    (0.80, 0.68),
+)
 
 
 def plantar_region(along: Any, medial: Any) -> Any:
@@ -88,6 +92,7 @@ def plantar_region(along: Any, medial: Any) -> Any:
     u = np.asarray(along, dtype=float)
     w = np.clip(np.asarray(medial, dtype=float), 0.0, 1.0)
     return sum((u >= lat + (med - lat) * w).astype(int) for med, lat in PLANTAR_REGION_CUTS)
+
 
 #: Footscan-like finer plantar zones (each inside one region; ``midfoot`` is both).
 PLANTAR_ZONES: Final[tuple[str, ...]] = (

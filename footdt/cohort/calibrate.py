@@ -40,7 +40,11 @@ def _cv(x: Any) -> float:
 
 def _r(a: Any, b: Any) -> float:
     a, b = np.asarray(a, float), np.asarray(b, float)
-    return float(np.corrcoef(a, b)[0, 1]) if len(a) > 2 and a.std() > 0 and b.std() > 0 else float("nan")
+    return (
+        float(np.corrcoef(a, b)[0, 1])
+        if len(a) > 2 and a.std() > 0 and b.std() > 0
+        else float("nan")
+    )
 
 
 def cohort_summary(gen: dict[str, Any]) -> dict[str, Any]:
@@ -111,7 +115,7 @@ def speed_response(spec: Any, speeds: tuple[float, float] = (2.5, 3.5), n_stride
 
     sensor = SensorModel(**spec.sensors.model_dump(exclude={"misplacement_deg", "misplacement_mm"}))
     classes = strike_classes(spec)
-    per: dict[float, list[dict[str, float]]] = {v: [] for v in speeds}
+    per: dict[float, list[dict[str, Any]]] = {v: [] for v in speeds}
     for i in range(spec.n_runners):
         runner = draw_runner(spec, i, classes[i])
         h = runner.hidden
@@ -119,7 +123,10 @@ def speed_response(spec: Any, speeds: tuple[float, float] = (2.5, 3.5), n_stride
                                h["achilles_moment_arm"], h["cocontraction"])  # fmt: skip
         for v in speeds:
             rng = np.random.default_rng([spec.seed, i, int(v * 100)])
-            stances = [stance_params(runner, st) for st in stride_states(runner.gait, v, n_strides + 2, rng)]
+            stances = [
+                stance_params(runner, st)
+                for st in stride_states(runner.gait, v, n_strides + 2, rng)
+            ]
             sim = simulate(stances, runner.mounts, sensor, rng, tibia_roll_deg=h["tibia_roll_deg"],
                            tissue=(h["tissue_coupling_hz"], h["tissue_damping"]),
                            coupling=(h["impact_coupling_foot"], h["impact_coupling_tibia"]))  # fmt: skip
@@ -139,7 +146,9 @@ def speed_response(spec: Any, speeds: tuple[float, float] = (2.5, 3.5), n_stride
                 "cv_step_s": _cv([p.state.step_s for p in rec]),
                 "cv_active_peak_bw": _cv([x["active_peak_bw"] for x in g]),
                 "cv_loading_rate_bw_s": _cv([x["loading_rate_bw_s"] for x in g]),
-                "cv_impact_peak_bw": _cv([x["impact_peak_bw"] for x in g]) if all(x["impact_peak_bw"] for x in g) else float("nan"),  # fmt: skip
+                "cv_impact_peak_bw": _cv([x["impact_peak_bw"] for x in g])
+                if all(x["impact_peak_bw"] for x in g)
+                else float("nan"),
                 "cv_peak_tibia_g": _cv(pta),
             }
             per[v].append(row)
@@ -168,7 +177,9 @@ def read_c3d(path: str | Path) -> dict[str, Any]:
     p = c["parameters"]
     labels = list(p["POINT"]["LABELS"]["value"])
     pts = c["data"]["points"][:3] / 1000.0
-    markers = {n: np.stack([pts[0, i], -pts[2, i], pts[1, i]], axis=1) for i, n in enumerate(labels)}
+    markers = {
+        n: np.stack([pts[0, i], -pts[2, i], pts[1, i]], axis=1) for i, n in enumerate(labels)
+    }
     cal = np.asarray(p["FORCE_PLATFORM"]["CAL_MATRIX"]["value"], float).reshape(6, 6, -1)[:, :, 0]
     a_labels = list(p["ANALOG"]["LABELS"]["value"])
     fz = -cal[2, 2] * c["data"]["analogs"][0][a_labels.index("F1Z")]
@@ -258,7 +269,9 @@ def _rbds_pta(d: Path, c3d: dict[str, Any]) -> dict[str, np.ndarray]:
     ref = np.stack([static[m].mean(axis=0) for m in cluster])
     traj = np.stack([c3d["markers"][m] for m in cluster], axis=1)
     rate = c3d["marker_rate_hz"]
-    acc = virtual_accelerometer(traj, ref, ankle + 0.08 * axes[:, 2], axes, rate, 15.0, tuple(cluster))
+    acc = virtual_accelerometer(
+        traj, ref, ankle + 0.08 * axes[:, 2], axes, rate, 15.0, tuple(cluster)
+    )
     t = np.arange(len(acc)) / rate
     from footdt.gait.validate import contacts_from_force
 

@@ -34,7 +34,6 @@ import io
 import json
 import zipfile
 from collections.abc import Callable
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +41,14 @@ import numpy as np
 
 from footdt.cohort import manifest as mf
 from footdt.cohort.imu import SensorModel, simulate
-from footdt.cohort.runners import Runner, Trial, draw_runner, draw_trial, strike_classes, trial_strides
+from footdt.cohort.runners import (
+    Runner,
+    Trial,
+    draw_runner,
+    draw_trial,
+    strike_classes,
+    trial_strides,
+)
 from footdt.cohort.sole import Sole, fe_sole
 from footdt.cohort.spec import CohortSpec
 from footdt.cohort.stance import (

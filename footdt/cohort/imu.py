@@ -38,6 +38,7 @@ Output: specific force in m/s^2, channel order of ``footdt.cohort.manifest.WINDO
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -116,7 +117,6 @@ def _forward_swing(x0: float, v0: float, x1: float, v1: float, tb: float, tr: fl
     return [(k, float(np.interp(k, u, pos))) for k in np.linspace(0.08, 0.96, 12)]
 
 
-
 def _stance_paths(p: StanceParams, landing_m: float) -> dict[str, Callable[[np.ndarray], np.ndarray]]:  # fmt: skip
     """Stance functions of s: ankle x (m, runner frame), z (m), shank lean, ankle angle (deg)."""
     st = p.state
@@ -155,7 +155,7 @@ class Cycle:
     def __init__(self, p: StanceParams, nxt: StanceParams) -> None:
         st, sn = p.state, nxt.state
         self.stride_s = st.stride_s
-        self.duty = d = st.contact_s / st.stride_s
+        self.duty = st.contact_s / st.stride_s
         self._p = p
         self._stance = _stance_paths(p, st.landing_m)
         nxt_paths = _stance_paths(nxt, sn.landing_m)
@@ -271,7 +271,7 @@ def simulate(
     the impact deceleration (foot, tibia) that reaches the sensor through it."""
     from scipy.signal import butter, sosfilt
 
-    cycles = [Cycle(a, b) for a, b in zip(stances[:-1], stances[1:], strict=True)]
+    cycles = [Cycle(a, b) for a, b in itertools.pairwise(stances)]
     strides = np.array([c.stride_s for c in cycles])
     ic_all = np.concatenate([[0.0], np.cumsum(strides)])  # IC of every cycle (s)
     start = ic_all[0] + rng.uniform(0.55, 0.75) * strides[0]

@@ -108,7 +108,9 @@ def draw_runner(spec: CohortSpec, index: int, strike_class: str) -> Runner:
     ta = 0.023 if rfs else (0.036 if ffs else 0.028)
     variability = float(np.exp(rng.normal(0.0, 0.2)))
     gait = RunnerGait(
-        strike_class=strike_class, height_m=height, preferred_speed_m_s=speed,
+        strike_class=strike_class,
+        height_m=height,
+        preferred_speed_m_s=speed,
         cadence_offset_hz=_n(rng, 0.0, 0.08, -0.2, 0.2),
         contact_factor=_n(rng, 1.0, 0.05, 0.88, 1.12),
         foot_angle_ic_deg=_n(rng, *angle),
@@ -125,11 +127,15 @@ def draw_runner(spec: CohortSpec, index: int, strike_class: str) -> Runner:
         braking_impulse_bw_s=_n(rng, 0.025, 0.004, 0.015, 0.035),
         active_peak_frac=_n(rng, 0.44, 0.02, 0.38, 0.5),
         active_shape=_n(rng, 1.5, 0.1, 1.25, 1.8),
-        cop_end_frac=float(np.clip(_n(rng, 0.88, 0.015, 0.84, 0.92) + 0.04 * (hidden["load_toes"] - 1.0), 0.82, 0.95)),  # fmt: skip
+        cop_end_frac=float(
+            np.clip(
+                _n(rng, 0.88, 0.015, 0.84, 0.92) + 0.04 * (hidden["load_toes"] - 1.0), 0.82, 0.95
+            )
+        ),
         landing_m=_n(rng, 0.27 if rfs else 0.18, 0.03, 0.1, 0.36) * height / 1.76,
         kick_extra_m=_n(rng, 0.0, 0.02, -0.05, 0.05),
         cv={k: variability for k in STRIDE_SD},
-    )  # fmt: skip
+    )
     hidden["tibia_roll_deg"] = _n(rng, 12.0, 3.0, 4.0, 20.0)
     hidden["stride_variability"] = variability
     sd_m, sd_deg = spec.sensors.misplacement_mm / 1000.0, spec.sensors.misplacement_deg

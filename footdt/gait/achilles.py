@@ -82,8 +82,10 @@ def _rot(deg: float) -> np.ndarray:
 
 
 class AchillesModel(Protocol):
-    method: str
-    geometry: FootShankGeometry
+    @property
+    def method(self) -> str: ...
+    @property
+    def geometry(self) -> FootShankGeometry: ...
 
     def moment_arm_mm(self, ankle_deg: ArrayLike) -> np.ndarray: ...
 

@@ -90,7 +90,9 @@ def test_region_pressure_times_fe_area_is_the_vertical_grf(small_cohort: Path) -
     for r in PLANTAR_REGIONS:
         f = mesh.surfaces[r]
         p = mesh.nodes[np.take_along_axis(mesh.elements[f[:, 0], :4], np.asarray(TET_FACES)[f[:, 1]], axis=1)]  # fmt: skip
-        area[r] = 0.5 * np.abs(np.cross(p[:, 1] - p[:, 0], p[:, 2] - p[:, 0])[:, 2]).sum()  # on the ground
+        area[r] = (
+            0.5 * np.abs(np.cross(p[:, 1] - p[:, 0], p[:, 2] - p[:, 0])[:, 2]).sum()
+        )  # on the ground
     press = pd.read_csv(trial / "pressure.csv")
     grf = pd.read_csv(trial / "grf.csv")
     t = press["time_s"].to_numpy()

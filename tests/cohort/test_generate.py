@@ -152,7 +152,9 @@ def test_generation_records_every_state_and_hidden_factor(small_cohort: Path) ->
             assert t["stance_s"] == pytest.approx(ps["contact_s"])
             with np.load(small_cohort / s["id"] / tid / "imu.npz") as z:
                 np.testing.assert_allclose(z["true_to_s"] - z["true_ic_s"], z["true_contact_s"])
-                np.testing.assert_allclose(z["true_step_s"] - z["true_contact_s"], z["true_flight_s"])
+                np.testing.assert_allclose(
+                    z["true_step_s"] - z["true_contact_s"], z["true_flight_s"]
+                )
                 assert np.diff(z["true_ic_s"]) == pytest.approx(2 * z["true_step_s"][:-1])
 
 

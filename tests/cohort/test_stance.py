@@ -53,7 +53,9 @@ def test_impulses(strike: str) -> None:
     p = params(st)
     s = np.linspace(0, 1, 8001)
     # vertical impulse of a step = body weight x step time (contact + flight; no net vertical motion)
-    assert np.trapezoid(vertical_grf_bw(s, p), s) * st.contact_s == pytest.approx(st.step_s, rel=1e-3)
+    assert np.trapezoid(vertical_grf_bw(s, p), s) * st.contact_s == pytest.approx(
+        st.step_s, rel=1e-3
+    )
     assert st.flight_s == pytest.approx(st.step_s - st.contact_s)
     # the lower limb's impulse m1 x touchdown velocity is part of it
     j1 = np.trapezoid(impact_grf_bw(s, p), s) * st.contact_s
