@@ -22,7 +22,7 @@ from typing import Any, Literal
 import numpy as np
 
 from footdt.errors import ModelDirError
-from footdt.fileio import atomic_write
+from footdt.fileio import atomic_write, canonical_json
 
 SCHEMA_VERSION = 1
 
@@ -198,7 +198,7 @@ class AnalysisModel:
 
     def content_hash(self) -> str:
         meta, arrays = _split(self)
-        h = hashlib.sha256(json.dumps(meta, sort_keys=True, separators=(",", ":")).encode())
+        h = hashlib.sha256(canonical_json(meta).encode())
         for key in sorted(arrays):
             h.update(key.encode())
             _hash_array(h, arrays[key])
@@ -314,7 +314,7 @@ def load_model(directory: str | Path) -> AnalysisModel:
     except Exception as exc:  # corrupted JSON or zip
         raise ModelDirError(
             f"{d}: cannot read the model ({type(exc).__name__}: {exc}); {hint}"
-        ) from None
+        ) from exc
     if meta.get("schema_version") != SCHEMA_VERSION:
         raise ModelDirError(
             f"{d}: model schema version {meta.get('schema_version')} is not {SCHEMA_VERSION}; {hint}"
@@ -324,7 +324,7 @@ def load_model(directory: str | Path) -> AnalysisModel:
     except (KeyError, TypeError, ValueError) as exc:
         raise ModelDirError(
             f"{d}: model.json and arrays.npz do not fit together ({exc}); {hint}"
-        ) from None
+        ) from exc
     stored = meta.get("content_hash")
     if stored != model.content_hash():
         raise ModelDirError(f"{d}: content hash mismatch (files changed after compile); {hint}")

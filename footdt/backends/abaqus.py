@@ -129,7 +129,7 @@ def _load(path: Path) -> dict[str, Any]:
     try:
         data = json.loads(path.read_text())
     except (ValueError, UnicodeDecodeError) as exc:
-        raise FootdtError(f"{path}: not valid JSON ({exc}); {hint}") from None
+        raise FootdtError(f"{path}: not valid JSON ({exc}); {hint}") from exc
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise FootdtError(
             f"{path}: not a footdt Abaqus results file (no format {FORMAT!r}); {hint}"
@@ -174,7 +174,7 @@ def read_abaqus_json(path: str | Path, model: AnalysisModel) -> SolveResult:
     except (KeyError, TypeError, ValueError, IndexError) as exc:
         raise FootdtError(
             f"{p}: malformed results file ({type(exc).__name__}: {exc}); re-extract it"
-        ) from None
+        ) from exc
     assert volume is not None
     return SolveResult(
         subject=model.subject,

@@ -14,8 +14,6 @@ of ``compile`` by making e.g. ``geometry`` and adding it to ``CompileStep.needs`
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
@@ -24,6 +22,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from footdt import __version__
 from footdt.errors import FootdtError, ModelDirError
+from footdt.fileio import json_digest
 
 if TYPE_CHECKING:
     from footdt.backends.base import SolveResult
@@ -119,8 +118,7 @@ def profile_fingerprint(profile: SolverProfile) -> dict[str, Any]:
 
 
 def digest(data: Any) -> str:
-    text = json.dumps(data, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
+    return json_digest(data)
 
 
 class Step:

@@ -166,3 +166,16 @@ def test_validate_knows_cohort_specs() -> None:
     result = _run("validate", SPECS / "cohorts" / "demo.yaml")
     assert result.exit_code == 0, result.output
     assert "cohort 'demo'" in result.output
+
+
+def test_verbose_shows_the_cause_of_an_error(tmp_path) -> None:
+    out = tmp_path / "bar"
+    assert _run("compile", BAR_SPEC, "--backend", "sfepy", "--out", out).exit_code == 0
+    (out / "model.json").write_text("{not json")
+    quiet = _one_line_error(_run("solve", out, "--store", tmp_path / "l.db"))
+    assert "cannot read the model" in quiet and "caused by" not in quiet
+    loud = _run("--verbose", "solve", out, "--store", tmp_path / "l.db")
+    assert loud.exit_code != 0 and "Traceback" not in loud.output
+    lines = [ln for ln in loud.output.splitlines() if ln.strip()]
+    assert "cannot read the model" in lines[0]
+    assert any("caused by: json.decoder.JSONDecodeError" in ln for ln in lines[1:]), loud.output
