@@ -124,9 +124,11 @@ def compile_cmd(
         raise UnsupportedFeature("; ".join(reasons))
     save_model(model, out)
     written = [out / "model.json", out / "arrays.npz"]
+    removed = []
     if backend in ("abaqus", "calculix"):
-        from footdt.backends.inp import compile_deck
+        from footdt.backends.inp import compile_deck, stale_deck_files
 
+        removed = stale_deck_files(out, backend)
         written += list(compile_deck(model, out, backend).values())
     console.print(
         f"compiled [bold]{model.subject}[/]: {model.n_nodes} nodes, {model.n_elements} {model.cell_type} "
@@ -135,6 +137,11 @@ def compile_cmd(
     )
     for w in written:
         console.print(f"  {w}", highlight=False)
+    for r in removed:
+        console.print(
+            f"  removed {r}: it belonged to the Abaqus deck that {out / 'footdt.inp'} replaces",
+            highlight=False,
+        )
 
 
 @handle_errors

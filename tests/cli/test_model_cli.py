@@ -179,3 +179,18 @@ def test_verbose_shows_the_cause_of_an_error(tmp_path) -> None:
     lines = [ln for ln in loud.output.splitlines() if ln.strip()]
     assert "cannot read the model" in lines[0]
     assert any("caused by: json.decoder.JSONDecodeError" in ln for ln in lines[1:]), loud.output
+
+
+def test_compile_calculix_after_abaqus_into_one_folder(tmp_path) -> None:
+    """The Abaqus scripts must not stay behind next to a CalculiX footdt.inp they would run."""
+    out = tmp_path / "bar"
+    assert _run("compile", BAR_SPEC, "--backend", "abaqus", "--out", out).exit_code == 0
+    assert (out / "run_abaqus.sh").is_file() and (out / "abaqus_extract.py").is_file()
+    result = _run("compile", BAR_SPEC, "--backend", "calculix", "--out", out)
+    assert result.exit_code == 0, result.output
+    assert "calculix dialect" in (out / "footdt.inp").read_text().splitlines()[0]
+    assert not (out / "run_abaqus.sh").exists() and not (out / "abaqus_extract.py").exists()
+    assert "removed" in result.output and "run_abaqus.sh" in result.output
+    assert _run("compile", BAR_SPEC, "--backend", "abaqus", "--out", out).exit_code == 0
+    assert "abaqus dialect" in (out / "footdt.inp").read_text().splitlines()[0]
+    assert (out / "run_abaqus.sh").is_file()
