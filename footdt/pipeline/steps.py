@@ -195,7 +195,7 @@ class SolveStep(Step):
     def run(self, ctx: StepContext, values: Mapping[str, Any]) -> dict[str, Any]:
         from footdt.backends import get_backend
         from footdt.labels.reduce import result_solve_id
-        from footdt.results import save_result, write_vtu
+        from footdt.results import save_result, write_paraview
 
         model = ctx.model()
         profile = ctx.task.profile
@@ -206,7 +206,7 @@ class SolveStep(Step):
         )
         save_result(result, ctx.trial_dir)
         if ctx.task.vtu:
-            write_vtu(model, result, ctx.trial_dir)
+            write_paraview(model, result, ctx.trial_dir)
         ctx.cache["result"] = result
         res = result.max_residual
         ctx.log(f"solved with {result.backend} {result.backend_version} in "

@@ -194,3 +194,19 @@ def test_compile_calculix_after_abaqus_into_one_folder(tmp_path) -> None:
     assert _run("compile", BAR_SPEC, "--backend", "abaqus", "--out", out).exit_code == 0
     assert "abaqus dialect" in (out / "footdt.inp").read_text().splitlines()[0]
     assert (out / "run_abaqus.sh").is_file()
+
+
+def test_solve_writes_a_pvd_per_trial_and_view_refuses_a_vtu(tmp_path) -> None:
+    out = tmp_path / "bar"
+    assert _run("compile", BAR_SPEC, "--backend", "sfepy", "--out", out).exit_code == 0
+    result = _run("solve", out, "--backend", "sfepy", "--store", tmp_path / "l.db")
+    assert result.exit_code == 0, result.output
+    assert (out / "sfepy.pvd").is_file() and (out / "sfepy.loaded.vtu").is_file()
+    assert "sfepy.pvd" in result.output
+    line = _one_line_error(_run("view", out, "--phase", "loaded", "--out", tmp_path / "s.vtu"))
+    assert "s.vtu: footdt view draws a picture" in line and "sfepy.pvd" not in line
+    assert "BACKEND.pvd" in line
+    assert not (tmp_path / "s.vtu").exists()
+    ok = _run("view", out, "--phase", "loaded", "--out", tmp_path / "s.svg")
+    assert ok.exit_code == 0, ok.output
+    assert (tmp_path / "s.svg").read_text().lstrip().startswith("<?xml")
