@@ -69,7 +69,7 @@ def apply_loads(
         _fixed(bc, sets, source, ("boundary_conditions", i), f"bc_{i + 1}")
         for i, bc in enumerate(spec.boundary_conditions)
     ]
-    phases = []
+    phases: list[Phase] = []
     for p, ph in enumerate(spec.phases):
         loc: Loc = ("phases", p)
         pressures = []
