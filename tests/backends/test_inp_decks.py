@@ -365,3 +365,21 @@ def test_surfaces_and_parts_share_one_namespace() -> None:
     for dialect in ("abaqus", "calculix"):
         with pytest.raises(ModelError, match="surface 'MATRIX' and part 'matrix'"):
             write_deck(clash, dialect)  # type: ignore[arg-type]
+
+
+@pytest.mark.slow
+def test_template_abaqus_deck_passes_the_checks(tmp_path: Path) -> None:
+    """The foot template's Abaqus deck: valid names and sets, S/EVOL on the solids, the run script
+    extracting exactly its 16 parts with ask_delete=OFF."""
+    from footdt.compile import compile_spec
+    from footdt.spec.loader import load_spec
+
+    spec = Path(__file__).resolve().parents[2] / "specs" / "subjects" / "template.yaml"
+    model = compile_spec(load_spec(spec))
+    files = compile_deck(model, tmp_path, "abaqus")
+    text = files["inp"].read_text()
+    assert text.count("*ELEMENT OUTPUT, ELSET=FOOTDT_ALL_SOLIDS") == 2 * len(model.phases)
+    assert "*ELEMENT OUTPUT\n" not in text and "*ELEMENT OUTPUT, POSITION" not in text
+    run = files["run"].read_text()
+    assert "ask_delete=OFF" in run and f"{model.content_hash()} {','.join(model.parts)}" in run
+    assert len(model.parts) == 16 and all(f"*ELSET, ELSET={p}\n" in text for p in model.parts)

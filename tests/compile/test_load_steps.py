@@ -100,3 +100,22 @@ def test_template_paper_spec_carries_the_paper_loads() -> None:
                       "push_off": ["achilles_push_off"]}  # fmt: skip
     push_off = {p.surface for p in spec.phases[2].pressures}
     assert "rearfoot" not in push_off  # so the mid-stance rearfoot pressure stays
+
+
+@pytest.mark.slow
+def test_template_paper_compiles_to_the_template_plus_carried_loads() -> None:
+    """Compiled (the 3 mm template mesh): initial contact and mid-stance are the template's load
+    cases; push-off adds the mid-stance rearfoot pressure and Achilles force to its own."""
+    root = Path(__file__).resolve().parents[2] / "specs" / "subjects"
+    paper = compile_spec(load_spec(root / "template_paper.yaml"))
+    plain = compile_spec(load_spec(root / "template.yaml"))
+    assert paper.mesh_hash() == plain.mesh_hash()
+    for a, b in zip(paper.phases[:2], plain.phases[:2], strict=True):
+        assert a.pressures == b.pressures and len(a.nodal_loads) == len(b.nodal_loads)
+    push = paper.phases[2]
+    assert dict((p.surface, p.value) for p in push.pressures) == {
+        "rearfoot": 0.0852,
+        **{p.surface: p.value for p in plain.phases[2].pressures},
+    }
+    total = sum(ld.forces.sum(axis=0) for ld in push.nodal_loads)
+    np.testing.assert_allclose(total, [1023.9 - 57.3, 0.0, 3147.4 + 2788.6], rtol=1e-9)
