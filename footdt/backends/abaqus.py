@@ -135,7 +135,7 @@ def extract_args(model: AnalysisModel) -> list[str]:
 
 
 def _load(path: Path) -> dict[str, Any]:
-    hint = f"write it with `abaqus python abaqus_extract.py JOB.odb {path.name}`"
+    hint = f"write it with `sh run_abaqus.sh` in the deck folder (it writes {RESULTS})"
     if not path.is_file():
         raise FootdtError(f"{path}: no such Abaqus results file; {hint}")
     try:
