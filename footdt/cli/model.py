@@ -202,7 +202,8 @@ def solve(
     )
     console.print(f"results: {npz}", highlight=False)
     console.print(
-        f"ParaView: {pvd} (the {len(vtus)} phases as time steps; one .vtu per phase beside it)",
+        f"ParaView: {pvd} ({len(vtus)} phase{'s' if len(vtus) != 1 else ''} as time steps; "
+        "one .vtu per phase beside it)",
         highlight=False,
     )
 
