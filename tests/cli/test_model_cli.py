@@ -210,3 +210,29 @@ def test_solve_writes_a_pvd_per_trial_and_view_refuses_a_vtu(tmp_path) -> None:
     ok = _run("view", out, "--phase", "loaded", "--out", tmp_path / "s.svg")
     assert ok.exit_code == 0, ok.output
     assert (tmp_path / "s.svg").read_text().lstrip().startswith("<?xml")
+
+
+def test_causes_follow_from_and_from_none() -> None:
+    """``raise X from err`` and ``raise X from None`` alike: --verbose shows what was handled."""
+    from footdt.cli.common import causes
+    from footdt.errors import FootdtError
+
+    def wrapped(suppress: bool) -> FootdtError:
+        try:
+            try:
+                int("x")
+            except ValueError as exc:
+                raise KeyError("k") from exc
+        except KeyError as exc:
+            err = FootdtError("outer")
+            try:
+                if suppress:
+                    raise err from None
+                raise err from exc
+            except FootdtError as got:
+                return got
+        raise AssertionError
+
+    for suppress in (False, True):
+        lines = causes(wrapped(suppress))
+        assert lines[0] == "KeyError: 'k'" and lines[1].startswith("ValueError: invalid literal")
