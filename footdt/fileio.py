@@ -5,21 +5,51 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import hashlib
+import json
 import os
-import tempfile
+import secrets
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 T = TypeVar("T")
 
 
+def canonical_json(data: Any) -> str:
+    """``data`` as canonical JSON text: sorted keys, no spaces, ``str()`` of anything else."""
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), default=str)
+
+
+def json_digest(data: Any, length: int = 16) -> str:
+    """SHA-256 (first ``length`` hex digits) of the canonical JSON of ``data``: the one content
+    address of JSON-able values (spec hashes, pipeline step keys, model metadata)."""
+    return hashlib.sha256(canonical_json(data).encode()).hexdigest()[:length]
+
+
+def new_temporary(path: str | Path) -> Path:
+    """Create an empty ``.NAME.<random>.tmp`` next to ``path`` and return it.
+
+    Created with mode 0666 less the process umask (as ``open()`` would), not the 0600 of
+    ``tempfile.mkstemp``: once renamed into place, colleagues who may read the folder may read
+    the file too."""
+    p = Path(path)
+    while True:
+        tmp = p.parent / f".{p.name}.{secrets.token_hex(4)}.tmp"
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        except FileExistsError:  # pragma: no cover - 32 random bits collided
+            continue
+        os.close(fd)
+        return tmp
+
+
 def atomic_write(path: str | Path, write: Callable[[Path], object]) -> Path:
-    """Call ``write(tmp)`` on a temporary file next to ``path``, then rename it into place."""
+    """Call ``write(tmp)`` on a temporary file next to ``path``, then rename it into place.
+
+    The file gets the permissions of a newly created file (0666 less the umask)."""
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=p.parent, prefix=f".{p.name}.", suffix=".tmp")
-    os.close(fd)
+    tmp = new_temporary(p)
     try:
         write(Path(tmp))
         os.replace(tmp, p)

@@ -21,8 +21,8 @@ from typing import Any, Literal
 
 import numpy as np
 
-from footdt.errors import ModelDirError
-from footdt.fileio import atomic_write
+from footdt.errors import ModelDirError, ModelError
+from footdt.fileio import atomic_write, canonical_json
 
 SCHEMA_VERSION = 1
 
@@ -30,6 +30,9 @@ SCHEMA_VERSION = 1
 TET_FACES: tuple[tuple[int, int, int], ...] = ((0, 1, 2), (0, 3, 1), (1, 3, 2), (2, 3, 0))
 #: Mid-side nodes of the same faces for C3D10 (node order 1-4 corners, 5-10 edges 12,23,31,14,24,34).
 TET10_FACE_MIDSIDES: tuple[tuple[int, int, int], ...] = ((4, 5, 6), (7, 8, 4), (5, 8, 9), (6, 9, 7))
+
+#: Names footdt adds to decks start with this (connector sets, all nodes...); model names may not.
+RESERVED_PREFIX = "FOOTDT_"
 
 CellType = Literal["tetra", "tetra10"]
 ConnectorLaw = Literal["linear", "tension_only", "slip_ring"]
@@ -198,7 +201,7 @@ class AnalysisModel:
 
     def content_hash(self) -> str:
         meta, arrays = _split(self)
-        h = hashlib.sha256(json.dumps(meta, sort_keys=True, separators=(",", ":")).encode())
+        h = hashlib.sha256(canonical_json(meta).encode())
         for key in sorted(arrays):
             h.update(key.encode())
             _hash_array(h, arrays[key])
@@ -314,7 +317,7 @@ def load_model(directory: str | Path) -> AnalysisModel:
     except Exception as exc:  # corrupted JSON or zip
         raise ModelDirError(
             f"{d}: cannot read the model ({type(exc).__name__}: {exc}); {hint}"
-        ) from None
+        ) from exc
     if meta.get("schema_version") != SCHEMA_VERSION:
         raise ModelDirError(
             f"{d}: model schema version {meta.get('schema_version')} is not {SCHEMA_VERSION}; {hint}"
@@ -324,11 +327,14 @@ def load_model(directory: str | Path) -> AnalysisModel:
     except (KeyError, TypeError, ValueError) as exc:
         raise ModelDirError(
             f"{d}: model.json and arrays.npz do not fit together ({exc}); {hint}"
-        ) from None
+        ) from exc
     stored = meta.get("content_hash")
     if stored != model.content_hash():
         raise ModelDirError(f"{d}: content hash mismatch (files changed after compile); {hint}")
-    return model
+    try:
+        return validate(model)
+    except ModelError as exc:
+        raise ModelDirError(f"{d}: not a valid model: {exc}; {hint}") from exc
 
 
 def _from_parts(meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> AnalysisModel:
@@ -381,3 +387,13 @@ def replace(model: AnalysisModel, **changes: Any) -> AnalysisModel:
 
 def as_int_array(values: Iterable[int]) -> np.ndarray:
     return np.asarray(list(values), dtype=np.int64)
+
+
+# ------------------------------------------------------------------ invariants
+def validate(model: AnalysisModel) -> AnalysisModel:
+    """Check every invariant of the IR (``footdt.ir_validate`` lists them); raise a one-line
+    ``ModelError`` on the first broken one, else return ``model``. Runs at the end of compile,
+    on load and before every solve, so that no backend needs checks of its own."""
+    from footdt.ir_validate import validate_model
+
+    return validate_model(model)

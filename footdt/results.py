@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -73,24 +72,30 @@ def load_result(directory: str | Path, backend: str) -> SolveResult:
     return SolveResult(element_volume=data["element_volume"], phases=phases, info=info, **meta)
 
 
-def write_vtu(model: AnalysisModel, result: SolveResult, directory: str | Path) -> list[Path]:
-    """One VTU per phase: von Mises, stress tensor and part id per element, displacement per node."""
-    import meshio
+def write_paraview(model: AnalysisModel, result: SolveResult, directory: str | Path) -> list[Path]:
+    """A trial's results for ParaView: ``BACKEND.PHASE.vtu`` per phase and ``BACKEND.pvd``, the
+    phases as the time steps of one collection (open the .pvd). Returns ``[pvd, *vtus]``.
 
-    from footdt.mesh.vtk import to_meshio
+    Per element: ``part_id`` (names in the field data ``part_names``), ``von_mises_MPa`` and
+    ``stress_MPa`` (a symmetric tensor in VTK's order XX, YY, ZZ, XY, YZ, XZ, so ParaView's
+    principal-stress filters read it right); per node ``displacement_mm``. Phases in the model's
+    order (time step = phase index). Used by ``footdt solve``, ``footdt run --vtu`` and the demo.
+    """
+    from footdt.mesh.vtk import to_vtk_tensor, write_pvd, write_vtu
 
-    paths = []
-    for name, ph in result.phases.items():
+    d = Path(directory)
+    order = [p.name for p in model.phases if p.name in result.phases]
+    order += [n for n in result.phases if n not in order]
+    vtus = []
+    for name in order:
+        ph = result.phases[name]
         cell_data: dict[str, list[np.ndarray]] = {"von_mises_MPa": [ph.von_mises]}
         if ph.stress is not None:
-            cell_data["stress_MPa"] = [ph.stress]
+            cell_data["stress_MPa"] = [to_vtk_tensor(ph.stress)]
         point_data = {"displacement_mm": ph.displacement} if ph.displacement is not None else {}
-        mesh = to_meshio(model, cell_data, point_data)
-        path = Path(directory) / f"{result.backend}.{name}.vtu"
-        _write_vtu(meshio, mesh, path)
-        paths.append(path)
-    return paths
+        vtus.append(write_vtu(model, d / f"{result.backend}.{name}.vtu", cell_data, point_data))
+    pvd = write_pvd(d / f"{result.backend}.pvd", list(zip(order, vtus, strict=True)))
+    return [pvd, *vtus]
 
 
-def _write_vtu(meshio: Any, mesh: Any, path: Path) -> None:
-    atomic_write(path, lambda tmp: meshio.write(tmp, mesh, file_format="vtu"))
+write_vtu = write_paraview  # the earlier name

@@ -16,6 +16,29 @@ from footdt.mesh.topology import boundary_faces
 VIEWS = (("lateral", 0, -90), ("medial", 0, 90), ("dorsal", 90, -90), ("oblique", 25, -60))
 
 
+def image_formats() -> dict[str, str]:
+    """File suffixes matplotlib can draw to (without the dot) -> description."""
+    from matplotlib.backend_bases import FigureCanvasBase
+
+    return dict(FigureCanvasBase.get_supported_filetypes())
+
+
+def check_image_path(out: str | Path) -> Path:
+    """``out`` if its suffix is an image format; else a one-line ``FootdtError`` that says where
+    ParaView's files come from."""
+    path = Path(out)
+    suffix = path.suffix.lower().lstrip(".")
+    formats = image_formats()
+    if suffix not in formats:
+        shown = ", ".join(f".{f}" for f in ("png", "pdf", "svg", "jpg") if f in formats)
+        raise FootdtError(
+            f"{path}: footdt view draws a picture ({shown}, ...), not a "
+            f"{'.' + suffix if suffix else 'file without a suffix'}; for ParaView open the "
+            "BACKEND.pvd (one .vtu per phase) that footdt solve wrote next to the results"
+        )
+    return path
+
+
 def _part_boundary(model: AnalysisModel, elems: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Boundary triangles (node ids) of a set of elements and the element each belongs to."""
     faces = boundary_faces(model.elements[elems])
@@ -39,6 +62,7 @@ def render_stress(
     import matplotlib.pyplot as plt
     from mpl_toolkits.mplot3d.art3d import Poly3DCollection
 
+    out = check_image_path(out)
     if phase not in result.phases:
         raise FootdtError(f"no phase {phase!r} in the results; phases: {', '.join(result.phases)}")
     vm = result.phases[phase].von_mises
@@ -80,7 +104,6 @@ def render_stress(
         sm, ax=fig.axes, shrink=0.6, label=f"von Mises (MPa), clipped at p{clip_percentile:g}"
     )
     fig.suptitle(f"{model.subject} · {phase} · {result.backend} {result.backend_version}")
-    out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out)
     plt.close(fig)

@@ -54,3 +54,26 @@ def test_cached_file_rebuilds_a_damaged_entry(tmp_path: Path):
     path.write_text("garbage")
     assert cached_file(path, load, build, lambda v, p: save(p, v), ValueError) == "ok 1"
     assert len(built) == 2
+
+
+def test_atomic_write_follows_the_umask(tmp_path: Path):
+    """Written files are readable by whom the umask allows (0644 under umask 022), not 0600."""
+    import os
+
+    old = os.umask(0o022)
+    try:
+        path = fileio.atomic_write(tmp_path / "a.txt", lambda tmp: tmp.write_text("x"))
+        assert path.stat().st_mode & 0o777 == 0o644
+        os.umask(0o027)
+        path = fileio.atomic_write(tmp_path / "b.txt", lambda tmp: tmp.write_text("x"))
+        assert path.stat().st_mode & 0o777 == 0o640
+    finally:
+        os.umask(old)
+    assert not list(tmp_path.glob(".*.tmp"))
+
+
+def test_json_digest_is_canonical():
+    a = fileio.json_digest({"b": 1, "a": [1.5, "x"]})
+    assert a == fileio.json_digest({"a": [1.5, "x"], "b": 1}) and len(a) == 16
+    assert a != fileio.json_digest({"a": [1.5, "x"], "b": 2})
+    assert fileio.canonical_json({"b": 1, "a": Path("p")}) == '{"a":"p","b":1}'

@@ -24,15 +24,20 @@ from footdt.backends.base import (
     SolveResult,
 )
 from footdt.backends.inp.deck import build_deck
-from footdt.backends.inp.writer import DeckWriter
+from footdt.backends.inp.writer import STEP_TIME, DeckWriter
 from footdt.errors import BackendUnavailable, FootdtError, SolveError
+from footdt.fileio import atomic_write
 from footdt.ir import AnalysisModel
 from footdt.mechanics import von_mises
 from footdt.spec.profile import SolverProfile
 
 JOB = "footdt"
+#: What the extraction writes and ``footdt labels import`` reads (the README's name too).
 RESULTS = f"{JOB}_results.json"
+RUN_SCRIPT = "run_abaqus.sh"
 EXTRACT_SCRIPT = Path(__file__).with_name("abaqus_extract.py")
+#: Files of an Abaqus deck folder that only make sense next to the Abaqus deck.
+ABAQUS_ONLY_FILES = (RUN_SCRIPT, EXTRACT_SCRIPT.name)
 FORMAT, FORMAT_VERSION = "footdt-abaqus-results", 1
 INSTALL_HINT = (
     "put `abaqus` on PATH or set `executable` in a solver profile; without Abaqus, write the deck "
@@ -61,20 +66,27 @@ class AbaqusBackend(ProgramBackend):
         """Write ``footdt.inp``, ``abaqus_extract.py`` and ``run_abaqus.sh`` into ``out_dir``."""
         out_dir.mkdir(parents=True, exist_ok=True)
         inp = out_dir / f"{JOB}.inp"
-        inp.write_text(DeckWriter("abaqus").write(build_deck(model)))
+        deck = build_deck(model)
+        atomic_write(inp, lambda tmp: tmp.write_text(DeckWriter("abaqus").write(deck)))
         script = out_dir / EXTRACT_SCRIPT.name
-        shutil.copyfile(EXTRACT_SCRIPT, script)
-        run = out_dir / "run_abaqus.sh"
-        run.write_text(
+        atomic_write(script, lambda tmp: shutil.copyfile(EXTRACT_SCRIPT, tmp))
+        run = out_dir / RUN_SCRIPT
+        text = (
             "#!/bin/sh\n"
             f"# footdt: solve {inp.name} with Abaqus, then write {RESULTS} for\n"
             f"#   footdt labels import {RESULTS} --model MODEL_DIR\n"
             "# Units: mm, N, MPa. Each step is one phase (an independent load case).\n"
+            "# ask_delete=OFF: the files of an earlier run of this job are replaced, not asked about.\n"
             "set -e\n"
             'cd "$(dirname "$0")"\n'
-            f"abaqus job={JOB} input={inp.name} interactive\n"
-            f"abaqus python {script.name} {JOB}.odb {RESULTS} {model.content_hash()}\n"
+            f'grep -q "^\\*\\* footdt .* abaqus dialect" {inp.name} || {{ echo "{inp.name} is not '
+            f"the Abaqus deck footdt wrote here (compiled for another backend?); run footdt "
+            f'compile --backend abaqus again" >&2; exit 2; }}\n'
+            f"rm -f {RESULTS}\n"
+            f"abaqus {' '.join(abaqus_command(JOB, inp.name))}\n"
+            f"abaqus python {' '.join(extract_args(model))}\n"
         )
+        atomic_write(run, lambda tmp: tmp.write_text(text))
         run.chmod(0o755)
         return {"inp": inp, "extract": script, "run": run}
 
@@ -91,21 +103,8 @@ class AbaqusBackend(ProgramBackend):
             raise BackendUnavailable(f"abaqus not found: {INSTALL_HINT}")
         log = prepared.workdir / f"{JOB}.runlog"
         commands = [
-            [
-                exe,
-                f"job={JOB}",
-                f"input={JOB}.inp",
-                f"cpus={max(prepared.profile.threads, 1)}",
-                "interactive",
-            ],
-            [
-                exe,
-                "python",
-                EXTRACT_SCRIPT.name,
-                f"{JOB}.odb",
-                RESULTS,
-                prepared.model.content_hash(),
-            ],
+            [exe, *abaqus_command(JOB, f"{JOB}.inp", max(prepared.profile.threads, 1))],
+            [exe, "python", *extract_args(prepared.model)],
         ]
         with log.open("w") as fh:
             for cmd in commands:
@@ -122,14 +121,27 @@ class AbaqusBackend(ProgramBackend):
         return read_abaqus_json(prepared.files["results"], prepared.model)
 
 
+def abaqus_command(job: str, inp: str, cpus: int | None = None) -> list[str]:
+    """Arguments of ``abaqus`` that solve ``inp`` as ``job`` in the foreground. ``ask_delete=OFF``:
+    without it, Abaqus stops to ask whether to delete the files of an earlier run of the job (the
+    .odb of the previous solve in the same folder), which a batch run cannot answer."""
+    cpu = [] if cpus is None else [f"cpus={cpus}"]
+    return [f"job={job}", f"input={inp}", *cpu, "ask_delete=OFF", "interactive"]
+
+
+def extract_args(model: AnalysisModel) -> list[str]:
+    """Arguments of ``abaqus python`` that extract the model's parts (only those) to ``RESULTS``."""
+    return [EXTRACT_SCRIPT.name, f"{JOB}.odb", RESULTS, model.content_hash(), ",".join(model.parts)]
+
+
 def _load(path: Path) -> dict[str, Any]:
-    hint = f"write it with `abaqus python abaqus_extract.py JOB.odb {path.name}`"
+    hint = f"write it with `sh run_abaqus.sh` in the deck folder (it writes {RESULTS})"
     if not path.is_file():
         raise FootdtError(f"{path}: no such Abaqus results file; {hint}")
     try:
         data = json.loads(path.read_text())
     except (ValueError, UnicodeDecodeError) as exc:
-        raise FootdtError(f"{path}: not valid JSON ({exc}); {hint}") from None
+        raise FootdtError(f"{path}: not valid JSON ({exc}); {hint}") from exc
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise FootdtError(
             f"{path}: not a footdt Abaqus results file (no format {FORMAT!r}); {hint}"
@@ -162,6 +174,7 @@ def read_abaqus_json(path: str | Path, model: AnalysisModel) -> SolveResult:
             if step is None:
                 raise FootdtError(f"{p}: no step for phase {phase.name!r}; was the deck changed?")
             where = f"{p}: step {phase.name!r}"
+            _check_step_end(step, where)
             stress, mises, vol = _elements(model, step["parts"], where)
             volume = vol if volume is None else volume
             u, rf = _nodes(model, step["nodes"], where)
@@ -174,7 +187,7 @@ def read_abaqus_json(path: str | Path, model: AnalysisModel) -> SolveResult:
     except (KeyError, TypeError, ValueError, IndexError) as exc:
         raise FootdtError(
             f"{p}: malformed results file ({type(exc).__name__}: {exc}); re-extract it"
-        ) from None
+        ) from exc
     assert volume is not None
     return SolveResult(
         subject=model.subject,
@@ -188,6 +201,23 @@ def read_abaqus_json(path: str | Path, model: AnalysisModel) -> SolveResult:
         phases=phases,
         info={"source": str(p), "odb": data.get("odb")},
     )
+
+
+def _check_step_end(step: dict[str, Any], where: str) -> None:
+    """The step's last frame must be its end (frame value = the deck's step time): Abaqus keeps
+    the frames of a step it could not finish, and the last of them is a partial load."""
+    period = step.get("time_period")
+    if period is not None and abs(float(period) - STEP_TIME) > 1e-9:
+        raise FootdtError(
+            f"{where}: time period {period} is not the deck's {STEP_TIME}; was the deck changed?"
+        )
+    value = float(step["frame_value"])
+    if abs(value - STEP_TIME) > 1e-6 * STEP_TIME:
+        raise FootdtError(
+            f"{where}: the last frame is at step time {value:g} of {STEP_TIME:g}: the analysis "
+            "stopped before the end of the step (see footdt.msg and footdt.sta); fix the cause "
+            "and run the job again"
+        )
 
 
 def _elements(model: AnalysisModel, parts: dict[str, Any], where: str) -> tuple[np.ndarray, ...]:

@@ -6,20 +6,24 @@
 Run inside Abaqus (Python 2.7 in Abaqus <= 2023, Python 3 from 2024; only the standard library
 and the Abaqus ODB API are used):
 
-    abaqus python abaqus_extract.py JOB.odb OUT.json [MODEL_HASH]
+    abaqus python abaqus_extract.py JOB.odb OUT.json MODEL_HASH PART[,PART...]
 
-For every step (= footdt phase) it reads the last frame and writes, per element set that is a
-footdt part (every set whose name does not start with FOOTDT_), the element labels, centroidal
-stress S (S11, S22, S33, S12, S13, S23 = xx, yy, zz, xy, xz, yz; MPa), Abaqus' von Mises value
-and the element volume EVOL (mm^3); and, for every node, U (mm) and RF (N). ``footdt labels
-import OUT.json`` reads the file (footdt.backends.abaqus.read_abaqus_json).
+(``run_abaqus.sh`` does this with the deck's hash and parts; ``-`` as MODEL_HASH takes it from the
+*HEADING line.) For every step (= footdt phase) it reads the last frame and writes its frame value
+and the step's time period (``footdt labels import`` refuses a step whose last frame did not reach
+the end: a run that stopped mid-step), and, for each of the named parts (element sets: only these,
+not the sets Abaqus adds, such as the warning sets of distorted elements), the element labels,
+centroidal stress S (S11, S22, S33, S12, S13, S23 = xx, yy, zz, xy, xz, yz; MPa), Abaqus' von
+Mises value and the element volume EVOL (mm^3); and, for every node, U (mm) and RF (N). ``footdt
+labels import OUT.json`` reads the file (footdt.backends.abaqus.read_abaqus_json).
 
 ODB API used (Abaqus Scripting Reference, odbAccess): openOdb(path=, readOnly=True);
 odb.rootAssembly.instances and .elementSets; instance.elementSets; odb.steps (ordered);
-step.frames[-1]; frame.frameValue; frame.fieldOutputs['S'|'EVOL'|'U'|'RF'];
+step.frames[-1]; step.timePeriod; frame.frameValue; frame.fieldOutputs['S'|'EVOL'|'U'|'RF'];
 FieldOutput.getSubset(region=OdbSet[, position=CENTROID]); FieldValue.elementLabel, .nodeLabel,
-.mises, .data (or .dataDouble when the ODB holds double precision: .data then raises);
-odb.jobData.version; odb.analysisTitle (the *HEADING line, which carries model_hash=...); odb.close().
+.mises, .data (or .dataDouble when the ODB holds double precision: .data then raises; a scalar
+such as EVOL may come as a Python or a numpy float); odb.jobData.version; odb.analysisTitle (the
+*HEADING line, which carries model_hash=...); odb.close().
 """
 
 from __future__ import print_function
@@ -38,9 +42,10 @@ def _data(value):
         data = value.data
     except Exception:  # the ODB API raises on .data for double-precision output
         data = value.dataDouble
-    if isinstance(data, (int, float)):
+    try:
+        return [float(x) for x in data]
+    except TypeError:  # a scalar: float, or numpy.float32 from numpy-backed ODB access
         return [float(data)]
-    return [float(x) for x in data]
 
 
 def _centroid(odb_access):
@@ -80,8 +85,12 @@ def _nodal(frame, name, step_name):
     return dict((int(v.nodeLabel), _data(v)[:3]) for v in values)
 
 
-def extract(odb_path, out_path, model_hash=None):
-    """Read ``odb_path`` and write the footdt results JSON to ``out_path``."""
+def extract(odb_path, out_path, model_hash=None, parts=None):
+    """Read ``odb_path`` and write the footdt results JSON to ``out_path``.
+
+    ``parts``: the element sets to extract (footdt's parts); None = every element set whose name
+    does not start with FOOTDT_ (for ODBs of hand-edited decks; Abaqus may add sets of its own).
+    """
     import odbAccess  # provided by `abaqus python`
 
     centroid = _centroid(odbAccess)
@@ -96,24 +105,39 @@ def extract(odb_path, out_path, model_hash=None):
         sets = dict((k, inst.elementSets[k]) for k in inst.elementSets.keys())
         for k in odb.rootAssembly.elementSets.keys():
             sets.setdefault(k, odb.rootAssembly.elementSets[k])
-        parts = sorted(
-            k for k in sets if not k.upper().startswith("FOOTDT_") and " " not in k.strip()
-        )
+        if parts is None:
+            names = sorted(
+                k for k in sets if not k.upper().startswith("FOOTDT_") and " " not in k.strip()
+            )
+        else:
+            by_upper = dict((k.upper(), k) for k in sets)
+            missing = [p for p in parts if p.upper() not in by_upper]
+            if missing:
+                raise SystemExit(
+                    "the ODB has no element set for part(s) %s: was it made from this deck?"
+                    % ", ".join(missing)
+                )
+            names = [by_upper[p.upper()] for p in parts]
         title = str(getattr(odb, "analysisTitle", "") or "")
         if model_hash is None:
             m = re.search(r"model_hash=([0-9a-f]+)", title)
             model_hash = m.group(1) if m else None
         steps = []
         for step_name in odb.steps.keys():
-            frame = odb.steps[step_name].frames[-1]
+            step = odb.steps[step_name]
+            if not len(step.frames):
+                raise SystemExit("step %s has no frames: the run stopped before it" % step_name)
+            frame = step.frames[-1]
             u, rf = _nodal(frame, "U", step_name), _nodal(frame, "RF", step_name)
             nodes = sorted(u)
+            period = getattr(step, "timePeriod", None)
             steps.append(
                 {
                     "name": step_name,
                     "frame_value": float(frame.frameValue),
+                    "time_period": None if period is None else float(period),
                     "parts": dict(
-                        (p, _part_results(frame, sets[p], step_name, centroid)) for p in parts
+                        (p, _part_results(frame, sets[p], step_name, centroid)) for p in names
                     ),
                     "nodes": {
                         "labels": nodes,
@@ -139,11 +163,16 @@ def extract(odb_path, out_path, model_hash=None):
     return result
 
 
+USAGE = "usage: abaqus python abaqus_extract.py JOB.odb OUT.json [MODEL_HASH|- [PART,PART...]]\n"
+
+
 def main(argv):
-    if len(argv) not in (3, 4):
-        sys.stderr.write("usage: abaqus python abaqus_extract.py JOB.odb OUT.json [MODEL_HASH]\n")
+    if len(argv) not in (3, 4, 5):
+        sys.stderr.write(USAGE)
         return 2
-    extract(argv[1], argv[2], argv[3] if len(argv) == 4 else None)
+    model_hash = argv[3] if len(argv) >= 4 and argv[3] != "-" else None
+    parts = [p for p in argv[4].split(",") if p] if len(argv) == 5 else None
+    extract(argv[1], argv[2], model_hash, parts)
     print("wrote %s" % argv[2])
     return 0
 

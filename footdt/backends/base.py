@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from footdt.errors import BackendUnavailable, UnsupportedFeature
-from footdt.ir import AnalysisModel
+from footdt.ir import AnalysisModel, validate
 from footdt.spec.profile import SolverProfile, default_profile
 
 #: Every capability a backend may declare (features of ``AnalysisModel.features()``).
@@ -159,6 +159,7 @@ class Backend:
         avail = self.availability()
         if not avail:
             raise BackendUnavailable(f"backend '{self.name}' is not available: {avail.reason}")
+        validate(model)  # the IR's invariants, in one place for every backend
         self.check(model)
         profile = profile or default_profile(self.name)
         start = time.perf_counter()

@@ -26,8 +26,18 @@ def _root(
     version: bool = typer.Option(
         False, "--version", callback=_version, is_eager=True, help="Print the version."
     ),
+    verbose: bool = typer.Option(
+        False,
+        "--verbose",
+        "-v",
+        help="On an error, also print the exceptions that caused it (or set FOOTDT_VERBOSE=1).",
+    ),
 ) -> None:
     """footdt: specs -> finite-element stress labels -> wearable-driven bone-stress prediction."""
+    from footdt.cli.common import VERBOSE
+
+    if verbose:
+        VERBOSE["on"] = True
 
 
 def _register() -> None:

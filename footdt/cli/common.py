@@ -1,9 +1,11 @@
-"""What every command shares: one-line errors, JSON output, the console."""
+"""What every command shares: one-line errors (with their causes under ``--verbose``), JSON
+output, the console."""
 
 from __future__ import annotations
 
 import functools
 import json
+import os
 import sys
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -17,6 +19,25 @@ console = Console()
 err_console = Console(stderr=True)
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+#: Set by ``footdt --verbose`` (or FOOTDT_VERBOSE=1): errors also print the exceptions behind them.
+VERBOSE = {"on": os.environ.get("FOOTDT_VERBOSE", "") not in ("", "0")}
+
+
+def causes(exc: BaseException) -> list[str]:
+    """``Type: message`` of each exception behind ``exc``, outermost first: its ``__cause__``
+    (``raise ... from err``) or, when none was given, the exception it was raised while handling."""
+    out: list[str] = []
+    seen = {id(exc)}
+    cur = exc.__cause__ or exc.__context__
+    while cur is not None and id(cur) not in seen:
+        seen.add(id(cur))
+        first = (str(cur).strip().splitlines() or [""])[0]
+        mod = type(cur).__module__
+        name = type(cur).__qualname__ if mod == "builtins" else f"{mod}.{type(cur).__qualname__}"
+        out.append(f"{name}: {first}" if first else name)
+        cur = cur.__cause__ or cur.__context__
+    return out
 
 
 def fail(message: str, code: int = 1) -> typer.Exit:
@@ -33,7 +54,11 @@ def handle_errors(fn: F) -> F:
         try:
             return fn(*args, **kwargs)
         except FootdtError as exc:
-            raise fail(str(exc), exc.exit_code) from None
+            stop = fail(str(exc), exc.exit_code)
+            if VERBOSE["on"]:
+                for line in causes(exc):
+                    err_console.print(f"  caused by: {line}", highlight=False, soft_wrap=True)
+            raise stop from exc
         except KeyboardInterrupt:
             raise fail("interrupted", 130) from None
         except MemoryError:

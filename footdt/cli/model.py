@@ -124,9 +124,11 @@ def compile_cmd(
         raise UnsupportedFeature("; ".join(reasons))
     save_model(model, out)
     written = [out / "model.json", out / "arrays.npz"]
+    removed = []
     if backend in ("abaqus", "calculix"):
-        from footdt.backends.inp import compile_deck
+        from footdt.backends.inp import compile_deck, stale_deck_files
 
+        removed = stale_deck_files(out, backend)
         written += list(compile_deck(model, out, backend).values())
     console.print(
         f"compiled [bold]{model.subject}[/]: {model.n_nodes} nodes, {model.n_elements} {model.cell_type} "
@@ -135,6 +137,11 @@ def compile_cmd(
     )
     for w in written:
         console.print(f"  {w}", highlight=False)
+    for r in removed:
+        console.print(
+            f"  removed {r}: it belonged to the Abaqus deck that {out / 'footdt.inp'} replaces",
+            highlight=False,
+        )
 
 
 @handle_errors
@@ -171,10 +178,11 @@ def solve(
     ):
         result = be.solve(model, wd, prof)
     rows = store_result(store, result, model)
-    from footdt.results import save_result, write_vtu
+    from footdt.results import save_result, write_paraview
 
     out_dir = source if source.is_dir() else wd
-    saved = [save_result(result, out_dir), *write_vtu(model, result, out_dir)]
+    npz = save_result(result, out_dir)
+    pvd, *vtus = write_paraview(model, result, out_dir)
     if as_json:
         print_json([r.as_dict() for r in rows])
         return
@@ -192,24 +200,34 @@ def solve(
         f"stored {len(rows)} labels in {store}"
         + (f"; max residual {res:.1e}" if res is not None else "")
     )
-    console.print("results: " + "  ".join(str(p) for p in saved), highlight=False)
+    console.print(f"results: {npz}", highlight=False)
+    console.print(
+        f"ParaView: {pvd} ({len(vtus)} phase{'s' if len(vtus) != 1 else ''} as time steps; "
+        "one .vtu per phase beside it)",
+        highlight=False,
+    )
 
 
 @handle_errors
 def view(
     model_dir: Path = typer.Argument(..., help="Compiled model directory that has been solved."),
     phase: str = typer.Option(..., "--phase", help="Phase to draw."),
-    out: Path = typer.Option(Path("stress.png"), "--out", "-o", help="PNG file to write."),
+    out: Path = typer.Option(
+        Path("stress.png"), "--out", "-o", help="Picture to write (.png, .pdf, .svg, ...)."
+    ),
     backend: str = typer.Option("sfepy", "--backend", "-b", help="Whose results to draw."),
     parts: list[str] = typer.Option(
         [], "--part", help="Parts to draw (default: all but soft tissue)."
     ),
 ) -> None:
-    """Draw the von Mises field of one phase to a PNG (four views, soft tissue as a ghost)."""
+    """Draw the von Mises field of one phase to a picture (four views, soft tissue as a ghost).
+
+    For ParaView, open the BACKEND.pvd that `footdt solve` writes (one .vtu per phase)."""
     from footdt.ir import load_model
     from footdt.results import load_result
-    from footdt.view import render_stress
+    from footdt.view import check_image_path, render_stress
 
+    check_image_path(out)
     model = load_model(model_dir)
     result = load_result(model_dir, backend)
     if result.model_hash and result.model_hash != model.content_hash():

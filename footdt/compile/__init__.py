@@ -6,12 +6,11 @@ from footdt import __version__
 from footdt.compile.apply_loads import apply_loads
 from footdt.compile.assign_sections import assign_sections
 from footdt.compile.build_connectors import build_connectors
-from footdt.compile.check_constraints import check_constraints
 from footdt.compile.mesh_geometry import mesh_geometry
 from footdt.compile.request_outputs import request_outputs, request_ties
 from footdt.compile.resolve_sets import resolve_sets
 from footdt.errors import SpecError
-from footdt.ir import AnalysisModel
+from footdt.ir import AnalysisModel, validate
 from footdt.mesh.gmsh_session import VolumeMesh
 from footdt.spec.loader import LoadedSpec
 from footdt.spec.subject import SubjectSpec
@@ -31,7 +30,6 @@ def compile_spec(loaded: LoadedSpec, mesh: VolumeMesh | None = None) -> Analysis
     phases = apply_loads(spec, mesh, sets, source)
     ties = request_ties(spec, sets, source)
     outputs = request_outputs(spec, list(mesh.parts), source)
-    check_constraints(mesh.nodes, mesh.elements, mesh.parts, sets.node_sets, connectors, phases)
     model = AnalysisModel(
         subject=spec.id,
         trial=spec.trial,
@@ -60,4 +58,4 @@ def compile_spec(loaded: LoadedSpec, mesh: VolumeMesh | None = None) -> Analysis
         },
     )
     model.provenance["mesh_hash"] = model.mesh_hash()
-    return model
+    return validate(model)  # every invariant, the rigid-body check (pass 6) included

@@ -1,4 +1,8 @@
-"""Pass 5: boundary conditions and phase loads (pressures, consistent nodal forces)."""
+"""Pass 5: boundary conditions and phase loads (pressures, consistent nodal forces).
+
+With ``load_steps: carry_forward`` each IR phase holds every load in force in that step under
+Abaqus's default (OP=MOD) step semantics, resolved here, so that every backend solves the same
+independent load cases (and the Abaqus deck restates them with OP=NEW, which means the same)."""
 
 from __future__ import annotations
 
@@ -65,7 +69,7 @@ def apply_loads(
         _fixed(bc, sets, source, ("boundary_conditions", i), f"bc_{i + 1}")
         for i, bc in enumerate(spec.boundary_conditions)
     ]
-    phases = []
+    phases: list[Phase] = []
     for p, ph in enumerate(spec.phases):
         loc: Loc = ("phases", p)
         pressures = []
@@ -82,9 +86,37 @@ def apply_loads(
             set_name = f"{ph.name}_force_{j + 1}"
             sets.node_sets[set_name] = nodes
             loads.append(NodalLoad(set_name, set_name, forces))
-        fixed = common + [
+        own = [
             _fixed(bc, sets, source, (*loc, "boundary_conditions", j), f"{ph.name}_bc_{j + 1}")
             for j, bc in enumerate(ph.boundary_conditions)
         ]
-        phases.append(Phase(ph.name, tuple(pressures), tuple(loads), tuple(fixed)))
+        if spec.load_steps == "carry_forward":  # a force is known by its name, else its target
+            keys = [fo.name or fo.on for fo in ph.forces]
+            loads = [
+                NodalLoad(k, ld.node_set, ld.forces) for k, ld in zip(keys, loads, strict=True)
+            ]
+            if phases:
+                pressures, loads, own = _carried(phases[-1], len(common), pressures, loads, own)
+        phases.append(Phase(ph.name, tuple(pressures), tuple(loads), tuple(common + own)))
     return tuple(phases)
+
+
+def _carried(
+    previous: Phase,
+    n_common: int,
+    pressures: list[Pressure],
+    loads: list[NodalLoad],
+    fixed: list[FixedDofs],
+) -> tuple[list[Pressure], list[NodalLoad], list[FixedDofs]]:
+    """A phase's loads under OP=MOD: the previous phase's loads it does not replace, then its own.
+
+    Replaced: a pressure on the same surface; a force of the same key (``NodalLoad.name``: the
+    spec force's ``name``, else its target); a phase boundary condition on the same node set and
+    dofs."""
+    surfaces = {p.surface for p in pressures}
+    kept_p = [p for p in previous.pressures if p.surface not in surfaces]
+    keys = {ld.name for ld in loads}
+    kept_f = [ld for ld in previous.nodal_loads if ld.name not in keys]
+    bcs = {(f.node_set, f.dofs) for f in fixed}
+    kept_b = [f for f in previous.fixed[n_common:] if (f.node_set, f.dofs) not in bcs]
+    return kept_p + pressures, kept_f + loads, kept_b + fixed

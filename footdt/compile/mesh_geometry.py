@@ -20,7 +20,7 @@ def mesh_geometry(spec: SubjectSpec, source: SourceMap) -> VolumeMesh:
     try:
         check_quality(report)
     except MeshError as exc:
-        raise MeshError(f"{source.where(('mesh',))}: {exc}") from None
+        raise MeshError(f"{source.where(('mesh',))}: {exc}") from exc
     return mesh
 
 
@@ -49,7 +49,7 @@ def _mesh(spec: SubjectSpec, source: SourceMap) -> VolumeMesh:
     try:
         return mesh_foot(geometry, spec.mesh, base=source.path.parent)
     except MeshError as exc:
-        raise MeshError(f"{source.where(('geometry',))}: {exc}") from None
+        raise MeshError(f"{source.where(('geometry',))}: {exc}") from exc
 
 
 def _personalise(geometry: Personalised, spec: SubjectSpec, source: SourceMap) -> VolumeMesh:
@@ -65,9 +65,9 @@ def _personalise(geometry: Personalised, spec: SubjectSpec, source: SourceMap) -
     except ShapeError as exc:
         named = exc.field is not None and exc.field in (geometry.measurements or {})
         loc = ("geometry", "measurements", str(exc.field)) if named else ("geometry",)
-        raise ShapeError(f"{source.where(loc)}: {exc}", field=exc.field) from None
+        raise ShapeError(f"{source.where(loc)}: {exc}", field=exc.field) from exc
     except MeshError as exc:
-        raise MeshError(f"{source.where(('geometry',))}: {exc}") from None
+        raise MeshError(f"{source.where(('geometry',))}: {exc}") from exc
     for message in report.warnings:
         warnings.warn(f"{source.where(('geometry',))}: {message}", stacklevel=2)
     return mesh

@@ -179,11 +179,17 @@ def _parse(url_or_path: str, create: bool) -> tuple[sa.URL, str, Path | None]:
         except OSError as exc:
             raise StoreError(
                 f"cannot create label store {display}: {exc.strerror or exc}; check the path"
-            ) from None
+            ) from exc
     return url, display, path
 
 
-def _sqlite_engine(url: sa.URL) -> sa.Engine:
+def sqlite_engine(url: sa.URL | str | Path) -> sa.Engine:
+    """The one SQLite engine set-up of footdt (label stores and run-state files): a busy timeout,
+    pysqlite's own transaction handling off, ``BEGIN`` for reads and ``BEGIN IMMEDIATE`` for
+    writes (``execution_options(footdt_write=True)``). A path is a SQLite file. Call
+    ``use_wal`` after it for a file shared by several processes."""
+    if isinstance(url, Path):
+        url = sa.URL.create("sqlite", database=str(url))
     engine = sa.create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_S})
 
     @sa.event.listens_for(engine, "connect")
@@ -205,20 +211,18 @@ def connect(url_or_path: str, *, create: bool) -> tuple[sa.Engine, str]:
     """Open (and if needed create) a label store; refuse anything that is not one, writing nothing."""
     url, display, path = _parse(url_or_path, create)
     try:
-        engine = (
-            _sqlite_engine(url) if url.get_backend_name() == "sqlite" else sa.create_engine(url)
-        )
+        engine = sqlite_engine(url) if url.get_backend_name() == "sqlite" else sa.create_engine(url)
     except (ImportError, sa.exc.NoSuchModuleError) as exc:
         raise StoreError(
             f"label store {display}: the database driver is not installed ({exc}); "
             "install it (e.g. pip install 'psycopg[binary]') or use a SQLite file"
-        ) from None
+        ) from exc
     except sa.exc.ArgumentError as exc:
-        raise StoreError(f"label store {display}: bad URL ({exc}); fix the URL") from None
+        raise StoreError(f"label store {display}: bad URL ({exc}); fix the URL") from exc
     try:
         _validate(engine, display, create)
         if path is not None:
-            _use_wal(engine, display)
+            use_wal(engine, display)
     except sa.exc.SQLAlchemyError as exc:
         engine.dispose()
         orig = getattr(exc, "orig", None) or exc
@@ -226,14 +230,14 @@ def connect(url_or_path: str, *, create: bool) -> tuple[sa.Engine, str]:
         raise StoreError(
             f"cannot open label store {display} ({type(orig).__name__}: {first}); "
             "check that the database exists, is reachable and is a footdt store"
-        ) from None
+        ) from exc
     except StoreError:
         engine.dispose()
         raise
     return engine, display
 
 
-def _use_wal(engine: sa.Engine, display: str) -> None:
+def use_wal(engine: sa.Engine, display: str) -> None:
     """Switch a SQLite file to WAL journaling (persistent), retrying while other writers hold locks.
 
     SQLite does not call the busy handler for this switch, so the retry is ours.
@@ -255,9 +259,9 @@ def _use_wal(engine: sa.Engine, display: str) -> None:
                 busy = "locked" in str(exc) or "busy" in str(exc)
                 if not busy or time.monotonic() > deadline:
                     raise StoreError(
-                        f"cannot switch label store {display} to WAL mode ({exc}); "
+                        f"cannot switch {display} to WAL mode ({exc}); "
                         "close other programs that hold it open and retry"
-                    ) from None
+                    ) from exc
                 time.sleep(0.02)
             finally:
                 cur.close()

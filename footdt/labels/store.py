@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import math
 import os
-import tempfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -71,7 +70,7 @@ class LabelStore:
         except sa.exc.SQLAlchemyError as exc:
             raise StoreError(
                 f"cannot write to label store {self.display}: {_first_line(exc)}"
-            ) from None
+            ) from exc
         return len(rows)
 
     # ------------------------------------------------------------------ reading
@@ -146,22 +145,20 @@ class LabelStore:
                 f"{out}: export format must be .csv or .parquet, not {suffix or 'none'!r}"
             )
         df = self.to_dataframe(**filters)
+        from footdt.fileio import atomic_write
+
+        def write(tmp: Path) -> None:
+            if suffix == ".csv":
+                df.to_csv(tmp, index=False)
+            else:
+                df.to_parquet(tmp, index=False, engine="pyarrow")
+
         try:
-            out.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp")
-            os.close(fd)
-            try:
-                if suffix == ".csv":
-                    df.to_csv(tmp, index=False)
-                else:
-                    df.to_parquet(tmp, index=False, engine="pyarrow")
-                os.replace(tmp, out)
-            finally:
-                Path(tmp).unlink(missing_ok=True)
+            atomic_write(out, write)
         except OSError as exc:
             raise StoreError(
                 f"{out}: cannot write the export ({exc.strerror or exc}); check the path"
-            ) from None
+            ) from exc
         return len(df)
 
     # ------------------------------------------------------------------ lifecycle
@@ -182,9 +179,7 @@ class LabelStore:
             with self.engine.connect() as conn:
                 return list(conn.execute(stmt).mappings())
         except sa.exc.SQLAlchemyError as exc:
-            raise StoreError(
-                f"cannot read label store {self.display}: {_first_line(exc)}"
-            ) from None
+            raise StoreError(f"cannot read label store {self.display}: {_first_line(exc)}") from exc
 
 
 def _records(

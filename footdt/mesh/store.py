@@ -7,7 +7,6 @@ options, the template parameters and the footdt version, so a new release re-mes
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from pathlib import Path
@@ -17,7 +16,7 @@ import numpy as np
 
 from footdt import __version__
 from footdt.errors import MeshError
-from footdt.fileio import atomic_write, cached_file, source_digest
+from footdt.fileio import atomic_write, cached_file, json_digest, source_digest
 from footdt.mesh.gmsh_session import VolumeMesh
 
 MESH_FORMAT = "footdt-volume-mesh-1"
@@ -64,7 +63,7 @@ def load_mesh(path: str | Path) -> VolumeMesh:
     except (OSError, ValueError, KeyError) as exc:
         raise MeshError(
             f"{path}: not a readable footdt mesh ({exc}); delete it and re-mesh"
-        ) from None
+        ) from exc
     return VolumeMesh(
         nodes=nodes,
         elements=elements,
@@ -93,10 +92,9 @@ def cached_template_mesh(options: Any, params: Any = None) -> VolumeMesh:
     from footdt.spec.geometry import FootTemplate
 
     params = params or FootTemplate(type="foot_template")
-    key = json.dumps(
+    key = json_digest(
         {"v": __version__, "gmsh": gmsh.__version__, "code": source_digest(*TEMPLATE_MESH_CODE),
-         "options": options.model_dump(), "params": params.model_dump()},
-        sort_keys=True,
+         "options": options.model_dump(), "params": params.model_dump()}
     )  # fmt: skip
-    path = cache_dir() / f"template-{hashlib.sha256(key.encode()).hexdigest()[:16]}.npz"
+    path = cache_dir() / f"template-{key}.npz"
     return cached_file(path, load_mesh, lambda: mesh_foot(params, options), save_mesh, MeshError)

@@ -29,7 +29,6 @@ if TYPE_CHECKING:
 Status = Literal["running", "done", "failed"]
 STATE_FILE = "footdt-state.db"
 _KEY = ("subject", "trial", "backend", "step")
-BUSY_TIMEOUT_S = 60.0
 
 METADATA = sa.MetaData()
 STEPS = sa.Table(
@@ -99,7 +98,11 @@ class RunState:
         path = Path(directory) / STATE_FILE
         if not create and not path.is_file():
             raise StoreError(f"no run state at {path}; nothing has run into {directory} yet")
-        return cls(_sqlite_engine(path), str(path), create=create)
+        from footdt.labels.schema import sqlite_engine, use_wal
+
+        engine = sqlite_engine(path)
+        use_wal(engine, str(path))
+        return cls(engine, str(path), create=create)
 
     # ------------------------------------------------------------------ reading
     def get(self, subject: str, trial: str, backend: str, step: str) -> StepRecord | None:
@@ -195,31 +198,6 @@ def _upsert(conn: sa.Connection) -> Any:
     stmt: Any = (sqlite.insert if name == "sqlite" else postgresql.insert)(STEPS)
     update = {c.name: stmt.excluded[c.name] for c in STEPS.columns if c.name not in _KEY}
     return stmt.on_conflict_do_update(index_elements=list(_KEY), set_=update)
-
-
-def _sqlite_engine(path: Path) -> sa.Engine:
-    """A SQLite file engine like the label store's: WAL, busy timeout, ``BEGIN IMMEDIATE`` writes."""
-    engine = sa.create_engine(
-        sa.URL.create("sqlite", database=str(path)), connect_args={"timeout": BUSY_TIMEOUT_S}
-    )
-
-    @sa.event.listens_for(engine, "connect")
-    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
-        dbapi_conn.isolation_level = None
-        cur = dbapi_conn.cursor()
-        cur.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
-        cur.execute("PRAGMA journal_mode")
-        mode = cur.fetchone()
-        if mode is None or str(mode[0]).lower() != "wal":
-            cur.execute("PRAGMA journal_mode=WAL")  # first connection only (workers come later)
-        cur.close()
-
-    @sa.event.listens_for(engine, "begin")
-    def _on_begin(conn: sa.Connection) -> None:
-        write = conn.get_execution_options().get("footdt_write", False)
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
-
-    return engine
 
 
 def _first(exc: BaseException) -> str:

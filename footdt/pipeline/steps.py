@@ -14,8 +14,6 @@ of ``compile`` by making e.g. ``geometry`` and adding it to ``CompileStep.needs`
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
@@ -24,6 +22,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from footdt import __version__
 from footdt.errors import FootdtError, ModelDirError
+from footdt.fileio import json_digest
 
 if TYPE_CHECKING:
     from footdt.backends.base import SolveResult
@@ -119,8 +118,7 @@ def profile_fingerprint(profile: SolverProfile) -> dict[str, Any]:
 
 
 def digest(data: Any) -> str:
-    text = json.dumps(data, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
+    return json_digest(data)
 
 
 class Step:
@@ -197,7 +195,7 @@ class SolveStep(Step):
     def run(self, ctx: StepContext, values: Mapping[str, Any]) -> dict[str, Any]:
         from footdt.backends import get_backend
         from footdt.labels.reduce import result_solve_id
-        from footdt.results import save_result, write_vtu
+        from footdt.results import save_result, write_paraview
 
         model = ctx.model()
         profile = ctx.task.profile
@@ -208,7 +206,7 @@ class SolveStep(Step):
         )
         save_result(result, ctx.trial_dir)
         if ctx.task.vtu:
-            write_vtu(model, result, ctx.trial_dir)
+            write_paraview(model, result, ctx.trial_dir)
         ctx.cache["result"] = result
         res = result.max_residual
         ctx.log(f"solved with {result.backend} {result.backend_version} in "

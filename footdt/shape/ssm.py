@@ -15,7 +15,6 @@ point count, landmark names, metadata: seed, population size, source, footdt ver
 from __future__ import annotations
 
 import functools
-import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -226,12 +225,11 @@ def build_ssm(
 
 
 def _generator_key(n: int, seed: int, variance: float) -> str:
-    from footdt.fileio import source_digest
+    from footdt.fileio import json_digest, source_digest
 
     code = source_digest("shape/population.py", "shape/ssm.py", "anatomy/template.py",
                          "anatomy/template_data.py", "cohort/spec.py")  # fmt: skip
-    key = json.dumps([FORMAT_VERSION, __version__, n, seed, variance, code])
-    return hashlib.sha256(key.encode()).hexdigest()[:16]
+    return json_digest([FORMAT_VERSION, __version__, n, seed, variance, code])
 
 
 @functools.lru_cache(maxsize=4)

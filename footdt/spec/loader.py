@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -76,8 +75,9 @@ class LoadedSpec:
 
 
 def spec_hash(spec: BaseModel) -> str:
-    payload = json.dumps(spec.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(payload.encode()).hexdigest()[:16]
+    from footdt.fileio import json_digest
+
+    return json_digest(spec.model_dump(mode="json"))
 
 
 class _Yaml12Loader(yaml.SafeLoader):
@@ -152,7 +152,7 @@ def read_data(path: Path) -> tuple[Any, SourceMap]:
     except FileNotFoundError:
         raise SpecError(f"{path}: file not found") from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise SpecError(f"{path}: cannot read: {exc}") from None
+        raise SpecError(f"{path}: cannot read: {exc}") from exc
     digest = hashlib.sha256(text.encode()).hexdigest()[:16]
     lines: dict[Loc, int] = {}
     data: Any
@@ -162,7 +162,7 @@ def read_data(path: Path) -> tuple[Any, SourceMap]:
             data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
             m = re.search(r"line (\d+)", str(exc))
-            raise SpecError(f"{path}:{m.group(1) if m else 1}: TOML syntax error: {exc}") from None
+            raise SpecError(f"{path}:{m.group(1) if m else 1}: TOML syntax error: {exc}") from exc
         lines = _toml_lines(text, data)
     elif suffix in (".yaml", ".yml"):
         try:
@@ -170,12 +170,12 @@ def read_data(path: Path) -> tuple[Any, SourceMap]:
         except yaml.MarkedYAMLError as exc:
             mark = exc.problem_mark or exc.context_mark
             line = mark.line + 1 if mark else 1
-            raise SpecError(f"{path}:{line}: YAML syntax error: {exc.problem}") from None
+            raise SpecError(f"{path}:{line}: YAML syntax error: {exc.problem}") from exc
         try:
             data = _yaml_lines(node, (), lines) if node is not None else None
         except SpecError as exc:
             msg = str(exc)
-            raise SpecError(re.sub(r"^LINE(\d+)", lambda m: f"{path}:{m.group(1)}", msg)) from None
+            raise SpecError(re.sub(r"^LINE(\d+)", lambda m: f"{path}:{m.group(1)}", msg)) from exc
     else:
         raise SpecError(f"{path}: unknown spec format {suffix!r}; use .yaml, .yml or .toml")
     if not isinstance(data, dict):
@@ -225,7 +225,7 @@ def validate_data(data: dict[str, Any], source: SourceMap) -> AnySpec:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        raise _format_validation(exc, source) from None
+        raise _format_validation(exc, source) from exc
 
 
 def load_spec(path: str | Path) -> LoadedSpec:

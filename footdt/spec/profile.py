@@ -46,4 +46,4 @@ def load_profile(path: str | Path) -> SolverProfile:
     except ValidationError as exc:
         err = exc.errors()[0]
         loc = tuple(err["loc"])
-        raise source.error(loc, err["msg"]) from None
+        raise source.error(loc, err["msg"]) from exc

@@ -128,10 +128,17 @@ class Force(_Strict):
     on: Name
     total: Vec3 = Field(description="Force vector (N).", json_schema_extra=_unit("N"))
     distribution: Literal["area", "equal"] = "area"
+    name: Name | None = Field(
+        None,
+        description="The load's identity for `load_steps: carry_forward` (default: `on`): a force "
+        "of a later phase replaces the carried force of the same name and adds to the others, "
+        "like a named load of Abaqus/CAE.",
+    )
 
 
 class Phase(_Strict):
-    """One load case (a quasi-static step). Loads do not carry over between phases."""
+    """One load case (a quasi-static step). Loads carry over between phases only with the
+    subject's ``load_steps: carry_forward``."""
 
     name: Name
     pressures: list[Pressure] = Field(default_factory=list)
@@ -182,6 +189,13 @@ class SubjectSpec(_Strict):
         default_factory=list, description="Applied in every phase."
     )
     phases: list[Phase] = Field(min_length=1)
+    load_steps: Literal["independent", "carry_forward"] = Field(
+        "independent",
+        description="independent: each phase has only its own loads. carry_forward: Abaqus's "
+        "default step semantics (OP=MOD), the loads in force at the end of the previous phase "
+        "stay unless the phase replaces them: a pressure on the same surface, a force of the same "
+        "name (default: its `on`), a phase boundary condition on the same set and dofs.",
+    )
     outputs: Outputs = Field(default_factory=Outputs)
 
     @model_validator(mode="after")

@@ -74,19 +74,25 @@ class Obj(object):
 def openOdb(path, readOnly=True):
     spec = json.load(open(path))
     double = spec["double"]
+    scalar = float
+    if spec.get("float32"):  # numpy-backed ODB access returns numpy scalars
+        import numpy
+
+        scalar = numpy.float32
     sets = Repo((k, Obj(labels=v)) for k, v in spec["sets"].items())
     steps = Repo()
     for st in spec["steps"]:
         els = st["elements"]
         s = [Value(e["s"], double, elementLabel=int(k), mises=e["mises"]) for k, e in els.items()]
-        evol = [Value(e["evol"], double, elementLabel=int(k)) for k, e in els.items()]
+        evol = [Value(scalar(e["evol"]), double, elementLabel=int(k)) for k, e in els.items()]
         u = [Value(n["u"], double, nodeLabel=int(k)) for k, n in st["nodes"].items()]
         rf = [Value(n["rf"], double, nodeLabel=int(k)) for k, n in st["nodes"].items()]
         fields = Repo(S=Field(s, centroid_only=True), EVOL=Field(evol), U=Field(u), RF=Field(rf))
         for name in st.get("drop", []):
             del fields[name]
-        frames = [Obj(frameValue=0.5, fieldOutputs=Repo()), Obj(frameValue=1.0, fieldOutputs=fields)]
-        steps[st["name"]] = Obj(frames=frames)
+        end = st.get("stopped_at", 1.0)  # a run that did not finish the step stops earlier
+        frames = [Obj(frameValue=end / 2, fieldOutputs=Repo()), Obj(frameValue=end, fieldOutputs=fields)]
+        steps[st["name"]] = Obj(frames=frames, timePeriod=1.0)
     inst = Obj(elementSets=sets)
     return Obj(
         rootAssembly=Obj(instances=Repo({"PART-1-1": inst}), elementSets=Repo()),
@@ -250,6 +256,9 @@ def _fake_abaqus(bin_dir: Path, mod_dir: Path, odb_spec: Path) -> None:
         f'  python) shift; PYTHONPATH="{mod_dir}" exec "{sys.executable}" "$@" ;;\n'
         '  information=release) echo "Abaqus 2099.1"; exit 0 ;;\n'
         "  job=*) test -f footdt.inp || exit 3\n"
+        # like Abaqus: with the files of an earlier run present, ask unless ask_delete=OFF
+        '         case " $* " in *" ask_delete=OFF "*) ;; *) if [ -f footdt.odb ]; then\n'
+        '           echo "Old job files exist. Overwrite? (y/n):"; exit 4; fi ;; esac\n'
         f'         cp "{odb_spec}" footdt.odb; exit 0 ;;\n'
         "esac\nexit 9\n"
     )
@@ -283,3 +292,85 @@ def test_solve_with_a_fake_abaqus(
     assert stress is not None
     np.testing.assert_allclose(stress, truth["shear"][0])
     assert result.model_hash == model.content_hash() and result.wall_time > 0
+
+
+def test_solve_twice_in_one_folder(
+    tmp_path: Path, fake_odb_access: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A second solve in the same folder (the .odb of the first is there) must not stop at
+    Abaqus's "Old job files exist. Overwrite?" question: the job runs with ask_delete=OFF."""
+    model = bar_model()
+    _fake_odb(model, tmp_path / "prepared.odb")
+    _fake_abaqus(tmp_path / "bin", fake_odb_access, tmp_path / "prepared.odb")
+    monkeypatch.setenv("PATH", f"{tmp_path / 'bin'}{os.pathsep}{os.environ['PATH']}")
+    for _ in range(2):
+        result = AbaqusBackend().solve(model, tmp_path / "work")
+        assert result.phases["load"].stress is not None
+
+
+def test_run_script_twice_extracts_only_the_parts(
+    tmp_path: Path, fake_odb_access: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """run_abaqus.sh as a user runs it: twice in one folder (ask_delete=OFF), and with an element
+    set Abaqus added to the ODB (a warning set holding a connector element, which has no S)."""
+    import subprocess
+
+    model = inclusion_model(divisions=3, connector_law="tension_only")
+    _fake_odb(model, tmp_path / "prepared.odb")
+    spec = json.loads((tmp_path / "prepared.odb").read_text())
+    spec["sets"]["WARNELEMDISTORTED"] = [model.n_elements + 1]
+    (tmp_path / "prepared.odb").write_text(json.dumps(spec))
+    _fake_abaqus(tmp_path / "bin", fake_odb_access, tmp_path / "prepared.odb")
+    env = {**os.environ, "PATH": f"{tmp_path / 'bin'}{os.pathsep}{os.environ['PATH']}"}
+    files = AbaqusBackend().write_inputs(model, tmp_path / "deck")
+    for _ in range(2):
+        proc = subprocess.run(["sh", str(files["run"])], env=env, capture_output=True, text=True)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+    data = json.loads((tmp_path / "deck" / "footdt_results.json").read_text())
+    assert sorted(data["steps"][0]["parts"]) == ["INCLUSION", "MATRIX"]
+    assert read_abaqus_json(tmp_path / "deck" / "footdt_results.json", model).backend == "abaqus"
+
+
+def test_run_script_refuses_a_deck_of_another_dialect(tmp_path: Path) -> None:
+    import subprocess
+
+    from footdt.backends.inp import write_deck
+
+    files = AbaqusBackend().write_inputs(bar_model(), tmp_path)
+    files["inp"].write_text(write_deck(bar_model(), "calculix"))
+    proc = subprocess.run(["sh", str(files["run"])], capture_output=True, text=True)
+    assert proc.returncode == 2 and "not the Abaqus deck" in proc.stderr
+
+
+def test_extract_reads_numpy_float32_scalars(tmp_path: Path, fake_odb_access: Path) -> None:
+    model = bar_model()
+    _fake_odb(model, tmp_path / "job.odb")
+    spec = json.loads((tmp_path / "job.odb").read_text())
+    (tmp_path / "job.odb").write_text(json.dumps({**spec, "float32": True}))
+    data = abaqus_extract.extract(str(tmp_path / "job.odb"), str(tmp_path / "out.json"))
+    vol = tet_volumes(model.nodes, model.elements)
+    got = data["steps"][0]["parts"]["BODY"]
+    np.testing.assert_allclose(got["evol"], vol[np.asarray(got["labels"]) - 1], rtol=1e-6)
+
+
+def test_extract_names_a_missing_part(tmp_path: Path, fake_odb_access: Path) -> None:
+    _fake_odb(bar_model(), tmp_path / "job.odb")
+    with pytest.raises(SystemExit, match="no element set for part.*bone"):
+        abaqus_extract.main(
+            ["x", str(tmp_path / "job.odb"), str(tmp_path / "o.json"), "-", "body,bone"]
+        )
+
+
+def test_import_refuses_a_step_that_did_not_finish(tmp_path: Path, fake_odb_access: Path) -> None:
+    """Abaqus keeps the frames of a step it could not finish; the last one is a partial load."""
+    model = inclusion_model(divisions=3)
+    _fake_odb(model, tmp_path / "job.odb")
+    spec = json.loads((tmp_path / "job.odb").read_text())
+    spec["steps"][1]["stopped_at"] = 0.375
+    (tmp_path / "job.odb").write_text(json.dumps(spec))
+    out = tmp_path / "out.json"
+    abaqus_extract.extract(str(tmp_path / "job.odb"), str(out))
+    with pytest.raises(
+        FootdtError, match=r"step 'shear': the last frame is at step time 0.375 of 1"
+    ):
+        read_abaqus_json(out, model)

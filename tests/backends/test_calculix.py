@@ -13,8 +13,8 @@ import pytest
 
 from footdt.backends.calculix import CalculixBackend
 from footdt.backends.ccx_dat import parse_dat
-from footdt.errors import BackendUnavailable, FootdtError, SolveError
-from footdt.ir import AnalysisModel, Connector, FixedDofs, NodalLoad, Phase, replace
+from footdt.errors import BackendUnavailable, FootdtError, ModelError, SolveError
+from footdt.ir import AnalysisModel, Connector, FixedDofs, NodalLoad, Phase, Pressure, replace
 from footdt.mechanics import tet_volumes
 from footdt.spec.profile import SolverProfile
 from tests.factories import bar_model, inclusion_model
@@ -317,3 +317,43 @@ def test_prescribed_displacement_and_nodal_forces(tmp_path: Path) -> None:
     )  # xmin and xmax reactions cancel
     np.testing.assert_allclose(pull.stress[:, 0], traction, rtol=1e-6)
     np.testing.assert_allclose(pull.reaction, [-traction * area, 0.0, 0.0], rtol=1e-6, atol=1e-9)
+
+
+def _ccx_bar_with_load_surface_named(name: str, tmp_path: Path) -> np.ndarray:
+    """xx stress of the bar (2 MPa on xmax) when its load surface is called ``name`` in the
+    CalculiX deck (written past ``ir.validate``, to show what ccx itself does)."""
+    import subprocess
+
+    from footdt.backends.inp import DeckWriter, build_deck
+
+    deck = build_deck(bar_model(pressure=2.0))
+    surfaces = {(name if k == "xmax" else k): v for k, v in deck.surfaces.items()}
+    steps = tuple(
+        dc_replace(s, pressures=tuple((name if n == "xmax" else n, v) for n, v in s.pressures))
+        for s in deck.steps
+    )
+    work = tmp_path / name
+    work.mkdir()
+    (work / "footdt.inp").write_text(
+        DeckWriter("calculix").write(dc_replace(deck, surfaces=surfaces, steps=steps))
+    )
+    proc = subprocess.run(["ccx", "-i", "footdt"], cwd=work, capture_output=True, text=True)
+    assert proc.returncode == 0 and "*ERROR" not in proc.stdout
+    blocks = [b for b in parse_dat((work / "footdt.dat").read_text()) if b.kind == "stresses"]
+    return np.asarray(blocks[-1].rows)[:, 2]
+
+
+@needs_ccx
+def test_a_surface_named_like_a_part_loads_nothing_in_ccx(tmp_path: Path) -> None:
+    """ccx's *DSLOAD looks a name up as an element set before a surface (dloads.f): a surface
+    named like a part is read as the part's elements without a face, and the bar carries no
+    load, without an error or warning. So ir.validate keeps parts and surfaces in one namespace."""
+    np.testing.assert_allclose(
+        _ccx_bar_with_load_surface_named("LOADED", tmp_path), -2.0, rtol=1e-6
+    )
+    np.testing.assert_allclose(_ccx_bar_with_load_surface_named("BODY", tmp_path), 0.0, atol=1e-12)
+    model = bar_model(pressure=2.0)
+    renamed = {("Body" if k == "xmax" else k): v for k, v in model.surfaces.items()}
+    phase = Phase("load", pressures=(Pressure("Body", 2.0),), fixed=model.phases[0].fixed)
+    with pytest.raises(ModelError, match="surface 'Body' and part 'body' are the same name"):
+        CalculixBackend().solve(replace(model, surfaces=renamed, phases=(phase,)), tmp_path / "x")

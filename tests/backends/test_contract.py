@@ -86,3 +86,16 @@ def test_sfepy_and_calculix_agree_on_two_materials(law: str | None, tmp_path) ->
         cmp = compare(s, "sfepy", "calculix", rtol={"mean": 0.005, "p99": 0.02, "default": 0.02})
     assert cmp.ok and len(cmp.rows) == 2 * 2 * 4
     assert cmp.max_rel_diff() < 1e-5
+
+
+def test_every_solve_validates_the_model(backend: str, tmp_path) -> None:
+    """ir.validate runs before any backend does: an impossible material (nu = 0.5, which a
+    displacement formulation cannot take) is refused in one line, by every backend alike."""
+    from footdt.errors import ModelError
+    from footdt.ir import Material
+
+    model = bar_model()
+    bad = replace(model, materials={k: Material(k, m.E, 0.5) for k, m in model.materials.items()})
+    with pytest.raises(ModelError, match=r"nu in \(-1, 0.5\)"):
+        get_backend(backend).solve(bad, tmp_path)
+    assert not any(tmp_path.iterdir())  # refused before anything was written

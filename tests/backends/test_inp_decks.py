@@ -239,9 +239,10 @@ def test_boundary_runs_and_summed_forces() -> None:
     model = inclusion_model(divisions=3)
     n = len(model.node_sets["xmax"])
     loads = (NodalLoad("a", "xmax", np.ones((n, 3))), NodalLoad("b", "xmax", np.ones((n, 3))))
-    phase = Phase("p", nodal_loads=loads, fixed=(FixedDofs("f", "zmax", (2, 0)),))
+    fixed = (FixedDofs("f", "zmax", (2, 0)), FixedDofs("g", "zmax", (1,)))
+    phase = Phase("p", nodal_loads=loads, fixed=fixed)
     step = build_deck(replace(model, phases=(phase,))).steps[0]
-    assert [(b.first, b.last) for b in step.boundaries] == [(1, 1), (3, 3)]
+    assert [(b.first, b.last) for b in step.boundaries] == [(1, 1), (3, 3), (2, 2)]
     assert len(step.cloads) == 3 * n and all(f == 2.0 for *_, f in step.cloads)
     full = build_deck(model).steps[0]
     assert [(b.target, b.first, b.last) for b in full.boundaries] == [("zmax", 1, 3)]
@@ -322,3 +323,63 @@ def test_tie_written_for_abaqus_refused_for_calculix() -> None:
         write_deck(tied, "calculix")
     with pytest.raises(ModelError, match="unknown surface"):
         build_deck(replace(model, ties=(Tie("glue", "nope", "zmin", 0.05),)))
+
+
+def test_abaqus_requests_s_and_evol_on_solid_elements_only() -> None:
+    """Connector elements have no S or EVOL: the element output requests name the solids' set."""
+    text = write_deck(inclusion_model(divisions=3, connector_law="tension_only"), "abaqus")
+    for step in _steps(text):
+        requests = [ln for ln in step.splitlines() if ln.startswith("*ELEMENT OUTPUT")]
+        assert requests == [
+            "*ELEMENT OUTPUT, ELSET=FOOTDT_ALL_SOLIDS, POSITION=CENTROIDAL",
+            "*ELEMENT OUTPUT, ELSET=FOOTDT_ALL_SOLIDS",
+        ]
+    assert "*ELEMENT, TYPE=C3D4, ELSET=FOOTDT_ALL_SOLIDS" in text
+
+
+def test_tie_names_are_checked_like_every_name() -> None:
+    model = inclusion_model(divisions=3)
+    surfaces = {**model.surfaces, "a": model.surfaces["zmin"][:3], "b": model.surfaces["xmin"][:3]}
+    for bad in ("glue tie", "FOOTDT_TIE", "9glue"):
+        tied = replace(model, surfaces=surfaces, ties=(Tie(bad, "a", "b", 0.05),))
+        with pytest.raises(ModelError, match=f"tie name '{bad}' cannot be written"):
+            write_deck(tied, "abaqus")
+
+
+def test_slip_ring_segments_must_run_one_way() -> None:
+    """Abaqus SLIPRING: material flows in at node a and out at node b, so a belt's segments must
+    chain a -> b, a -> b. A reversed segment (both segments ending at the shared node) is refused."""
+    model = _slip_ring_chain()
+    first, second = model.connectors
+    flipped = Connector(second.name, second.node_b, second.node_a, "slip_ring", second.stiffness)
+    with pytest.raises(ModelError, match="fascia_1 and fascia_2 both end at node"):
+        write_deck(replace(model, connectors=(first, flipped)), "abaqus")
+    flipped = Connector(first.name, first.node_b, first.node_a, "slip_ring", first.stiffness)
+    with pytest.raises(ModelError, match="both start at node"):
+        write_deck(replace(model, connectors=(flipped, second)), "abaqus")
+
+
+def test_surfaces_and_parts_share_one_namespace() -> None:
+    model = inclusion_model(divisions=3)
+    clash = replace(model, surfaces={**model.surfaces, "MATRIX": model.surfaces["zmin"][:2]})
+    for dialect in ("abaqus", "calculix"):
+        with pytest.raises(ModelError, match="surface 'MATRIX' and part 'matrix'"):
+            write_deck(clash, dialect)  # type: ignore[arg-type]
+
+
+@pytest.mark.slow
+def test_template_abaqus_deck_passes_the_checks(tmp_path: Path) -> None:
+    """The foot template's Abaqus deck: valid names and sets, S/EVOL on the solids, the run script
+    extracting exactly its 16 parts with ask_delete=OFF."""
+    from footdt.compile import compile_spec
+    from footdt.spec.loader import load_spec
+
+    spec = Path(__file__).resolve().parents[2] / "specs" / "subjects" / "template.yaml"
+    model = compile_spec(load_spec(spec))
+    files = compile_deck(model, tmp_path, "abaqus")
+    text = files["inp"].read_text()
+    assert text.count("*ELEMENT OUTPUT, ELSET=FOOTDT_ALL_SOLIDS") == 2 * len(model.phases)
+    assert "*ELEMENT OUTPUT\n" not in text and "*ELEMENT OUTPUT, POSITION" not in text
+    run = files["run"].read_text()
+    assert "ask_delete=OFF" in run and f"{model.content_hash()} {','.join(model.parts)}" in run
+    assert len(model.parts) == 16 and all(f"*ELSET, ELSET={p}\n" in text for p in model.parts)

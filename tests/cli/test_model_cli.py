@@ -166,3 +166,73 @@ def test_validate_knows_cohort_specs() -> None:
     result = _run("validate", SPECS / "cohorts" / "demo.yaml")
     assert result.exit_code == 0, result.output
     assert "cohort 'demo'" in result.output
+
+
+def test_verbose_shows_the_cause_of_an_error(tmp_path) -> None:
+    out = tmp_path / "bar"
+    assert _run("compile", BAR_SPEC, "--backend", "sfepy", "--out", out).exit_code == 0
+    (out / "model.json").write_text("{not json")
+    quiet = _one_line_error(_run("solve", out, "--store", tmp_path / "l.db"))
+    assert "cannot read the model" in quiet and "caused by" not in quiet
+    loud = _run("--verbose", "solve", out, "--store", tmp_path / "l.db")
+    assert loud.exit_code != 0 and "Traceback" not in loud.output
+    lines = [ln for ln in loud.output.splitlines() if ln.strip()]
+    assert "cannot read the model" in lines[0]
+    assert any("caused by: json.decoder.JSONDecodeError" in ln for ln in lines[1:]), loud.output
+
+
+def test_compile_calculix_after_abaqus_into_one_folder(tmp_path) -> None:
+    """The Abaqus scripts must not stay behind next to a CalculiX footdt.inp they would run."""
+    out = tmp_path / "bar"
+    assert _run("compile", BAR_SPEC, "--backend", "abaqus", "--out", out).exit_code == 0
+    assert (out / "run_abaqus.sh").is_file() and (out / "abaqus_extract.py").is_file()
+    result = _run("compile", BAR_SPEC, "--backend", "calculix", "--out", out)
+    assert result.exit_code == 0, result.output
+    assert "calculix dialect" in (out / "footdt.inp").read_text().splitlines()[0]
+    assert not (out / "run_abaqus.sh").exists() and not (out / "abaqus_extract.py").exists()
+    assert "removed" in result.output and "run_abaqus.sh" in result.output
+    assert _run("compile", BAR_SPEC, "--backend", "abaqus", "--out", out).exit_code == 0
+    assert "abaqus dialect" in (out / "footdt.inp").read_text().splitlines()[0]
+    assert (out / "run_abaqus.sh").is_file()
+
+
+def test_solve_writes_a_pvd_per_trial_and_view_refuses_a_vtu(tmp_path) -> None:
+    out = tmp_path / "bar"
+    assert _run("compile", BAR_SPEC, "--backend", "sfepy", "--out", out).exit_code == 0
+    result = _run("solve", out, "--backend", "sfepy", "--store", tmp_path / "l.db")
+    assert result.exit_code == 0, result.output
+    assert (out / "sfepy.pvd").is_file() and (out / "sfepy.loaded.vtu").is_file()
+    assert "sfepy.pvd" in result.output
+    line = _one_line_error(_run("view", out, "--phase", "loaded", "--out", tmp_path / "s.vtu"))
+    assert "s.vtu: footdt view draws a picture" in line and "sfepy.pvd" not in line
+    assert "BACKEND.pvd" in line
+    assert not (tmp_path / "s.vtu").exists()
+    ok = _run("view", out, "--phase", "loaded", "--out", tmp_path / "s.svg")
+    assert ok.exit_code == 0, ok.output
+    assert (tmp_path / "s.svg").read_text().lstrip().startswith("<?xml")
+
+
+def test_causes_follow_from_and_from_none() -> None:
+    """``raise X from err`` and ``raise X from None`` alike: --verbose shows what was handled."""
+    from footdt.cli.common import causes
+    from footdt.errors import FootdtError
+
+    def wrapped(suppress: bool) -> FootdtError:
+        try:
+            try:
+                int("x")
+            except ValueError as exc:
+                raise KeyError("k") from exc
+        except KeyError as exc:
+            err = FootdtError("outer")
+            try:
+                if suppress:
+                    raise err from None
+                raise err from exc
+            except FootdtError as got:
+                return got
+        raise AssertionError
+
+    for suppress in (False, True):
+        lines = causes(wrapped(suppress))
+        assert lines[0] == "KeyError: 'k'" and lines[1].startswith("ValueError: invalid literal")

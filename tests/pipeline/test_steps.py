@@ -132,3 +132,18 @@ def test_a_failing_step_is_recorded_with_its_reason(setup: tuple[Path, str, RunS
     assert "Traceback" in Path(out.log).read_text()
     with LabelStore(store) as st:
         assert st.query() == []
+
+
+def test_vtu_option_writes_a_pvd_with_the_phases(setup: tuple[Path, str, RunState]) -> None:
+    import xml.etree.ElementTree as ET
+
+    cohort, store, _ = setup
+    _, trials = load_cohort(cohort)
+    task = make_tasks(
+        trials[:1], cohort / "runs", "sfepy", default_profile("sfepy"), solve_steps(),
+        store_url=store, state_dir=None, vtu=True, capture_fds=False, threads=1,
+    )[0]  # fmt: skip
+    assert run_trial(task).status == "done"
+    pvd = Path(task.trial_dir) / "sfepy.pvd"
+    sets = ET.parse(pvd).getroot().findall("./Collection/DataSet")
+    assert len(sets) == 2 and all((pvd.parent / str(d.get("file"))).is_file() for d in sets)

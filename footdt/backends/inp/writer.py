@@ -4,7 +4,12 @@ Both dialects share nodes, elements, sets, element-face surfaces, materials, sol
 and the step layout. They differ in connectors, pressure removal and output requests:
 
 * Abaqus: CONN3D2 connector elements (AXIAL for linear and tension-only, SLIPRING for slip rings),
-  ``*DSLOAD, OP=NEW``, field output S at the centroid, EVOL, U and RF for the extraction script.
+  ``*DSLOAD, OP=NEW``, field output S at the centroid and EVOL of the solid elements
+  (``ELSET=FOOTDT_ALL_SOLIDS``: connector elements have neither), U and RF for the extraction
+  script. Each step runs over a time period of ``STEP_TIME``; the extraction reads its last frame,
+  and ``read_abaqus_json`` refuses a frame that did not reach it (a run stopped mid-step).
+  Abaqus's AXIAL connector acts along the line between its nodes in the *current* geometry
+  (also with NLGEOM=NO), the other backends along the original one: see docs/backends.md.
 * CalculiX: each connector is the exact small-displacement axial spring k n n^T (n from the
   original geometry): an auxiliary node p whose dof 1 an *EQUATION ties to the elongation
   n . (u_b - u_a), and a SPRING2 element (stiffness k) from p dof 1 to a ground node q dof 1.
@@ -46,6 +51,8 @@ CCX_SOLVERS = {
     "spooles": "SPOOLES",
     "iterative_cholesky": "ITERATIVE CHOLESKY",
 }
+#: Time period (s) of every *STATIC step: a step has ended when its last frame reaches it.
+STEP_TIME = 1.0
 #: Direction cosines at or below this size are left out of a connector's *EQUATION.
 _COEF_EPS = 1e-12
 
@@ -254,7 +261,7 @@ class DeckWriter:
             lines += [
                 f"*STEP, NAME={step.name}, NLGEOM=NO, INC=1000",
                 "*STATIC",
-                "1., 1., 1e-05, 1.",
+                f"{fmt(STEP_TIME)}, {fmt(STEP_TIME)}, 1e-05, {fmt(STEP_TIME)}",
             ]
         else:
             flags = [True] * len(deck.connectors) if active is None else list(active)
@@ -288,11 +295,11 @@ class DeckWriter:
 
     def output(self, deck: Deck) -> list[str]:
         if self.dialect == "abaqus":
-            return [
+            return [  # S and EVOL on the solid elements only: connectors have neither
                 "*OUTPUT, FIELD",
-                "*ELEMENT OUTPUT, POSITION=CENTROIDAL",
+                f"*ELEMENT OUTPUT, ELSET={ALL_SOLIDS}, POSITION=CENTROIDAL",
                 "S,",
-                "*ELEMENT OUTPUT",
+                f"*ELEMENT OUTPUT, ELSET={ALL_SOLIDS}",
                 "EVOL,",
                 "*NODE OUTPUT",
                 "U, RF",
