@@ -51,12 +51,13 @@ def warm_shape_cache(template: Path, ui: DemoUi) -> float:
 
 
 def solve_cohort(cohort: Path, store: Path, out: Path, workers: int, ui: DemoUi) -> dict[str, Any]:
-    """``footdt run COHORT --backend sfepy --store STORE --out OUT --workers N``; a trial that
+    """``footdt run COHORT --backend sfepy --store STORE --out OUT --workers N --vtu`` (a ParaView
+    ``sfepy.pvd`` per trial, its phases as time steps); a trial that
     fails (e.g. a foot rejected by the mesh quality gate) is recorded and the others go on."""
     from footdt.pipeline.runner import RunOptions, run_cohort
 
     report = run_cohort(
-        cohort, RunOptions(backend=BACKEND, store=str(store), out=out, workers=workers),
+        cohort, RunOptions(backend=BACKEND, store=str(store), out=out, workers=workers, vtu=True),
         reporter=ui.pipeline_reporter(f"{BACKEND} x{workers}"),
     )  # fmt: skip
     failed = [{"subject": o.subject, "trial": o.trial, "step": o.failed_step,
