@@ -25,7 +25,15 @@ import sqlalchemy as sa
 
 from footdt.errors import StoreError
 from footdt.labels.reduce import LABEL_FIELDS, LabelRow
-from footdt.labels.schema import KEY, LABELS, SOLVES, SolveRecord, connect
+from footdt.labels.schema import (
+    KEY,
+    LABELS,
+    SOLVES,
+    SolveRecord,
+    connect,
+    sqlite_advice,
+    sqlite_file,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -36,7 +44,9 @@ Filter = str | Sequence[str] | None
 class LabelStore:
     """Labels in a database. Use as a context manager or call ``close()``.
 
-    ``create=False`` refuses to create a missing store (for commands that only read).
+    ``create=False`` refuses to create a missing store (for commands that only read); such a
+    store in a read-only place (a read-only directory or file system) is opened read-only.
+    ``create=True`` refuses a store that cannot be written, before any work is done.
     """
 
     def __init__(self, url_or_path: str | os.PathLike[str], *, create: bool = True) -> None:
@@ -69,8 +79,11 @@ class LabelStore:
                 used = sa.select(self.labels.c.solve_id).distinct()
                 conn.execute(sa.delete(self.solves).where(self.solves.c.solve_id.not_in(used)))
         except sa.exc.SQLAlchemyError as exc:
+            first = _first_line(exc)
             raise StoreError(
-                f"cannot write to label store {self.display}: {_first_line(exc)}"
+                f"cannot write to label store {self.display} ({first}); "
+                f"{sqlite_advice(first, self.engine.dialect.name, sqlite_file(self.engine.url))} "
+                "(nothing was written)"
             ) from None
         return len(rows)
 
@@ -182,8 +195,10 @@ class LabelStore:
             with self.engine.connect() as conn:
                 return list(conn.execute(stmt).mappings())
         except sa.exc.SQLAlchemyError as exc:
+            first = _first_line(exc)
             raise StoreError(
-                f"cannot read label store {self.display}: {_first_line(exc)}"
+                f"cannot read label store {self.display} ({first}); "
+                f"{sqlite_advice(first, self.engine.dialect.name, sqlite_file(self.engine.url))}"
             ) from None
 
 
