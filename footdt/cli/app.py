@@ -10,8 +10,12 @@ app = typer.Typer(
     name="footdt",
     help="Open digital twin for bone stress in runners: specs -> FE labels -> wearable-driven learning.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_enable=False,
+    # plain (click) formatting for the top-level help: rich's help renderer imports markdown-it
+    # and pygments, which alone take longer than the 0.3 s budget of `footdt --help`;
+    # sub-commands keep rich help
+    rich_markup_mode=None,
 )
 
 
@@ -26,8 +30,14 @@ def _root(
     version: bool = typer.Option(
         False, "--version", callback=_version, is_eager=True, help="Print the version."
     ),
+    verbose: bool = typer.Option(
+        False, "--verbose", "-v", help="Show TensorFlow's start-up and retracing messages."
+    ),
 ) -> None:
     """footdt: specs -> finite-element stress labels -> wearable-driven bone-stress prediction."""
+    from footdt.cli.quiet import set_verbose
+
+    set_verbose(verbose)
 
 
 def _register() -> None:

@@ -6,13 +6,15 @@ import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
-from rich.table import Table
 
 from footdt.cli.common import console, err_console, fail, handle_errors, print_json
 from footdt.errors import FootdtError, SpecError
-from footdt.ir import AnalysisModel
+
+if TYPE_CHECKING:
+    from footdt.ir import AnalysisModel
 
 
 def validate(
@@ -155,7 +157,9 @@ def _model_from(source: Path) -> AnalysisModel:
 @handle_errors
 def compile_cmd(
     spec: Path = typer.Argument(..., help="Subject spec file."),
-    backend: str = typer.Option("calculix", "--backend", "-b", help="abaqus | calculix | sfepy"),
+    backend: str = typer.Option(
+        "sfepy", "--backend", "-b", help="sfepy (the default of every command) | calculix | abaqus"
+    ),
     out: Path = typer.Option(
         ..., "--out", "-o", help="Output directory (model.json, arrays.npz, deck)."
     ),
@@ -229,6 +233,8 @@ def solve(
     if as_json:
         print_json([r.as_dict() for r in rows])
         return
+    from rich.table import Table
+
     table = Table(
         title=f"{model.subject} / {backend} {result.backend_version}  ({result.wall_time:.1f} s)"
     )

@@ -130,6 +130,9 @@ def predict(
     if time_unit not in ("s", "ms"):
         raise FootdtError(f"--time-unit {time_unit!r}: use s or ms")
     values = _parse_static(static)
+    from footdt.cli.quiet import import_tensorflow
+
+    import_tensorflow()
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     prog = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),

@@ -3,12 +3,98 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
 
 from footdt.cli.common import console, err_console, fail, handle_errors, print_json
 
 STORE_HELP = "Label store: SQLite path or SQLAlchemy URL (sqlite:///x.db, postgresql://...)."
+
+
+def eta_text(total: int, completed: int, durations: list[float], running: list[float],
+             workers: int) -> str:  # fmt: skip
+    """Time left (s) as text: the mean time of the trials solved in this run so far, for the
+    trials not yet finished, spread over the workers, less what the running ones have done."""
+    left = total - completed
+    if left <= 0:
+        return "ETA 0 s"
+    if not durations:
+        return "ETA after the first trial"
+    mean = sum(durations) / len(durations)
+    queued = left - len(running)
+    busy = sum(max(mean - t, 0.0) for t in running)
+    seconds = (busy + max(queued, 0) * mean) / max(workers, 1)
+    minutes, sec = divmod(round(seconds), 60)
+    return f"ETA {minutes} min {sec:02d} s" if minutes else f"ETA {sec} s"
+
+
+def eta_reporter(console: Any, label: str, workers: int) -> Any:
+    """The pipeline's reporter with an ETA and the trials being worked on now."""
+    import time
+
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        ProgressColumn,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+    from rich.text import Text
+
+    from footdt.pipeline.display import RichReporter
+
+    class _Eta(RichReporter):
+        def __init__(self) -> None:
+            super().__init__(console, label)
+            self.workers = max(workers, 1)
+            self.starts: dict[str, float] = {}
+            self.steps: dict[str, str] = {}
+            self.durations: list[float] = []
+            self.progress = Progress(
+                TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                TimeElapsedColumn(), _Column(self), TextColumn("{task.fields[detail]}"),
+                console=console,
+            )  # fmt: skip
+
+        def eta(self, total: int, completed: int) -> str:
+            now = time.monotonic()
+            running = [now - t for t in self.starts.values()]
+            return eta_text(total, completed, self.durations, running, self.workers)
+
+        def now_text(self) -> str:
+            if not self.starts:
+                return ""
+            names = list(self.starts)
+            shown = ", ".join(f"{n} ({self.steps[n]})" for n in names[:3])
+            return f"now: {shown}" + (f" +{len(names) - 3}" if len(names) > 3 else "")
+
+        def started(self, task: Any, worker: int) -> None:
+            key = f"{task.subject}/{task.trial}"
+            self.starts[key] = time.monotonic()
+            self.steps[key] = "+".join(getattr(s, "name", str(s)) for s in task.steps)
+            super().started(task, worker)
+
+        def finished(self, outcome: Any) -> None:
+            start = self.starts.pop(f"{outcome.subject}/{outcome.trial}", None)
+            if start is not None and outcome.steps_run and outcome.status == "done":
+                self.durations.append(time.monotonic() - start)
+            super().finished(outcome)
+
+        def _detail(self) -> str:
+            now = self.now_text()
+            return super()._detail() + (f"; {now}" if now else "")
+
+    class _Column(ProgressColumn):
+        def __init__(self, rep: _Eta) -> None:
+            super().__init__()
+            self.rep = rep
+
+        def render(self, task: Any) -> Text:
+            return Text(self.rep.eta(int(task.total or 0), int(task.completed)), style="cyan")
+
+    return _Eta()
 
 
 @handle_errors
@@ -44,7 +130,7 @@ def run(
     sfepy/calculix: compile (mesh) -> solve -> labels into --store. abaqus: compile -> deck, plus
     a job list, a SLURM array script and an import script in --out for a licensed cluster.
     """
-    from footdt.pipeline.display import RichReporter, run_table
+    from footdt.pipeline.display import run_table
     from footdt.pipeline.runner import RunOptions, run_cohort
 
     if executor not in ("local", "dask"):
@@ -55,7 +141,7 @@ def run(
         backend=backend, store=store, out=out, workers=workers, executor=executor,  # type: ignore[arg-type]
         scheduler=scheduler, profile=profile, vtu=vtu,
     )  # fmt: skip
-    reporter = RichReporter(err_console, f"{backend} x{workers}")
+    reporter = eta_reporter(err_console, f"{backend} x{workers}", workers)
     report = run_cohort(cohort, options, reporter=reporter)
     if as_json:
         print_json(report.to_dict())

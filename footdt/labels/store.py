@@ -98,16 +98,23 @@ class LabelStore:
         backend: Filter = None,
     ) -> list[LabelRow]:
         """Rows matching every given filter (a name or a list of names), in key order."""
+        return self.first(None, subject=subject, trial=trial, phase=phase, bone=bone, stat=stat,
+                          backend=backend)  # fmt: skip
+
+    def first(self, limit: int | None, **filters: Filter) -> list[LabelRow]:
+        """The first ``limit`` rows (None: all) of ``query`` with the same filters."""
         cols = self.labels.c
         stmt = sa.select(*(cols[f] for f in LABEL_FIELDS)).order_by(*(cols[k] for k in KEY))
-        for name, value in (
-            ("subject", subject), ("trial", trial), ("phase", phase),
-            ("bone", bone), ("stat", stat), ("backend", backend),
-        ):  # fmt: skip
-            if value is not None:
-                values = [value] if isinstance(value, str) else list(value)
-                stmt = stmt.where(cols[name].in_(values))
+        stmt = _where(stmt, cols, **filters)
+        if limit is not None:
+            stmt = stmt.limit(max(int(limit), 0))
         return [_row(m) for m in self._fetch(stmt)]
+
+    def count(self, **filters: Filter) -> int:
+        """How many rows match the filters of ``query`` (counted by the database)."""
+        stmt = _where(sa.select(sa.func.count().label("n")).select_from(self.labels),
+                      self.labels.c, **filters)  # fmt: skip
+        return int(self._fetch(stmt)[0]["n"])
 
     get = query  # same filters, same list result
 
@@ -200,6 +207,14 @@ class LabelStore:
                 f"cannot read label store {self.display} ({first}); "
                 f"{sqlite_advice(first, self.engine.dialect.name, sqlite_file(self.engine.url))}"
             ) from None
+
+
+def _where(stmt: Any, cols: Any, **filters: Filter) -> Any:
+    for name, value in filters.items():
+        if value is not None:
+            values = [value] if isinstance(value, str) else list(value)
+            stmt = stmt.where(cols[name].in_(values))
+    return stmt
 
 
 def _records(

@@ -203,3 +203,13 @@ def test_import_reduces_and_stores(tmp_path: Path, monkeypatch: pytest.MonkeyPat
         app, ["import", str(elsewhere), "--store", store, "--model", str(model_dir)]
     )
     assert res.exit_code == 1 and "cannot read Abaqus results" in one_line_error(res)
+
+
+def test_show_limit(db: str) -> None:
+    res = runner.invoke(app, ["show", "--store", db, "--limit", "1"])
+    assert res.exit_code == 0 and "1 of 4 labels" in res.stdout and "3 more" in res.stdout
+    res = runner.invoke(app, ["show", "--store", db, "--limit", "0"])
+    assert res.exit_code == 0 and "4 labels" in res.stdout and "more" not in res.stdout
+    res = runner.invoke(app, ["show", "--store", db, "--json", "--limit", "3"])
+    assert len(json.loads(res.stdout)) == 3
+    assert len(json.loads(runner.invoke(app, ["show", "--store", db, "--json"]).stdout)) == 4
