@@ -233,17 +233,25 @@ def import_cmd(
 def export(
     out: Path = typer.Argument(..., help="Output file: .csv or .parquet."),
     store: str = StoreOpt,
+    wide: bool = typer.Option(
+        False, "--wide", help="One row per subject, trial and backend; a column per label."
+    ),
     as_json: bool = JsonOpt,
 ) -> None:
-    """Export every label row to CSV or Parquet (one column per field; values in MPa)."""
+    """Export label rows to CSV or Parquet, typed (values in MPa; a CSV gets a Table Schema
+    beside it; read back with footdt.labels.export.read_export)."""
     from footdt.labels.store import LabelStore
 
     with LabelStore(store, create=False) as st:
-        n = st.export(out)
+        n = st.export(out, wide=wide)
+    schema = out.with_name(out.name + ".schema.json") if out.suffix.lower() == ".csv" else None
     if as_json:
-        print_json({"path": str(out), "format": out.suffix.lower().lstrip("."), "rows": n})
+        print_json({"path": str(out), "format": out.suffix.lower().lstrip("."), "rows": n,
+                    "wide": wide, "schema": None if schema is None else str(schema)})  # fmt: skip
     else:
-        console.print(f"wrote {n} labels to {out}")
+        what = "trials" if wide else "labels"
+        console.print(f"wrote {n} {what} to {out}" + (f" (types: {schema})" if schema else ""),
+                      highlight=False)  # fmt: skip
 
 
 @app.command()

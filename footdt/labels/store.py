@@ -16,9 +16,7 @@ from __future__ import annotations
 
 import math
 import os
-import tempfile
 from collections.abc import Iterable, Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
@@ -157,32 +155,13 @@ class LabelStore:
         rows = self.query(**filters)
         return pd.DataFrame([r.to_dict() for r in rows], columns=list(LABEL_FIELDS))
 
-    def export(self, path: str | os.PathLike[str], **filters: Filter) -> int:
-        """Write the rows to ``.csv`` or ``.parquet`` (by suffix), atomically; return the row count."""
-        out = Path(path)
-        suffix = out.suffix.lower()
-        if suffix not in (".csv", ".parquet"):
-            raise StoreError(
-                f"{out}: export format must be .csv or .parquet, not {suffix or 'none'!r}"
-            )
-        df = self.to_dataframe(**filters)
-        try:
-            out.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp")
-            os.close(fd)
-            try:
-                if suffix == ".csv":
-                    df.to_csv(tmp, index=False)
-                else:
-                    df.to_parquet(tmp, index=False, engine="pyarrow")
-                os.replace(tmp, out)
-            finally:
-                Path(tmp).unlink(missing_ok=True)
-        except OSError as exc:
-            raise StoreError(
-                f"{out}: cannot write the export ({exc.strerror or exc}); check the path"
-            ) from None
-        return len(df)
+    def export(self, path: str | os.PathLike[str], *, wide: bool = False, **filters: Filter) -> int:
+        """Write the rows to ``.csv`` (with a Table Schema) or ``.parquet`` by suffix, typed and
+        atomically; ``wide``: one row per subject, trial and backend (``footdt.labels.export``).
+        Returns the row count of the file."""
+        from footdt.labels.export import write_export
+
+        return write_export(self.to_dataframe(**filters), path, wide=wide)
 
     # ------------------------------------------------------------------ lifecycle
     def close(self) -> None:

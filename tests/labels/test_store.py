@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import multiprocessing as mp
 import sqlite3
 from dataclasses import replace
@@ -160,9 +161,47 @@ def test_export_csv_and_parquet_roundtrip(tmp_path: Path) -> None:
     assert list(csv.columns) == list(expected.columns)
     pd.testing.assert_frame_equal(csv, expected, check_dtype=False)
     pq = pd.read_parquet(tmp_path / "labels.parquet")
-    pd.testing.assert_frame_equal(pq, expected)
+    pd.testing.assert_frame_equal(pq.astype({c: object for c in text}).assign(
+        created_at=pq.created_at.map(lambda t: t.isoformat())), expected, check_dtype=False)  # fmt: skip
     assert pq["max_on_boundary"].dtype == bool and pq["value_mpa"].dtype == np.float64
     assert not (tmp_path / "labels.xlsx").exists()
+
+
+def test_exports_read_back_with_their_types(tmp_path: Path) -> None:
+    """trial '01' stays '01', backend version '2.20' stays '2.20', created_at is a timestamp,
+    in CSV (through its Table Schema) and Parquet, long and wide."""
+    from footdt.labels.export import read_export
+
+    rows = [replace(r, backend_version="2.20") for r in make_rows("007", "x1", 1.25, trial="01")]
+    rows += make_rows("s2", "x2", 7.5, backend="calculix", trial="10")
+    with LabelStore(tmp_path / "l.db") as store:
+        store.put(rows)
+        for name in ("l.csv", "l.parquet"):
+            assert store.export(tmp_path / name) == 16
+            assert store.export(tmp_path / f"w{name}", wide=True) == 2
+    for name in ("l.csv", "l.parquet"):
+        long = read_export(tmp_path / name)
+        assert set(long.trial) == {"01", "10"} and set(long.subject) == {"007", "s2"}
+        assert set(long.backend_version) == {"2.20", "2025.1"}
+        assert (
+            str(long.created_at.dtype).startswith("datetime64")
+            and str(long.created_at.dt.tz) == "UTC"
+        )
+        assert long.value_mpa.dtype == np.float64 and long.max_on_boundary.dtype == bool
+        assert long.residual.isna().sum() == 0 or long.residual.dtype == np.float64
+        wide = read_export(tmp_path / f"w{name}")
+        assert list(wide.columns[:8]) == ["subject", "trial", "backend", "backend_version",
+                                          "solve_id", "model_hash", "wall_time_s", "created_at"]  # fmt: skip
+        first = wide[wide.subject == "007"].iloc[0]
+        assert first.trial == "01" and first.backend_version == "2.20"
+        assert first["initial_contact.calcaneus.mean"] == 1.25
+        assert first["mid_stance.talus.p99"] == 1.25 + 7
+        assert list(wide.columns[8:10]) == [
+            "initial_contact.calcaneus.mean",
+            "initial_contact.calcaneus.p99",
+        ]
+    csv_schema = json.loads((tmp_path / "l.csv.schema.json").read_text())
+    assert {f["name"]: f["type"] for f in csv_schema["fields"]}["trial"] == "string"
 
 
 # ---------------------------------------------------------------------- refusals
