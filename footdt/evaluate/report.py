@@ -159,7 +159,15 @@ def run_sections(
     run = data.run
     k = summary["n_targets"]
     wins = summary["model_beats"]
-    sig = summary.get("model_beats_significant", {})
+    sig = summary.get("model_beats_significant")
+    if sig is None and (ev / "summary.json").is_file():  # a caller's summary without the key
+        import json
+
+        sig = json.loads((ev / "summary.json").read_text()).get("model_beats_significant")
+
+    def sig_text(base: str) -> str:
+        return "" if not sig else f" ({sig.get(base, 0)} significantly)"
+
     verdict_ok = wins["body_mass"] > k / 2
     head, body = table1_rows(t1)
     groups = pd.read_csv(ev / "groups.csv")
@@ -188,10 +196,10 @@ def run_sections(
         partial,
         f'<div class="{"ok" if verdict_ok else "bad"} box"><{h}>Baselines first</{h}>'
         f"<p>The model has a lower mean per-subject RMSE than the <b>body-mass-scaled training mean</b> "
-        f"on <b>{wins['body_mass']} of {k}</b> targets ({sig.get('body_mass', 0)} significantly), the "
-        f"ridge regression on simple IMU features on {wins['ridge']} of {k} ({sig.get('ridge', 0)} "
-        f"significantly), and the training mean on {wins['mean']} of {k} ({sig.get('mean', 0)} "
-        "significantly). Significantly: paired Wilcoxon signed-rank test on the per-subject RMSEs, "
+        f"on <b>{wins['body_mass']} of {k}</b> targets{sig_text('body_mass')}, the "
+        f"ridge regression on simple IMU features on {wins['ridge']} of {k}{sig_text('ridge')}, and the "
+        f"training mean on {wins['mean']} of {k}{sig_text('mean')}. "
+        "Significantly: paired Wilcoxon signed-rank test on the per-subject RMSEs, "
         f"Holm-adjusted over the {k} targets, p &lt; 0.05; a lower RMSE with a larger p may be "
         "chance.</p>"
         + ("" if verdict_ok else "<p><b>On most targets the model does not beat body mass alone: it has "
