@@ -130,6 +130,9 @@ def predict(
     if time_unit not in ("s", "ms"):
         raise FootdtError(f"--time-unit {time_unit!r}: use s or ms")
     values = _parse_static(static)
+    from footdt.twin.static import check_static
+
+    check_static(values)  # before the networks load: a bad value is refused at once
     from footdt.cli.quiet import import_tensorflow
 
     import_tensorflow()
