@@ -213,24 +213,24 @@ def read_grf_csv(path: str, ankle_mm: tuple[float, float], delimiter: str | None
     ``TYPICAL_ANKLE_DEG`` curve is used. Returns the series and notes on what was assumed."""
     from scipy.interpolate import PchipInterpolator
 
-    from footdt.gait.io import _find_time_column, read_table
+    from footdt.gait.io import _find_time_column, column_list, numeric_column, read_table
 
     df = read_table(path, delimiter)
     need = ["fx_n", "fz_n", "cop_x_mm"]
     tcol = _find_time_column(list(df.columns))
     missing = [c for c in need if c not in df.columns] + ([] if tcol else ["time_s"])
     if missing:
-        raise GaitDataError(f"{path}: column(s) {', '.join(missing)} not found; columns are {', '.join(df.columns)}")  # fmt: skip
-    time = df[tcol].to_numpy(float)
-    fx, fz, cop = (df[c].to_numpy(float) for c in need)
+        raise GaitDataError(f"{path}: column(s) {', '.join(missing)} not found; columns are {column_list(df.columns)}")  # fmt: skip
+    time = numeric_column(df, tcol, path)  # type: ignore[arg-type]
+    fx, fz, cop = (numeric_column(df, c, path) for c in need)
     notes = []
     if {"ankle_x_mm", "ankle_z_mm"} <= set(df.columns):
-        ax, az = df["ankle_x_mm"].to_numpy(float), df["ankle_z_mm"].to_numpy(float)
+        ax, az = numeric_column(df, "ankle_x_mm", path), numeric_column(df, "ankle_z_mm", path)
     else:
         ax, az = np.full_like(time, ankle_mm[0]), np.full_like(time, ankle_mm[1])
         notes.append(f"no ankle_x_mm/ankle_z_mm: foot assumed flat, ankle at {ankle_mm[0]:.0f}, {ankle_mm[1]:.0f} mm")  # fmt: skip
     if "ankle_deg" in df.columns:
-        ang = df["ankle_deg"].to_numpy(float)
+        ang = numeric_column(df, "ankle_deg", path)
     else:
         ang = np.zeros_like(time)
         curve = PchipInterpolator(*TYPICAL_ANKLE_DEG)
