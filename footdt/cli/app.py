@@ -2,20 +2,30 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import typer
+from typer.core import TyperGroup
 
 from footdt import __version__
 
+
+class _RootGroup(TyperGroup):
+    """``footdt --help`` in click's plain format: rich's help renderer imports markdown-it and
+    pygments, which alone take longer than the 0.3 s the top-level help may take. Every
+    command's own help keeps rich formatting."""
+
+    def format_help(self, ctx: Any, formatter: Any) -> None:
+        super(TyperGroup, self).format_help(ctx, formatter)
+
+
 app = typer.Typer(
     name="footdt",
+    cls=_RootGroup,
     help="Open digital twin for bone stress in runners: specs -> FE labels -> wearable-driven learning.",
     no_args_is_help=True,
     add_completion=True,
     pretty_exceptions_enable=False,
-    # plain (click) formatting for the top-level help: rich's help renderer imports markdown-it
-    # and pygments, which alone take longer than the 0.3 s budget of `footdt --help`;
-    # sub-commands keep rich help
-    rich_markup_mode=None,
 )
 
 
