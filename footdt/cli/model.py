@@ -125,14 +125,14 @@ def _disk_advice(exc: OSError, what: str) -> str:
 
 
 @contextmanager
-def disk_errors(wd: Path) -> Iterator[None]:
+def disk_errors(wd: Path, what: str = "--workdir") -> Iterator[None]:
     """An OSError while solving or writing results (a full disk...) as a one-line error."""
     try:
         yield
     except OSError as exc:
         where = exc.filename or wd
         raise FootdtError(
-            f"cannot write {where} ({exc.strerror or exc}): {_disk_advice(exc, '--workdir')}"
+            f"cannot write {where} ({exc.strerror or exc}): {_disk_advice(exc, what)}"
         ) from None
 
 
@@ -174,12 +174,14 @@ def compile_cmd(
     reasons = be.unsupported(model)
     if reasons:
         raise UnsupportedFeature("; ".join(reasons))
-    save_model(model, out)
-    written = [out / "model.json", out / "arrays.npz"]
-    if backend in ("abaqus", "calculix"):
-        from footdt.backends.inp import compile_deck
+    check_writable_dir(out, "--out")
+    with disk_errors(out, "--out"):
+        save_model(model, out)
+        written = [out / "model.json", out / "arrays.npz"]
+        if backend in ("abaqus", "calculix"):
+            from footdt.backends.inp import compile_deck
 
-        written += list(compile_deck(model, out, backend).values())
+            written += list(compile_deck(model, out, backend).values())
     console.print(
         f"compiled [bold]{model.subject}[/]: {model.n_nodes} nodes, {model.n_elements} {model.cell_type} "
         f"elements, {len(model.parts)} parts, {len(model.phases)} phases -> {out}",
