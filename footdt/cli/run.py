@@ -29,6 +29,27 @@ def eta_text(total: int, completed: int, durations: list[float], running: list[f
     return f"ETA {minutes} min {sec:02d} s" if minutes else f"ETA {sec} s"
 
 
+#: Bytes read from the end of a subject's log to find a trial's current step.
+LOG_TAIL = 1 << 16
+
+
+def current_step(log_path: str | Path, trial: str) -> str | None:
+    """The step a trial is running now, from its subject's log (``footdt.pipeline.trial``
+    writes ``[TRIAL] STEP: running`` when a step starts and ``done`` or ``FAILED`` when it ends);
+    None when none is running or the log cannot be read."""
+    import re
+
+    try:
+        with open(log_path, "rb") as fh:
+            fh.seek(0, 2)
+            fh.seek(max(fh.tell() - LOG_TAIL, 0))
+            tail = fh.read().decode(errors="replace")
+    except OSError:
+        return None
+    found = re.findall(rf"\[{re.escape(trial)}\] (\w+): (running|done|FAILED)", tail)
+    return found[-1][0] if found and found[-1][1] == "running" else None
+
+
 def eta_reporter(console: Any, label: str, workers: int) -> Any:
     """The pipeline's reporter with an ETA and the trials being worked on now."""
     import time
@@ -50,12 +71,13 @@ def eta_reporter(console: Any, label: str, workers: int) -> Any:
             super().__init__(console, label)
             self.workers = max(workers, 1)
             self.starts: dict[str, float] = {}
-            self.steps: dict[str, str] = {}
+            self.tasks: dict[str, Any] = {}
             self.durations: list[float] = []
+            self.cache: tuple[float, str] = (0.0, "")
             self.progress = Progress(
                 TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                TimeElapsedColumn(), _Column(self), TextColumn("{task.fields[detail]}"),
-                console=console,
+                TimeElapsedColumn(), _Column(self, "eta"), TextColumn("{task.fields[detail]}"),
+                _Column(self, "now"), console=console,
             )  # fmt: skip
 
         def eta(self, total: int, completed: int) -> str:
@@ -64,34 +86,45 @@ def eta_reporter(console: Any, label: str, workers: int) -> Any:
             return eta_text(total, completed, self.durations, running, self.workers)
 
         def now_text(self) -> str:
-            if not self.starts:
-                return ""
-            names = list(self.starts)
-            shown = ", ".join(f"{n} ({self.steps[n]})" for n in names[:3])
-            return f"now: {shown}" + (f" +{len(names) - 3}" if len(names) > 3 else "")
+            """``now: s01/1 solve, s02/1 compile``: each running trial and its current step
+            (from its log, read at most once a second)."""
+            t = time.monotonic()
+            if t - self.cache[0] < 1.0:
+                return self.cache[1]
+            shown = []
+            for key in list(self.tasks)[:3]:
+                task = self.tasks[key]
+                step = current_step(task.log_path, task.trial) if task.log_path else None
+                shown.append(f"{key} {step or 'starting'}")
+            more = len(self.tasks) - len(shown)
+            text = ("now: " + ", ".join(shown) + (f" +{more}" if more > 0 else "")) if shown else ""
+            self.cache = (t, text)
+            return text
 
         def started(self, task: Any, worker: int) -> None:
             key = f"{task.subject}/{task.trial}"
             self.starts[key] = time.monotonic()
-            self.steps[key] = "+".join(getattr(s, "name", str(s)) for s in task.steps)
+            self.tasks[key] = task
+            self.cache = (0.0, "")
             super().started(task, worker)
 
         def finished(self, outcome: Any) -> None:
-            start = self.starts.pop(f"{outcome.subject}/{outcome.trial}", None)
+            key = f"{outcome.subject}/{outcome.trial}"
+            start = self.starts.pop(key, None)
+            self.tasks.pop(key, None)
+            self.cache = (0.0, "")
             if start is not None and outcome.steps_run and outcome.status == "done":
                 self.durations.append(time.monotonic() - start)
             super().finished(outcome)
 
-        def _detail(self) -> str:
-            now = self.now_text()
-            return super()._detail() + (f"; {now}" if now else "")
-
     class _Column(ProgressColumn):
-        def __init__(self, rep: _Eta) -> None:
+        def __init__(self, rep: _Eta, what: str) -> None:
             super().__init__()
-            self.rep = rep
+            self.rep, self.what = rep, what
 
         def render(self, task: Any) -> Text:
+            if self.what == "now":
+                return Text(self.rep.now_text())
             return Text(self.rep.eta(int(task.total or 0), int(task.completed)), style="cyan")
 
     return _Eta()

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import io
+from pathlib import Path
 from types import SimpleNamespace
 
 from rich.console import Console
 
-from footdt.cli.run import eta_reporter, eta_text
+from footdt.cli.run import current_step, eta_reporter, eta_text
 
 
 def test_eta_from_the_mean_trial_time_over_the_workers() -> None:
@@ -18,18 +19,34 @@ def test_eta_from_the_mean_trial_time_over_the_workers() -> None:
     assert eta_text(5, 5, [1.0], [], 1) == "ETA 0 s"
 
 
-def test_reporter_shows_eta_and_current_trials() -> None:
+def test_current_step_from_the_subjects_log(tmp_path: Path) -> None:
+    """The log lines footdt.pipeline.trial writes; another trial of the subject interleaves."""
+    log = tmp_path / "s01.log"
+    log.write_text(
+        "2026-01-01T00:00:00 [1] compile: running (key a)\n"
+        "2026-01-01T00:00:01 [2] compile: running (key b)\n"
+        "2026-01-01T00:00:02 [1] compile: done in 1.00 s\n"
+        "2026-01-01T00:00:02 [1] solve: running (key c)\n"
+        "solver output captured from file descriptor 1\n"
+        "2026-01-01T00:00:03 [2] compile: FAILED: mesh quality\n"
+    )
+    assert current_step(log, "1") == "solve" and current_step(log, "2") is None
+    assert current_step(tmp_path / "none.log", "1") is None
+
+
+def test_reporter_shows_eta_and_current_steps(tmp_path: Path) -> None:
     out = io.StringIO()
     console = Console(file=out, force_terminal=False, width=200)
     rep = eta_reporter(console, "sfepy x2", 2)
-    step = SimpleNamespace(name="solve")
+    log = tmp_path / "s01.log"
+    log.write_text("t [1] compile: running (key a)\n")
     rep.begin(4, 1)
-    rep.started(SimpleNamespace(subject="s01", trial="1", steps=(step,)), 0)
-    rep.started(SimpleNamespace(subject="s02", trial="1", steps=(step,)), 1)
-    assert rep.now_text() == "now: s01/1 (solve), s02/1 (solve)"
+    rep.started(SimpleNamespace(subject="s01", trial="1", log_path=str(log)), 0)
+    rep.started(SimpleNamespace(subject="s02", trial="1", log_path=str(tmp_path / "x.log")), 1)
+    assert rep.now_text() == "now: s01/1 compile, s02/1 starting"
     rep.finished(SimpleNamespace(subject="s01", trial="1", status="done", steps_run=["solve"],
                                  wall_time_s=1.0, failed_step=None, reason=None))  # fmt: skip
     assert len(rep.durations) == 1 and rep.eta(4, 2).startswith("ETA")
-    assert rep.now_text() == "now: s02/1 (solve)"
+    assert rep.now_text() == "now: s02/1 starting"
     rep.end()
     assert "done   s01/1: solve" in out.getvalue()
