@@ -78,8 +78,9 @@ def check_static(values: Mapping[str, float]) -> None:
         unit = _units(name)
         flag = f"--static {name}={value:g}"
         if not math.isfinite(value):
-            raise StaticInputError(f"{flag}: must be a finite number ({unit}), e.g. "
-                                   f"{name}={_example(name):g}")  # fmt: skip
+            example = f", e.g. {name}={_example(name):g}" if name in _MANIFEST_FIELD else ""
+            raise StaticInputError(f"{flag}: must be a finite number ({unit or 'in its units'})"
+                                   f"{example}")  # fmt: skip
         low, high = physical_range(name)
         if low < value < high:
             continue
