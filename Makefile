@@ -8,7 +8,7 @@ BIN    := $(VENV)/bin
 PY     := $(BIN)/python
 TYPED  := footdt
 
-.PHONY: install system-deps test test-fast test-slow lint typecheck demo docs bench clean
+.PHONY: install system-deps test test-fast test-slow lint typecheck demo docs bench clean fuzz
 
 install: $(VENV)/.installed
 
@@ -56,6 +56,10 @@ docs: install
 
 bench: install system-deps
 	$(PY) benchmarks/bench_block.py
+
+# the long fuzz run (the default test run does a bounded number of cases)
+fuzz: install
+	FOOTDT_FUZZ_CASES=3000 $(BIN)/pytest -q -s -p no:cacheprovider tests/gait/test_fuzz_recordings.py -k read_or_refused
 
 clean:
 	rm -rf build .pytest_cache .mypy_cache .ruff_cache

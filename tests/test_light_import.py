@@ -41,3 +41,34 @@ def test_backend_registry_is_light() -> None:
         )
         == set()
     )
+
+
+HELP = "import sys\nsys.argv=['footdt','--help']\nfrom footdt.cli.app import main\ntry:\n    main()\nexcept SystemExit:\n    pass"
+
+
+def test_top_level_help_imports_neither_numpy_nor_rich_markdown() -> None:
+    """`footdt --help` must stay under 0.3 s: no numpy, pandas, or rich's markdown renderer."""
+    probe = (
+        f"{HELP}\nran = {{k for k, v in list(sys.modules.items()) if '__builtins__' in vars(v)}}\n"
+        "print('LOADED:', ' '.join(m for m in ('numpy', 'pandas', 'scipy', 'pydantic', "
+        "'sqlalchemy', 'markdown_it', 'pygments') if m in ran))"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert "Commands:" in out.stdout and "--install-completion" in out.stdout  # completion is on
+    line = [ln for ln in out.stdout.splitlines() if ln.startswith("LOADED:")][-1]
+    assert line.split()[1:] == []
+
+
+def test_top_level_help_cpu_time_is_under_0_3_s() -> None:
+    """CPU time (user + sys) of `footdt --help`, best of 3: wall time on a shared machine
+    also counts other people's work, CPU time only ours."""
+    import resource
+
+    best = float("inf")
+    for _ in range(3):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        subprocess.run([sys.executable, "-c", HELP], capture_output=True, check=True)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+        best = min(best, cpu)
+    assert best < 0.3, f"footdt --help took {best:.3f} s of CPU"

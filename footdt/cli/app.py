@@ -2,15 +2,29 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import typer
+from typer.core import TyperGroup
 
 from footdt import __version__
 
+
+class _RootGroup(TyperGroup):
+    """``footdt --help`` in click's plain format: rich's help renderer imports markdown-it and
+    pygments, which alone take longer than the 0.3 s the top-level help may take. Every
+    command's own help keeps rich formatting."""
+
+    def format_help(self, ctx: Any, formatter: Any) -> None:
+        super(TyperGroup, self).format_help(ctx, formatter)
+
+
 app = typer.Typer(
     name="footdt",
+    cls=_RootGroup,
     help="Open digital twin for bone stress in runners: specs -> FE labels -> wearable-driven learning.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_enable=False,
 )
 
@@ -30,14 +44,17 @@ def _root(
         False,
         "--verbose",
         "-v",
-        help="On an error, also print the exceptions that caused it (or set FOOTDT_VERBOSE=1).",
+        help="On an error, also print the exceptions that caused it (or set FOOTDT_VERBOSE=1); "
+        "show TensorFlow's start-up and retracing messages.",
     ),
 ) -> None:
     """footdt: specs -> finite-element stress labels -> wearable-driven bone-stress prediction."""
     from footdt.cli.common import VERBOSE
+    from footdt.cli.quiet import set_verbose
 
     if verbose:
         VERBOSE["on"] = True
+    set_verbose(verbose)
 
 
 def _register() -> None:

@@ -20,7 +20,7 @@ from footdt.cli.common import console, err_console, handle_errors, print_json
 
 @handle_errors
 def demo(
-    runners: int = typer.Option(12, "--runners", "-n", help="Synthetic runners in the cohort (the paper: 50)."),
+    runners: int = typer.Option(12, "--runners", help="Synthetic runners in the cohort (the paper: 50)."),
     size: float = typer.Option(5.0, "--size", help="Element size (mm) of every foot model (the paper: 3)."),
     out: Path = typer.Option(Path("build/demo"), "--out", "-o", help="Output directory (re-runs skip what is done)."),
     workers: int = typer.Option(0, "--workers", "-w", help="Parallel FE solves (default: every core)."),
@@ -42,6 +42,9 @@ def demo(
                        epochs=epochs, seed=seed, foot_model=foot_model, workers=workers,
                        verify=not no_verify)  # fmt: skip
     opts.check()
+    from footdt.cli.quiet import import_tensorflow
+
+    import_tensorflow()
     shown = err_console if as_json else console
     summary = run_demo(opts, DemoUi(shown, N_STAGES if opts.verify else N_STAGES - 1))
     if as_json:

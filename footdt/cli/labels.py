@@ -23,6 +23,8 @@ app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_
 STORE_HELP = "Label store: a SQLite file path or a SQLAlchemy URL."
 StoreOpt = typer.Option("labels.db", "--store", "-s", envvar="FOOTDT_STORE", help=STORE_HELP)
 JsonOpt = typer.Option(False, "--json", help="Print JSON (stable keys) instead of a table.")
+#: Rows ``labels show`` prints in a table unless --limit says otherwise.
+SHOW_LIMIT = 50
 
 
 def _filters(**given: list[str] | None) -> dict[str, Any]:
@@ -59,20 +61,29 @@ def show(
         None, "--stat", help="Only these statistics (mean, p95, p99, max)."
     ),
     backend: list[str] | None = typer.Option(None, "--backend", help="Only these backends."),
-) -> None:
+    limit: int | None = typer.Option(
+        None, "--limit", min=0,
+        help=f"Show at most N rows, 0 for all (default: {SHOW_LIMIT} in the table, all with --json).",
+    ),
+) -> None:  # fmt: skip
     """Show label rows (von Mises statistics in MPa)."""
     from footdt.labels.store import LabelStore
 
+    filters = _filters(
+        subject=subject, trial=trial, phase=phase, bone=bone, stat=stat, backend=backend
+    )
+    n = limit if limit is not None else (0 if as_json else SHOW_LIMIT)
     with LabelStore(store, create=False) as st:
-        rows = st.query(
-            **_filters(
-                subject=subject, trial=trial, phase=phase, bone=bone, stat=stat, backend=backend
-            )
-        )
+        rows = st.first(n or None, **filters)
+        total = st.count(**filters) if n and len(rows) == n else len(rows)
     if as_json:
         print_json([r.to_dict() for r in rows])
     elif rows:
-        _rows_table(rows, f"{len(rows)} labels in {store}")
+        shown = f"{len(rows)} of {total}" if total > len(rows) else f"{total}"
+        _rows_table(rows, f"{shown} labels in {store}")
+        if total > len(rows):
+            console.print(f"... {total - len(rows)} more: --limit N shows N rows, --limit 0 all, "
+                          "or filter (--subject, --phase, --bone, --stat)", highlight=False)  # fmt: skip
     else:
         console.print(f"no labels in {store} match the filters")
 
@@ -222,17 +233,25 @@ def import_cmd(
 def export(
     out: Path = typer.Argument(..., help="Output file: .csv or .parquet."),
     store: str = StoreOpt,
+    wide: bool = typer.Option(
+        False, "--wide", help="One row per subject, trial and backend; a column per label."
+    ),
     as_json: bool = JsonOpt,
 ) -> None:
-    """Export every label row to CSV or Parquet (one column per field; values in MPa)."""
+    """Export label rows to CSV or Parquet, typed (values in MPa; a CSV gets a Table Schema
+    beside it; read back with footdt.labels.export.read_export)."""
     from footdt.labels.store import LabelStore
 
     with LabelStore(store, create=False) as st:
-        n = st.export(out)
+        n = st.export(out, wide=wide)
+    schema = out.with_name(out.name + ".schema.json") if out.suffix.lower() == ".csv" else None
     if as_json:
-        print_json({"path": str(out), "format": out.suffix.lower().lstrip("."), "rows": n})
+        print_json({"path": str(out), "format": out.suffix.lower().lstrip("."), "rows": n,
+                    "wide": wide, "schema": None if schema is None else str(schema)})  # fmt: skip
     else:
-        console.print(f"wrote {n} labels to {out}")
+        what = "trials" if wide else "labels"
+        console.print(f"wrote {n} {what} to {out}" + (f" (types: {schema})" if schema else ""),
+                      highlight=False)  # fmt: skip
 
 
 @app.command()

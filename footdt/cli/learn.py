@@ -13,6 +13,7 @@ from typing import Any
 import typer
 
 from footdt.cli.common import console, err_console, handle_errors, print_json
+from footdt.cli.quiet import import_tensorflow
 from footdt.errors import FootdtError
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
@@ -181,6 +182,7 @@ def train(
             )
         shutil.rmtree(out)
     ds = load_dataset(spec, store, cohort)
+    import_tensorflow()
     live = _Live(as_json)
     opts = RunOptions(storage=storage, max_folds=max_folds, source_spec=experiment,
                       store=_without_password(store), cohort=str(cohort))  # fmt: skip
@@ -272,6 +274,7 @@ def tune(
     if held_out is None:
         err_console.print("[yellow]note:[/] tuning on every subject: use the result for a deployment "
                           "model, never to evaluate on these subjects (footdt train tunes per fold)")  # fmt: skip
+    import_tensorflow()
     setup_tensorflow(deterministic=spec.validation.deterministic)
     live = _TrialTable(f"tuning {spec.model.architecture} ({scope})", trials, as_json)
     with live.live:

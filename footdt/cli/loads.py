@@ -2,12 +2,16 @@
 
     footdt loads derive pressure.csv --regions four --out loads.yaml
     footdt loads derive pressure.csv --regions four --grf grf.csv --body-mass 68 --out loads.yaml
+    footdt loads derive pressure.csv --grf run_grf.mot --achilles-sto run_ID.sto --body-mass 68 --out loads.yaml
 
 The pressure table holds time (s) and one column per region (``--units``, default kPa); with
 ``--regions four`` the columns are named ``toes forefoot midfoot rearfoot``; otherwise give
 ``region=column`` pairs, e.g. ``--regions rearfoot=heel,midfoot=mid,forefoot=mth,toes=hallux``.
 The GRF table holds ``time_s fx_n fz_n cop_x_mm`` and optionally ``ankle_x_mm ankle_z_mm
-ankle_deg`` (see ``footdt.gait.loads.read_grf_csv``). The output is a subject-spec fragment:
+ankle_deg`` (see ``footdt.gait.loads.read_grf_csv``). OpenSim results work too: a GRF ``.mot``
+(``--grf``, for the stances) with the trial's inverse-dynamics or static-optimisation ``.sto``
+(``--achilles-sto``: ankle moment, or soleus + gastrocnemius forces) for the Achilles force
+(``footdt.gait.storage``). The output is a subject-spec fragment:
 ``phases:`` with ``pressures`` (MPa) and, with ``--grf``, ``forces`` on ``achilles_insertion`` (N).
 ``--json`` keys: ``out, phases`` (each ``name, pressures_mpa, achilles``) and ``meta``.
 """
@@ -73,6 +77,10 @@ def derive(
     foot_length: float = typer.Option(265.0, "--foot-length", help="Foot length (mm), scales the ankle model."),
     height: float = typer.Option(1.76, "--height", help="Stature (m), scales the shank."),
     method: str = typer.Option("auto", "--achilles", help="auto (OpenSim if installed), opensim or geometric."),
+    achilles_sto: Path | None = typer.Option(None, "--achilles-sto", help="OpenSim inverse-dynamics (ankle moment) or static-optimisation (soleus + gastrocnemius forces) .sto for the Achilles force; needs --grf for the stances."),
+    achilles_columns: str | None = typer.Option(None, "--achilles-columns", help="Columns of --achilles-sto to use: one *_moment, or muscle forces to sum (comma-separated)."),
+    leg: str = typer.Option("right", "--leg", help="Leg of the OpenSim columns (_r / _l): right or left."),
+    grf_prefix: str | None = typer.Option(None, "--grf-prefix", help="Column prefix of the foot's force plate in a GRF .mot (default: ground_force_r_, r_ground_force_, ground_force_)."),
     out: Path = typer.Option(..., "--out", "-o", help="Spec fragment to write (YAML)."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON (stable keys) instead of a table."),
 ) -> None:  # fmt: skip
@@ -91,18 +99,45 @@ def derive(
         )
     if (grf is None) != (body_mass is None):
         raise fail("--grf and --body-mass go together (the Achilles force needs both)")
+    if achilles_sto is not None and grf is None:
+        raise fail("--achilles-sto needs --grf (its stances time the phases) and --body-mass")
+    if leg not in ("right", "left"):
+        raise typer.BadParameter(f"{leg!r}: use right or left", param_hint="--leg")
+    if body_mass is not None:
+        from footdt.twin.static import check_static
+
+        check_static({"body_mass": body_mass})
     reg = read_regional_csv(pressure, parse_regions(regions), units=units, rate_hz=rate)
-    series = model = None
+    series = model = achilles = None
     if grf is not None:
         from footdt.gait.achilles import FootShankGeometry, achilles_model
 
         geometry = FootShankGeometry.for_subject(foot_length, height)
         model = achilles_model(geometry, method)  # type: ignore[arg-type]
         ax, az = geometry.ankle_mm
-        series, notes = read_grf_csv(str(grf), (float(ax), float(az)))
-        for n in notes:
-            err_console.print(f"[yellow]note:[/] {grf}: {n}", highlight=False)
-    loads = derive_loads(reg, series, model, body_mass, bounds)  # type: ignore[arg-type]
+        if grf.suffix.lower() in (".mot", ".sto"):
+            from footdt.gait.loads import grf_from_mot
+            from footdt.gait.storage import read_achilles_sto, read_grf_mot
+
+            if achilles_sto is None:
+                raise fail(f"{grf}: an OpenSim GRF gives the centre of pressure in the lab frame, "
+                           "not relative to the ankle: pass the trial's inverse-dynamics or "
+                           "static-optimisation .sto (--achilles-sto), or a GRF CSV with "
+                           "ankle_x_mm/ankle_z_mm")  # fmt: skip
+            series = grf_from_mot(read_grf_mot(grf, leg, grf_prefix), (float(ax), float(az)))
+        else:
+            series, notes = read_grf_csv(str(grf), (float(ax), float(az)))
+            for n in notes:
+                err_console.print(f"[yellow]note:[/] {grf}: {n}", highlight=False)
+        if achilles_sto is not None:
+            from footdt.gait.storage import read_achilles_sto
+
+            cols = [c.strip() for c in achilles_columns.split(",")] if achilles_columns else None
+            achilles = read_achilles_sto(achilles_sto, leg, cols)
+            err_console.print(f"[yellow]note:[/] {achilles_sto}: Achilles force from {achilles.method} "
+                              f"({', '.join(achilles.columns)}); ankle angle: typical running curve",
+                              highlight=False)  # fmt: skip
+    loads = derive_loads(reg, series, model, body_mass, bounds, achilles=achilles)  # type: ignore[arg-type]
     head = (
         "# footdt loads derive: regional plantar pressure (MPa) and Achilles force (N) per phase\n"
     )

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
-from rich.table import Table
 
 from footdt.cli.common import console, err_console, fail, handle_errors, print_json
 from footdt.errors import FootdtError, SpecError
-from footdt.ir import AnalysisModel
+
+if TYPE_CHECKING:
+    from footdt.ir import AnalysisModel
 
 
 def validate(
@@ -86,6 +90,52 @@ def schema(
         console.print(f"wrote {out}")
 
 
+#: Free space (bytes) a solve's work directory needs before the solve starts.
+MIN_FREE_BYTES = 16 << 20
+
+
+def check_writable_dir(d: Path, what: str) -> None:
+    """Refuse, before any work, a directory that cannot be created or written, or whose disk
+    is (nearly) full; ``what`` names the option that chose it."""
+    import shutil
+    import tempfile
+
+    try:
+        d.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=d):
+            pass
+        free = shutil.disk_usage(d).free
+    except OSError as exc:
+        raise FootdtError(
+            f"cannot write to {d} ({exc.strerror or exc}): {_disk_advice(exc, what)}"
+        ) from None
+    if free < MIN_FREE_BYTES:
+        raise FootdtError(f"the disk holding {d} is full ({free // 1024} kB free): free space, or "
+                          f"choose another place ({what})")  # fmt: skip
+
+
+def _disk_advice(exc: OSError, what: str) -> str:
+    import errno
+
+    if exc.errno == errno.ENOSPC:
+        return f"the disk is full: free space, or choose another place ({what})"
+    if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+        return f"it is read-only: choose a writable place ({what})"
+    return f"check the path ({what})"
+
+
+@contextmanager
+def disk_errors(wd: Path, what: str = "--workdir") -> Iterator[None]:
+    """An OSError while solving or writing results (a full disk...) as a one-line error."""
+    try:
+        yield
+    except OSError as exc:
+        where = exc.filename or wd
+        raise FootdtError(
+            f"cannot write {where} ({exc.strerror or exc}): {_disk_advice(exc, what)}"
+        ) from None
+
+
 def _model_from(source: Path) -> AnalysisModel:
     """A compiled model directory, or a spec file compiled on the fly."""
     from footdt.ir import is_model_dir, load_model
@@ -107,7 +157,9 @@ def _model_from(source: Path) -> AnalysisModel:
 @handle_errors
 def compile_cmd(
     spec: Path = typer.Argument(..., help="Subject spec file."),
-    backend: str = typer.Option("calculix", "--backend", "-b", help="abaqus | calculix | sfepy"),
+    backend: str = typer.Option(
+        "sfepy", "--backend", "-b", help="sfepy (the default of every command) | calculix | abaqus"
+    ),
     out: Path = typer.Option(
         ..., "--out", "-o", help="Output directory (model.json, arrays.npz, deck)."
     ),
@@ -122,14 +174,16 @@ def compile_cmd(
     reasons = be.unsupported(model)
     if reasons:
         raise UnsupportedFeature("; ".join(reasons))
-    save_model(model, out)
-    written = [out / "model.json", out / "arrays.npz"]
+    check_writable_dir(out, "--out")
     removed = []
-    if backend in ("abaqus", "calculix"):
-        from footdt.backends.inp import compile_deck, stale_deck_files
+    with disk_errors(out, "--out"):
+        save_model(model, out)
+        written = [out / "model.json", out / "arrays.npz"]
+        if backend in ("abaqus", "calculix"):
+            from footdt.backends.inp import compile_deck, stale_deck_files
 
-        removed = stale_deck_files(out, backend)
-        written += list(compile_deck(model, out, backend).values())
+            removed = stale_deck_files(out, backend)
+            written += list(compile_deck(model, out, backend).values())
     console.print(
         f"compiled [bold]{model.subject}[/]: {model.n_nodes} nodes, {model.n_elements} {model.cell_type} "
         f"elements, {len(model.parts)} parts, {len(model.phases)} phases -> {out}",
@@ -168,24 +222,29 @@ def solve(
     prof = load_profile(profile) if profile else default_profile(backend)
     if prof.backend != backend:
         raise SpecError(f"{profile}: profile is for backend '{prof.backend}', not '{backend}'")
-    LabelStore(store).close()  # a bad store URL fails now, not after a long solve
+    LabelStore(store).close()  # a bad, read-only or full store fails now, not after a long solve
     model = _model_from(source)
     wd = workdir or (
         source / backend if source.is_dir() else Path("build") / model.subject / backend
     )
-    with console.status(
-        f"solving {model.subject} with {backend} ({model.n_nodes} nodes, {len(model.phases)} phases)"
-    ):
-        result = be.solve(model, wd, prof)
-    rows = store_result(store, result, model)
+    out_dir = source if source.is_dir() else wd
+    for d in dict.fromkeys((wd, out_dir)):
+        check_writable_dir(d, "--workdir" if d == wd else "the model directory")
     from footdt.results import save_result, write_paraview
 
-    out_dir = source if source.is_dir() else wd
-    npz = save_result(result, out_dir)
-    pvd, *vtus = write_paraview(model, result, out_dir)
+    with disk_errors(wd):
+        with console.status(
+            f"solving {model.subject} with {backend} ({model.n_nodes} nodes, {len(model.phases)} phases)"
+        ):
+            result = be.solve(model, wd, prof)
+        rows = store_result(store, result, model)
+        npz = save_result(result, out_dir)
+        pvd, *vtus = write_paraview(model, result, out_dir)
     if as_json:
         print_json([r.as_dict() for r in rows])
         return
+    from rich.table import Table
+
     table = Table(
         title=f"{model.subject} / {backend} {result.backend_version}  ({result.wall_time:.1f} s)"
     )

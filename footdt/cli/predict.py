@@ -49,6 +49,7 @@ def _parse_static(items: list[str]) -> dict[str, float]:
 
 def _print_table(twin: Twin, p: Prediction) -> None:
     from rich import box
+    from rich.markup import escape
     from rich.table import Table
 
     pay = summary_payload(twin, p)
@@ -70,6 +71,14 @@ def _print_table(twin: Twin, p: Prediction) -> None:
         f"OOD: {pay['ood']['n_flagged']}/{len(p.strides)} strides beyond the training strides' "
         f"{100 * twin.ood.quantile:g}th percentile; damage = sum (sigma/sigma_ref)^{p.damage[0].exponent:g} "
         "in typical-cohort strides (relative index, not a fracture risk)", highlight=False)  # fmt: skip
+    static = p.static_ood.get("message")
+    if static:
+        err_console.print(f"[yellow]warning:[/] {escape(static)}", highlight=False, soft_wrap=True)
+    if p.clipped_targets:
+        err_console.print(
+            f"[yellow]warning:[/] the networks predicted below 0 MPa for {', '.join(p.clipped_targets)} "
+            "(von Mises stress is never negative): shown as 0; the input is probably unlike the "
+            "training data", highlight=False, soft_wrap=True)  # fmt: skip
     if any(v is None for r in pay["targets"] for v in (r["lower_mpa"], r["upper_mpa"])):
         err_console.print(f"[yellow]warning:[/] too few held-out trials for {pct} % intervals: "
                           "bounds are infinite (lower --level or train on more runners)")  # fmt: skip
@@ -121,6 +130,12 @@ def predict(
     if time_unit not in ("s", "ms"):
         raise FootdtError(f"--time-unit {time_unit!r}: use s or ms")
     values = _parse_static(static)
+    from footdt.twin.static import check_static
+
+    check_static(values)  # before the networks load: a bad value is refused at once
+    from footdt.cli.quiet import import_tensorflow
+
+    import_tensorflow()
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     prog = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),

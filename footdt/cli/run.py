@@ -3,12 +3,131 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
 
 from footdt.cli.common import console, err_console, fail, handle_errors, print_json
 
 STORE_HELP = "Label store: SQLite path or SQLAlchemy URL (sqlite:///x.db, postgresql://...)."
+
+
+def eta_text(total: int, completed: int, durations: list[float], running: list[float],
+             workers: int) -> str:  # fmt: skip
+    """Time left (s) as text: the mean time of the trials solved in this run so far, for the
+    trials not yet finished, spread over the workers, less what the running ones have done."""
+    left = total - completed
+    if left <= 0:
+        return "ETA 0 s"
+    if not durations:
+        return "ETA after the first trial"
+    mean = sum(durations) / len(durations)
+    queued = left - len(running)
+    busy = sum(max(mean - t, 0.0) for t in running)
+    seconds = (busy + max(queued, 0) * mean) / max(workers, 1)
+    minutes, sec = divmod(round(seconds), 60)
+    return f"ETA {minutes} min {sec:02d} s" if minutes else f"ETA {sec} s"
+
+
+#: Bytes read from the end of a subject's log to find a trial's current step.
+LOG_TAIL = 1 << 16
+
+
+def current_step(log_path: str | Path, trial: str) -> str | None:
+    """The step a trial is running now, from its subject's log (``footdt.pipeline.trial``
+    writes ``[TRIAL] STEP: running`` when a step starts and ``done`` or ``FAILED`` when it ends);
+    None when none is running or the log cannot be read."""
+    import re
+
+    try:
+        with open(log_path, "rb") as fh:
+            fh.seek(0, 2)
+            fh.seek(max(fh.tell() - LOG_TAIL, 0))
+            tail = fh.read().decode(errors="replace")
+    except OSError:
+        return None
+    found = re.findall(rf"\[{re.escape(trial)}\] (\w+): (running|done|FAILED)", tail)
+    return found[-1][0] if found and found[-1][1] == "running" else None
+
+
+def eta_reporter(console: Any, label: str, workers: int) -> Any:
+    """The pipeline's reporter with an ETA and the trials being worked on now."""
+    import time
+
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        ProgressColumn,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+    from rich.text import Text
+
+    from footdt.pipeline.display import RichReporter
+
+    class _Eta(RichReporter):
+        def __init__(self) -> None:
+            super().__init__(console, label)
+            self.workers = max(workers, 1)
+            self.starts: dict[str, float] = {}
+            self.tasks: dict[str, Any] = {}
+            self.durations: list[float] = []
+            self.cache: tuple[float, str] = (0.0, "")
+            self.progress = Progress(
+                TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                TimeElapsedColumn(), _Column(self, "eta"), TextColumn("{task.fields[detail]}"),
+                _Column(self, "now"), console=console,
+            )  # fmt: skip
+
+        def eta(self, total: int, completed: int) -> str:
+            now = time.monotonic()
+            running = [now - t for t in self.starts.values()]
+            return eta_text(total, completed, self.durations, running, self.workers)
+
+        def now_text(self) -> str:
+            """``now: s01/1 solve, s02/1 compile``: each running trial and its current step
+            (from its log, read at most once a second)."""
+            t = time.monotonic()
+            if t - self.cache[0] < 1.0:
+                return self.cache[1]
+            shown = []
+            for key in list(self.tasks)[:3]:
+                task = self.tasks[key]
+                step = current_step(task.log_path, task.trial) if task.log_path else None
+                shown.append(f"{key} {step or 'starting'}")
+            more = len(self.tasks) - len(shown)
+            text = ("now: " + ", ".join(shown) + (f" +{more}" if more > 0 else "")) if shown else ""
+            self.cache = (t, text)
+            return text
+
+        def started(self, task: Any, worker: int) -> None:
+            key = f"{task.subject}/{task.trial}"
+            self.starts[key] = time.monotonic()
+            self.tasks[key] = task
+            self.cache = (0.0, "")
+            super().started(task, worker)
+
+        def finished(self, outcome: Any) -> None:
+            key = f"{outcome.subject}/{outcome.trial}"
+            start = self.starts.pop(key, None)
+            self.tasks.pop(key, None)
+            self.cache = (0.0, "")
+            if start is not None and outcome.steps_run and outcome.status == "done":
+                self.durations.append(time.monotonic() - start)
+            super().finished(outcome)
+
+    class _Column(ProgressColumn):
+        def __init__(self, rep: _Eta, what: str) -> None:
+            super().__init__()
+            self.rep, self.what = rep, what
+
+        def render(self, task: Any) -> Text:
+            if self.what == "now":
+                return Text(self.rep.now_text())
+            return Text(self.rep.eta(int(task.total or 0), int(task.completed)), style="cyan")
+
+    return _Eta()
 
 
 @handle_errors
@@ -44,7 +163,7 @@ def run(
     sfepy/calculix: compile (mesh) -> solve -> labels into --store. abaqus: compile -> deck, plus
     a job list, a SLURM array script and an import script in --out for a licensed cluster.
     """
-    from footdt.pipeline.display import RichReporter, run_table
+    from footdt.pipeline.display import run_table
     from footdt.pipeline.runner import RunOptions, run_cohort
 
     if executor not in ("local", "dask"):
@@ -55,7 +174,7 @@ def run(
         backend=backend, store=store, out=out, workers=workers, executor=executor,  # type: ignore[arg-type]
         scheduler=scheduler, profile=profile, vtu=vtu,
     )  # fmt: skip
-    reporter = RichReporter(err_console, f"{backend} x{workers}")
+    reporter = eta_reporter(err_console, f"{backend} x{workers}", workers)
     report = run_cohort(cohort, options, reporter=reporter)
     if as_json:
         print_json(report.to_dict())

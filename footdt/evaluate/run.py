@@ -6,7 +6,10 @@ target), ``subject_metrics.csv``, ``table1.csv`` / ``table1.md`` (the paper's Ta
 baselines side by side), ``groups.csv`` (RFS vs NRFS), ``importance.csv``, ``summary.json``.
 
 A target counts as "model beats X" when the model's mean per-subject RMSE is below X's; the
-two-sided Wilcoxon signed-rank p of the per-subject RMSE pairs is reported beside it.
+two-sided Wilcoxon signed-rank p of the per-subject RMSE pairs is reported beside it, and its
+Holm-adjusted value over the targets (one family per baseline: the claim "the model beats X on
+target t" is made for every target at once). ``model_beats_significant`` counts the targets
+where the model is better and the adjusted p is below 0.05.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from footdt.evaluate.metrics import metrics_table, subject_metrics
-from footdt.evaluate.stats import group_comparisons, paired_wilcoxon
+from footdt.evaluate.stats import ALPHA, adjust_p, group_comparisons, paired_wilcoxon
 from footdt.learn.baselines import BASELINES
 from footdt.learn.rundir import read_run, write_csv, write_json
 
@@ -42,7 +45,15 @@ def baseline_comparison(per_subject: Any, targets: list[str]) -> Any:
             rows.append({"target": target, "baseline": base, "model_rmse": float(m.mean()),
                          "baseline_rmse": float(b.mean()), "model_better": bool(m.mean() < b.mean()),
                          "p_wilcoxon": paired_wilcoxon(m.to_numpy(), b.to_numpy())})  # fmt: skip
-    return pd.DataFrame(rows)
+    df = pd.DataFrame(rows)
+    if df.empty:
+        return df
+    df["p_holm"] = np.nan
+    for base in BASELINES:
+        sel = df.baseline == base
+        df.loc[sel, "p_holm"] = adjust_p(df.loc[sel, "p_wilcoxon"], "holm")
+    df["significant"] = df.model_better & (df.p_holm < ALPHA)
+    return df
 
 
 def evaluate_run(run_dir: str | Path, *, write: bool = True) -> dict[str, Any]:
@@ -75,6 +86,10 @@ def evaluate_run(run_dir: str | Path, *, write: bool = True) -> dict[str, Any]:
         "partial": bool(run.get("partial", False)),
         "n_targets": len(targets),
         "model_beats": wins,
+        "model_beats_significant": {
+            b: int(comparison[comparison.baseline == b].significant.sum()) for b in BASELINES
+        },
+        "p_correction": {"baselines": "holm", "groups": "fdr_bh"},
         "targets": [],
         "groups": [{k: _nan_none(v) for k, v in r.items()} for r in groups.to_dict("records")],
         "importance": [] if importance is None else [
@@ -93,6 +108,7 @@ def evaluate_run(run_dir: str | Path, *, write: bool = True) -> dict[str, Any]:
             c = comparison[(comparison.target == target) & (comparison.baseline == base)].iloc[0]
             entry[f"beats_{base}"] = bool(c.model_better)
             entry[f"p_vs_{base}"] = _nan_none(float(c.p_wilcoxon))
+            entry[f"p_holm_vs_{base}"] = _nan_none(float(c.p_holm))
         summary["targets"].append(entry)
     if write:
         write_csv(out / "metrics.csv", metrics)

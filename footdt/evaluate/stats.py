@@ -5,6 +5,13 @@ at ``alpha``, a t-test (Welch by default, Student with ``equal_var=True``); othe
 rank-sum test (Mann-Whitney U, two-sided). A group with < 3 values cannot be checked for
 normality, so the rank-sum test is used. Significant when p < ``alpha`` (0.05).
 One value per subject (trials averaged), so trials of one runner are not counted as independent.
+
+Several tests at once: ``adjust_p`` corrects a family of p-values with statsmodels'
+``multipletests``. ``group_comparisons`` makes 2 tests per target (56 for the paper's 28
+targets), an exploratory screen, so its family is corrected for the false discovery rate
+(Benjamini-Hochberg, ``GROUP_CORRECTION``); ``significant`` there means the adjusted p is below
+``alpha``, and the unadjusted p stays in ``p_value``. (statsmodels is a dependency for this: its
+corrections are the reference implementations, with the step-down/step-up details right.)
 """
 
 from __future__ import annotations
@@ -16,6 +23,25 @@ import numpy as np
 
 ALPHA = 0.05
 GROUPS = ("rearfoot", "non_rearfoot")
+#: Multiple-comparison corrections (statsmodels ``multipletests`` method names).
+CORRECTIONS = {"holm": "Holm", "fdr_bh": "Benjamini-Hochberg FDR"}
+GROUP_CORRECTION = "fdr_bh"
+
+
+def adjust_p(p_values: Any, method: str = "holm") -> np.ndarray:
+    """Adjusted p-values of one family of tests (``method``: ``holm`` controls the family-wise
+    error rate, ``fdr_bh`` the false discovery rate). NaN p-values (tests that could not be
+    made) stay NaN and do not count in the family."""
+    from statsmodels.stats.multitest import multipletests
+
+    if method not in CORRECTIONS:
+        raise ValueError(f"unknown correction {method!r}; use one of {sorted(CORRECTIONS)}")
+    p = np.asarray(p_values, dtype=float)
+    out = np.full(p.shape, np.nan)
+    ok = np.isfinite(p)
+    if ok.any():
+        out[ok] = multipletests(p[ok], method=method)[1]
+    return out
 
 
 @dataclass(frozen=True)
@@ -85,7 +111,9 @@ def group_comparisons(per_subject: Any, predictor: str = "model", alpha: float =
     """Per target: RFS vs NRFS on the true stress and on ``predictor``'s per-subject MAPE.
 
     ``per_subject``: ``metrics.subject_metrics`` output. Returns a DataFrame with one row per
-    (target, quantity) and the ``GroupTest`` fields.
+    (target, quantity) and the ``GroupTest`` fields, plus ``p_adjusted`` (over all rows,
+    ``GROUP_CORRECTION``), ``correction`` and ``significant_unadjusted``; ``significant`` is
+    judged on the adjusted p.
     """
     import pandas as pd
 
@@ -98,4 +126,11 @@ def group_comparisons(per_subject: Any, predictor: str = "model", alpha: float =
             )
             rows.append({"target": target, "quantity": quantity, "group_a": GROUPS[0],
                          "group_b": GROUPS[1], **res.to_dict()})  # fmt: skip
-    return pd.DataFrame(rows)
+    df = pd.DataFrame(rows)
+    if df.empty:
+        return df
+    df["p_adjusted"] = adjust_p(df["p_value"], GROUP_CORRECTION)
+    df["correction"] = GROUP_CORRECTION
+    df["significant_unadjusted"] = df["significant"]
+    df["significant"] = df["p_adjusted"] < alpha
+    return df

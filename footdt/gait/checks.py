@@ -34,7 +34,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from footdt.gait.events import DEFAULT_SETTINGS, DetectorSettings, GaitEvents, detect_events
-from footdt.gait.recording import AXES, G, GaitDataError, Issue, Recording
+from footdt.gait.recording import AXES, G, GaitDataError, Issue, Recording, units_hint
 
 
 def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
@@ -163,13 +163,13 @@ def check_gravity(rec: Recording, events: GaitEvents) -> list[Issue]:
         mag = float(np.linalg.norm(m))
         if mag < 0.3 * G:
             issues.append(Issue("units", f"{rec.source}: {sensor}: mean |a| at mid-stance is {mag:.2f} "
-                                f"(declared {rec.source_units}): that is ~{mag:.1f} g, so the file is "
-                                "probably in g: use --units g", "error", sensor))  # fmt: skip
+                                f"m/s^2 read as {rec.source_units}, expected about 1 g: "
+                                f"{units_hint(mag, rec.source_units)}", "error", sensor))  # fmt: skip
             continue
         if mag > 4.0 * G:
             issues.append(Issue("units", f"{rec.source}: {sensor}: mean |a| at mid-stance is "
-                                f"{mag / G:.1f} g (declared {rec.source_units}): the file is "
-                                "probably in m/s^2: use --units m/s^2", "error", sensor))  # fmt: skip
+                                f"{mag / G:.1f} g read as {rec.source_units}, expected about 1 g: "
+                                f"{units_hint(mag, rec.source_units)}", "error", sensor))  # fmt: skip
             continue
         z_dir = m / mag
         x = -_window_mean(rec, sensor, late) if late else np.array([1.0, 0.0, 0.0])
@@ -233,11 +233,10 @@ def check_units(rec: Recording) -> list[Issue]:
         med = float(np.median(rec.resultant(sensor)))
         if 0.3 * G <= med <= 4.0 * G:
             continue
-        guess = "g: use --units g" if med < 0.3 * G else "m/s^2: use --units m/s^2"
         issues.append(Issue(
             "units", f"{rec.source}: {sensor} ({', '.join(rec.columns[sensor])}): median |a| is "
             f"{med / G:.3g} g read as {rec.source_units}, a running recording has about 1-2 g; "
-            f"the file is probably in {guess}", "error", sensor, rec.columns[sensor][2],
+            f"{units_hint(med, rec.source_units)}", "error", sensor, rec.columns[sensor][2],
         ))  # fmt: skip
     return issues
 

@@ -17,7 +17,9 @@ resampling, which would hide them. A left-leg recording is mirrored into the rig
 
 from __future__ import annotations
 
-import csv
+import contextlib
+import re
+import stat
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
@@ -27,13 +29,14 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from footdt.gait.checks import find_clipping, find_dropouts
-from footdt.gait.recording import G, GaitDataError, Issue, Recording, Side
+from footdt.gait.recording import UNIT_FACTORS, G, GaitDataError, Issue, Recording, Side
 
 if TYPE_CHECKING:
     import pandas as pd
 
+#: Largest |specific force| a body-worn accelerometer can report (g); beyond is a corrupt cell.
+MAX_ACC_G = 200.0
 TIME_NAMES = ("time", "t", "timestamp", "time_s", "time (s)", "seconds", "sec", "time[s]")
-UNIT_FACTORS = {"g": G, "m/s2": 1.0, "m/s^2": 1.0, "mps2": 1.0, "ms2": 1.0}
 
 
 @dataclass(frozen=True)
@@ -79,29 +82,188 @@ def unit_factor(units: str) -> float:
     return UNIT_FACTORS[key]
 
 
-def sniff_delimiter(path: Path) -> str:
-    """The delimiter of a text table: tab, comma, semicolon, pipe or whitespace."""
-    with open(path, newline="", errors="replace") as fh:
-        sample = "".join(line for _, line in zip(range(20), fh, strict=False) if line.strip())
+#: Cells that mean "no sample" in exports (read as NaN: a gap, interpolated or refused as any).
+MISSING_MARKERS = frozenset({"", "-", "--", "---", "na", "n/a", "nan", "null", "none", "#n/a", "?"})
+_DELIMITERS = ("\t", ";", ",", "|")
+_DECIMAL_COMMA = re.compile(r"^[+-]?\d+,\d+(?:[eE][+-]?\d+)?$")
+#: Longest excerpt of a user's cell or line quoted in a message (characters).
+EXCERPT = 40
+
+
+def excerpt(text: object, n: int = EXCERPT) -> str:
+    """``repr`` of a user's text, cut to about ``n`` characters (messages stay one short line)."""
+    s = str(text)
+    return repr(s if len(s) <= n else s[: n - 3] + "...")
+
+
+def check_readable(path: str | Path, what: str = "recording") -> Path:
+    """``path`` as a Path if it is a regular, readable, non-empty text file; otherwise a one-line
+    GaitDataError that says what it is instead (missing, a directory, a device or pipe, binary)."""
+    p = Path(path)
     try:
-        return csv.Sniffer().sniff(sample, delimiters="\t,;| ").delimiter
-    except csv.Error:
-        if path.suffix.lower() in (".tsv", ".tab"):
-            return "\t"
-        raise GaitDataError(f"{path}: cannot tell the delimiter; pass --delimiter") from None
+        st = p.stat()
+    except FileNotFoundError:
+        raise GaitDataError(f"{p}: no such file") from None
+    except OSError as exc:
+        raise GaitDataError(f"{p}: cannot read the {what} ({exc.strerror or exc})") from None
+    if stat.S_ISDIR(st.st_mode):
+        raise GaitDataError(f"{p} is a directory, not a {what}: pass a CSV/TSV file inside it")
+    if not stat.S_ISREG(st.st_mode):
+        raise GaitDataError(
+            f"{p} is not a regular file (a device, pipe or socket): pass a CSV/TSV {what} file"
+        )
+    if st.st_size == 0:
+        raise GaitDataError(f"{p}: the file is empty; pass the exported {what}")
+    try:
+        with p.open("rb") as fh:
+            head = fh.read(4096)
+    except OSError as exc:
+        raise GaitDataError(f"{p}: cannot read the {what} ({exc.strerror or exc})") from None
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in head:
+        raise GaitDataError(
+            f"{p}: not a text table (binary, or UTF-16 text): export the {what} as a UTF-8 CSV"
+        )
+    return p
+
+
+def _sample_lines(path: Path, n: int = 30) -> list[str]:
+    out = []
+    with open(path, newline="", encoding="utf-8-sig", errors="replace") as fh:
+        for line in fh:
+            if line.strip() and not line.lstrip().startswith("#"):
+                out.append(line.rstrip("\r\n"))
+                if len(out) >= n:
+                    break
+    return out
+
+
+def sniff_delimiter(path: Path) -> str:
+    """The delimiter of a text table: tab, semicolon, comma, pipe or whitespace.
+
+    The header row decides (it holds no decimal commas): the delimiter that splits it into the
+    most fields, in as many fields as most data rows have. A German spreadsheet export
+    (``;`` between fields, ``,`` as the decimal mark) is read as ``;``."""
+    lines = _sample_lines(path)
+    if not lines:
+        raise GaitDataError(f"{path}: no header row; pass a table with column names")
+    header, rows = lines[0], lines[1:] or lines[:1]
+    best, best_n = None, 0
+    for d in _DELIMITERS:
+        n = header.count(d)
+        if n == 0:
+            continue
+        agree = sum(r.count(d) == n for r in rows)
+        if agree * 2 >= len(rows) and n > best_n:
+            best, best_n = d, n
+    if best is not None:
+        return best
+    if len(header.split()) > 1 and all(len(r.split()) == len(header.split()) for r in rows[:5]):
+        return " "
+    if path.suffix.lower() in (".tsv", ".tab"):
+        return "\t"
+    raise GaitDataError(f"{path}: cannot tell the delimiter; pass --delimiter")
+
+
+def _decimal_mark(path: Path, sep: str) -> str:
+    """``,`` when the data rows write numbers with a decimal comma (``;``/tab separated)."""
+    if sep == ",":
+        return "."
+    rows = _sample_lines(path)[1:]
+    cells = [c.strip() for r in rows for c in (r.split() if sep == " " else r.split(sep))]
+    commas = sum(bool(_DECIMAL_COMMA.match(c)) for c in cells)
+    return "," if cells and commas * 2 >= len(cells) else "."
 
 
 def read_table(path: str | Path, delimiter: str | None = None) -> pd.DataFrame:
-    """Read a delimited text table (header row, ``#`` comments) into a pandas DataFrame."""
+    """Read a delimited text table (header row, ``#`` comments) into a pandas DataFrame: columns
+    of numbers as floats, others as text (``numeric_column`` converts those, or says where). The decimal mark (``.`` or ``,``) is sniffed.
+    Every failure is a one-line GaitDataError naming the file and the line."""
     import pandas as pd
 
-    p = Path(path)
-    if not p.is_file():
-        raise GaitDataError(f"{p}: no such file")
+    p = check_readable(path)
     sep = delimiter or sniff_delimiter(p)
-    df = pd.read_csv(p, sep=r"\s+" if sep == " " else sep, comment="#", skipinitialspace=True)
+    decimal = _decimal_mark(p, sep)
+    try:
+        df = pd.read_csv(
+            p, sep=r"\s+" if sep == " " else sep, comment="#", skipinitialspace=True, dtype=str,
+            keep_default_na=False, skip_blank_lines=True, encoding="utf-8-sig",
+        )  # fmt: skip
+    except pd.errors.ParserError as exc:
+        m = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(exc))
+        if m:
+            want, line, saw = m.groups()
+            raise GaitDataError(
+                f"{p}: line {line} has {saw} fields but the header has {want} (delimiter "
+                f"{sep!r}): fix or delete that line, or pass --delimiter"
+            ) from None
+        first = (str(exc).strip().splitlines() or [""])[0][:120]
+        raise GaitDataError(f"{p}: cannot parse the table ({first}); pass --delimiter") from None
+    except pd.errors.EmptyDataError:
+        raise GaitDataError(f"{p}: no header row; pass a table with column names") from None
+    except UnicodeDecodeError as exc:
+        raise GaitDataError(
+            f"{p}: not UTF-8 text (byte {exc.start}); save the table as UTF-8 CSV"
+        ) from None
     df.columns = [str(c).strip() for c in df.columns]
+    for c in df.columns:  # columns that are all numbers become floats; the rest stay text
+        text = df[c].astype(str).str.strip()
+        if decimal == ",":
+            text = text.str.replace(",", ".", regex=False)
+        with contextlib.suppress(ValueError, TypeError):
+            df[c] = pd.to_numeric(text, errors="raise").astype(float)
+    df.attrs["decimal"] = decimal
+    df.attrs["path"] = str(p)
     return df
+
+
+def numeric_column(df: pd.DataFrame, name: str, path: str | Path | None = None) -> np.ndarray:
+    """Column ``name`` of a ``read_table`` frame as floats. Empty cells and missing markers
+    (``--``, ``NA``, ``nan``...) become NaN; any other text is refused with its line."""
+    import pandas as pd
+
+    src = path or df.attrs.get("path", "<table>")
+    raw = df[name]
+    if pd.api.types.is_numeric_dtype(raw.dtype):
+        return raw.to_numpy(float)
+    text = raw.astype(str).str.strip()
+    if df.attrs.get("decimal") == ",":
+        text = text.str.replace(",", ".", regex=False)
+    values = pd.to_numeric(text, errors="coerce").to_numpy(float)
+    bad = np.isnan(values) & ~text.str.lower().isin(MISSING_MARKERS).to_numpy()
+    if bad.any():
+        i = int(np.argmax(bad))
+        raise GaitDataError(
+            f"{src}: column {excerpt(name)} holds {excerpt(raw.iloc[i])} on data row {i + 1}, "
+            "not a number: fix the cell (empty or -- marks a missing sample)"
+        )
+    return values
+
+
+def drop_footer(df: pd.DataFrame, columns: Sequence[str]) -> tuple[pd.DataFrame, list[str]]:
+    """Drop trailing rows that hold no number in any of ``columns`` but text in the first
+    column (an export's footer such as ``END OF DATA``); returns the frame and the dropped
+    lines' first cells."""
+    if df.empty or not len(df.columns):
+        return df, []
+    first = df.iloc[:, 0].astype(str).str.strip()
+    dropped: list[str] = []
+    end = len(df)
+    while end > 0:
+        row = df.iloc[end - 1]
+        cells = [str(row[c]).strip() for c in columns if c in df.columns]
+        numeric = any(_is_number(c) for c in cells)
+        if numeric or not first.iloc[end - 1] or _is_number(first.iloc[end - 1]):
+            break
+        dropped.append(first.iloc[end - 1])
+        end -= 1
+    return df.iloc[:end], dropped[::-1]
+
+
+def _is_number(cell: str) -> bool:
+    try:
+        return not np.isnan(float(cell.replace(",", ".")))
+    except ValueError:
+        return False
 
 
 def _find_time_column(names: Sequence[str]) -> str | None:
@@ -125,24 +287,39 @@ def read_imu_table(
     """Read a CSV/TSV recording. ``time_column="auto"`` looks for time/t/timestamp; ``None``
     uses ``rate_hz`` only. Returns a uniformly sampled ``Recording`` (resampled to
     ``target_rate_hz`` when given)."""
-    df = read_table(path, delimiter)
     decl = _as_sensors(sensors)
+    df = read_table(path, delimiter)
     missing = [c for s in decl for c in s.columns if c not in df.columns]
     if missing:
-        raise GaitDataError(
-            f"{path}: column(s) {', '.join(missing)} not found; columns are {', '.join(df.columns)}"
-        )
+        raise GaitDataError(f"{path}: column(s) {', '.join(excerpt(c)[1:-1] for c in missing)} not "
+                            f"found; columns are {column_list(df.columns)}")  # fmt: skip
     tcol = _find_time_column(list(df.columns)) if time_column == "auto" else time_column
     if tcol is not None and tcol not in df.columns:
-        raise GaitDataError(f"{path}: time column {tcol!r} not found")
+        raise GaitDataError(f"{path}: time column {excerpt(tcol)} not found; columns are "
+                            f"{column_list(df.columns)}")  # fmt: skip
+    used = [*([tcol] if tcol else []), *(c for s in decl for c in s.columns)]
+    df, footer = drop_footer(df, used)
+    issues = []
+    if footer:
+        issues.append(Issue("footer", f"{path}: skipped {len(footer)} trailing line(s) without "
+                            f"numbers ({excerpt(footer[0])})", "warning"))  # fmt: skip
+    if len(df) < 2:
+        raise GaitDataError(f"{path}: fewer than 2 data rows; pass the whole recording")
     time = None
     if tcol is not None:
-        time = df[tcol].to_numpy(float) * {"s": 1.0, "ms": 1e-3}[time_unit]
-    data = {c: df[c].to_numpy(float) for s in decl for c in s.columns}
+        time = numeric_column(df, tcol, path) * {"s": 1.0, "ms": 1e-3}[time_unit]
+    data = {c: numeric_column(df, c, path) for s in decl for c in s.columns}
     return build_recording(
         str(path), data, decl, time=time, time_column=tcol, rate_hz=rate_hz, units=units,
-        side=side, target_rate_hz=target_rate_hz, max_gap_s=max_gap_s,
+        side=side, target_rate_hz=target_rate_hz, max_gap_s=max_gap_s, issues=issues,
     )  # fmt: skip
+
+
+def column_list(columns: Sequence[str], n: int = 12) -> str:
+    """The first ``n`` column names for a message (each cut short), and how many more."""
+    names = [excerpt(c, 24)[1:-1] for c in list(columns)[:n]]
+    more = len(columns) - n
+    return ", ".join(names) + (f" (and {more} more)" if more > 0 else "")
 
 
 def read_imu_c3d(
@@ -229,8 +406,10 @@ def build_recording(
     side: Side,
     target_rate_hz: float | None,
     max_gap_s: float,
+    issues: Sequence[Issue] = (),
 ) -> Recording:
-    """Columns -> checked, gap-filled, uniformly sampled, mirrored ``Recording``."""
+    """Columns -> checked, gap-filled, uniformly sampled, mirrored ``Recording`` (``issues``:
+    what reading the file found, kept with the recording's own)."""
     factor = unit_factor(units)
     n = len(next(iter(data.values())))
     if time is None:
@@ -242,10 +421,11 @@ def build_recording(
     else:
         tname = f"time column {time_column!r}"
     rate = _rate_from_time(src, time, tname, rate_hz)
-    issues: list[Issue] = []
+    issues = list(issues)
     raw: dict[str, np.ndarray] = {}
     for s in decl:
         arr = np.stack([data[c] * sg * factor for c, sg in zip(s.columns, s.signs, strict=True)], 1)
+        _check_range(src, arr, time, s, units)
         issues += find_clipping(arr, time, s.sensor, s.columns, source=src)
         arr, found = find_dropouts(arr, time, s.sensor, s.columns, source=src)
         issues += found
@@ -260,6 +440,20 @@ def build_recording(
         mirrored=side == "left", issues=(*issues, *gap_issues),
     )  # fmt: skip
     return resample(rec, target_rate_hz) if target_rate_hz else rec
+
+
+def _check_range(src: str, arr: np.ndarray, time: np.ndarray, s: SensorColumns, units: str) -> None:
+    """Refuse a finite sample beyond any accelerometer's range (``MAX_ACC_G``): a corrupt
+    cell or a wrong unit, never running data."""
+    with np.errstate(invalid="ignore"):
+        over = np.isfinite(arr) & (np.abs(arr) > MAX_ACC_G * G)
+    if over.any():
+        i, k = np.argwhere(over)[0]
+        raise GaitDataError(
+            f"{src}: column {excerpt(s.columns[k])} reads {arr[i, k] / G:.3g} g at t={time[i]:.3f} s "
+            f"(declared {units}), beyond any accelerometer's range ({MAX_ACC_G:g} g): fix or blank "
+            "that cell, or check --units"
+        )
 
 
 def _to_grid(

@@ -36,6 +36,7 @@ from footdt.gait.events import Stride
 from footdt.gait.phases import DEFAULT_BOUNDS, PhaseBounds, bounds_from_pressure
 from footdt.gait.pressure import REGIONS, RegionalPressure
 from footdt.gait.recording import G, GaitDataError
+from footdt.gait.storage import AchillesSeries, GrfMot
 
 ACHILLES_SURFACE = "achilles_insertion"
 Bounds = Literal["fixed", "pressure"]
@@ -150,6 +151,51 @@ def achilles_loads(
     return out, peak
 
 
+def series_loads(
+    series: AchillesSeries, stance: Stride, model: AchillesModel, body_mass_kg: float
+) -> tuple[dict[str, AchillesLoad], float]:
+    """Per-phase Achilles loads of one stance from an OpenSim series, and its peak force (N).
+    The ankle angle (for the moment arm and the line of action) is the typical running curve
+    over the stance (``TYPICAL_ANKLE_DEG``; OpenSim's ID and SO outputs do not hold it)."""
+    from scipy.interpolate import PchipInterpolator
+
+    bw = body_mass_kg * G
+    t = series.time
+    frac = np.clip((t - stance.ic_s) / max(stance.stance_s, 1e-9), 0.0, 1.0)
+    angle = PchipInterpolator(*TYPICAL_ANKLE_DEG)(frac)
+    arm = model.moment_arm_mm(angle)
+    if series.force_n is not None:
+        force_t = np.asarray(series.force_n, float)
+        moment_t = force_t * arm / 1000.0
+    else:
+        moment_t = np.asarray(series.moment_nm, float)
+        force_t = np.maximum(moment_t, 0.0) * 1000.0 / arm
+    out: dict[str, AchillesLoad] = {}
+    peak = 0.0
+    for phase, (t0, t1) in DEFAULT_BOUNDS.intervals(stance).items():
+        sel = (t >= t0) & (t <= t1)
+        if not sel.any():
+            raise GaitDataError(f"{series.source}: no samples in {phase} ({t0:.3f}-{t1:.3f} s) of "
+                                "the GRF stance: not the same trial, or too coarse")  # fmt: skip
+        m, ang = float(moment_t[sel].mean()), float(angle[sel].mean())
+        a = float(model.moment_arm_mm(ang))
+        force = (
+            float(force_t[sel].mean()) if series.force_n is not None else max(m, 0.0) * 1000.0 / a
+        )
+        d = model.line_of_action(ang)
+        out[phase] = AchillesLoad(force, force / bw, m, a, ang, (float(d[0]), float(d[1]), float(d[2])))  # fmt: skip
+        peak = max(peak, float(force_t[sel].max()))
+    return out, peak
+
+
+def grf_from_mot(mot: GrfMot, ankle_mm: tuple[float, float]) -> GrfSeries:
+    """A ``GrfSeries`` for stance timing from an OpenSim GRF (no ankle position: the moment
+    about the ankle is not computed from it, the OpenSim series gives the force)."""
+    nan = np.full_like(mot.time, np.nan)
+    return GrfSeries(mot.time, mot.fx_n, mot.fz_n, nan, np.full_like(mot.time, -ankle_mm[1]),
+                     np.zeros_like(mot.time), mot.source)  # fmt: skip
+
+
 #: Typical ankle dorsiflexion (deg) over running stance (fraction of stance), used only when a
 #: GRF file has no ``ankle_deg`` column (the result then says so in ``meta``).
 TYPICAL_ANKLE_DEG = ((0.0, 0.45, 0.7, 1.0), (3.0, 18.0, 13.0, -20.0))
@@ -172,24 +218,24 @@ def read_grf_csv(path: str, ankle_mm: tuple[float, float], delimiter: str | None
     ``TYPICAL_ANKLE_DEG`` curve is used. Returns the series and notes on what was assumed."""
     from scipy.interpolate import PchipInterpolator
 
-    from footdt.gait.io import _find_time_column, read_table
+    from footdt.gait.io import _find_time_column, column_list, numeric_column, read_table
 
     df = read_table(path, delimiter)
     need = ["fx_n", "fz_n", "cop_x_mm"]
     tcol = _find_time_column(list(df.columns))
     missing = [c for c in need if c not in df.columns] + ([] if tcol else ["time_s"])
     if missing:
-        raise GaitDataError(f"{path}: column(s) {', '.join(missing)} not found; columns are {', '.join(df.columns)}")  # fmt: skip
-    time = df[tcol].to_numpy(float)
-    fx, fz, cop = (df[c].to_numpy(float) for c in need)
+        raise GaitDataError(f"{path}: column(s) {', '.join(missing)} not found; columns are {column_list(df.columns)}")  # fmt: skip
+    time = numeric_column(df, tcol, path)  # type: ignore[arg-type]
+    fx, fz, cop = (numeric_column(df, c, path) for c in need)
     notes = []
     if {"ankle_x_mm", "ankle_z_mm"} <= set(df.columns):
-        ax, az = df["ankle_x_mm"].to_numpy(float), df["ankle_z_mm"].to_numpy(float)
+        ax, az = numeric_column(df, "ankle_x_mm", path), numeric_column(df, "ankle_z_mm", path)
     else:
         ax, az = np.full_like(time, ankle_mm[0]), np.full_like(time, ankle_mm[1])
         notes.append(f"no ankle_x_mm/ankle_z_mm: foot assumed flat, ankle at {ankle_mm[0]:.0f}, {ankle_mm[1]:.0f} mm")  # fmt: skip
     if "ankle_deg" in df.columns:
-        ang = df["ankle_deg"].to_numpy(float)
+        ang = numeric_column(df, "ankle_deg", path)
     else:
         ang = np.zeros_like(time)
         curve = PchipInterpolator(*TYPICAL_ANKLE_DEG)
@@ -211,10 +257,13 @@ def derive_loads(
     body_mass_kg: float | None = None,
     bounds: Bounds = "fixed",
     threshold_mpa: float = 0.005,
+    achilles: AchillesSeries | None = None,
 ) -> Loads:
     """Pressure loads per phase, and with ``grf`` the Achilles loads (averaged over the GRF's
     stances, each cut into phases with the same ``bounds`` rule; pressure bounds need the
-    pressure stance, so GRF phases then use the fixed fractions)."""
+    pressure stance, so GRF phases then use the fixed fractions). With ``achilles`` (an
+    OpenSim inverse-dynamics moment or static-optimisation force, ``footdt.gait.storage``) the
+    force comes from it instead of from the GRF's moment about the ankle."""
     press, stances = pressure_loads(pressure, bounds, threshold_mpa)
     meta: dict[str, Any] = {
         "pressure_source": pressure.source, "n_pressure_stances": len(stances),
@@ -228,7 +277,17 @@ def derive_loads(
         g_st = grf_stances(grf.time, grf.fz_n)
         if not g_st:
             raise GaitDataError(f"{grf.source}: no stance (fz_n never above 20 N for 0.1 s)")
-        runs = [achilles_loads(grf, DEFAULT_BOUNDS.intervals(s), model, body_mass_kg) for s in g_st]
+        if achilles is not None:
+            from footdt.gait.storage import check_units
+
+            check_units(achilles, body_mass_kg, g_st)
+            runs = [series_loads(achilles, s, model, body_mass_kg) for s in g_st]
+            meta.update(achilles_source=achilles.source, achilles_from=achilles.method,
+                        achilles_columns=list(achilles.columns))  # fmt: skip
+        else:
+            runs = [
+                achilles_loads(grf, DEFAULT_BOUNDS.intervals(s), model, body_mass_kg) for s in g_st
+            ]
         for ph in PHASES:
             parts = [r[0][ph] for r in runs]
             m = float(np.mean([p.moment_nm for p in parts]))

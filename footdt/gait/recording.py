@@ -32,6 +32,26 @@ Side = Literal["right", "left"]
 SIDES: Final[tuple[str, ...]] = ("right", "left")
 
 
+#: Acceleration units a file may be declared in, and their factor to m/s^2.
+UNIT_FACTORS: Final[dict[str, float]] = {"g": G, "m/s2": 1.0, "m/s^2": 1.0, "mps2": 1.0, "ms2": 1.0}
+#: A running recording's median / mid-stance |specific force| lies in this band (m/s^2).
+RUNNING_BAND: Final[tuple[float, float]] = (0.3 * G, 4.0 * G)
+
+
+def units_hint(value_ms2: float, declared: str) -> str:
+    """What to do about a typical |a| (m/s^2, read with the ``declared`` units) outside
+    ``RUNNING_BAND``: the other unit if it fits, never the one already in force."""
+    key = declared.strip().lower().replace(" ", "")
+    raw = value_ms2 / UNIT_FACTORS.get(key, 1.0)
+    for unit in ("g", "m/s^2"):
+        if UNIT_FACTORS[unit] == UNIT_FACTORS.get(key, 1.0):
+            continue
+        if RUNNING_BAND[0] <= raw * UNIT_FACTORS[unit] <= RUNNING_BAND[1]:
+            return f"the file is probably in {unit}: use --units {unit}"
+    return (f"neither g nor m/s^2 gives 1-2 g (the file's values are about {raw:.3g}): check the "
+            "columns and their scale (raw sensor counts? mm/s^2?) and convert them to g or m/s^2")  # fmt: skip
+
+
 class GaitDataError(FootdtError):
     """A gait recording cannot be used as given; the message names file, column and time."""
 

@@ -6,14 +6,17 @@ live here so that every failure becomes a one-line ``StoreError`` before anythin
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
+import os
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote, unquote
 
 import sqlalchemy as sa
 from sqlalchemy.schema import CreateIndex, CreateTable
@@ -158,17 +161,30 @@ def _parse(url_or_path: str, create: bool) -> tuple[sa.URL, str, Path | None]:
     if backend != "sqlite" or url.database in (None, "", ":memory:"):
         return url, display, None
     path = Path(url.database or "")
+    if url.query.get("uri") or str(path).startswith("file:"):
+        return url, display, None  # a SQLite URI filename: the caller chose the open mode
     if path.is_dir():
         raise StoreError(
             f"label store {display} is a directory; pass a file path such as {path / 'labels.db'}"
         )
     if path.exists():
+        if not os.access(path, os.R_OK):
+            raise StoreError(
+                f"cannot read label store {display}: permission denied; check the file's permissions"
+            )
         with path.open("rb") as fh:
             head = fh.read(len(_SQLITE_MAGIC))
         if head and head != _SQLITE_MAGIC:
             raise StoreError(
                 f"{display} is not a footdt label store (not a SQLite file); pass a new path or an existing store"
             )
+        if not writable(path):
+            if create:
+                raise StoreError(
+                    f"label store {display} is read-only ({_why_readonly(path)}): labels cannot "
+                    "be written there; pass --store with a path in a writable directory"
+                )
+            url = _readonly_url(path, display)
     elif not create:
         raise StoreError(
             f"no label store at {display}; write labels first (footdt solve --store or footdt labels import)"
@@ -180,7 +196,54 @@ def _parse(url_or_path: str, create: bool) -> tuple[sa.URL, str, Path | None]:
             raise StoreError(
                 f"cannot create label store {display}: {exc.strerror or exc}; check the path"
             ) from exc
+        if not os.access(path.parent, os.W_OK):
+            raise StoreError(
+                f"cannot create label store {display}: its directory {path.parent} is not "
+                "writable (read-only file system or permissions); pass --store elsewhere"
+            )
+    if url.query.get("mode") == "ro":
+        return url, display, None  # read-only: no WAL switch, no -shm of our own
     return url, display, path
+
+
+def sqlite_file(url: sa.URL) -> Path | None:
+    """The file of a SQLite URL (plain or ``file:`` URI), or None."""
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        return None
+    db = str(url.database)
+    return Path(unquote(db[5:]) if db.startswith("file:") else db)
+
+
+def writable(path: Path) -> bool:
+    """Whether a SQLite file and its directory are writable (its -wal and -shm files live there)."""
+    return os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)
+
+
+def _why_readonly(path: Path) -> str:
+    if not os.access(path.parent, os.W_OK):
+        return f"its directory {path.parent} is not writable"
+    return "the file is not writable"
+
+
+def _readonly_url(path: Path, display: str) -> sa.URL:
+    """A URI filename that reads a store in a read-only place. SQLite's WAL mode keeps a -shm
+    index next to the file, which a reader creates: where it cannot, the file is opened
+    ``immutable`` (no locks, no -shm; nobody can write there either). A leftover -wal file
+    holds writes not yet in the main file: those need the -shm, so such a store is refused
+    with what to do rather than read without them."""
+    wal = path.with_name(path.name + "-wal")
+    shm = path.with_name(path.name + "-shm")
+    query = {"mode": "ro", "uri": "true"}
+    if wal.exists() and wal.stat().st_size > 0:
+        if not shm.exists():
+            raise StoreError(
+                f"label store {display} is read-only and holds unfinished writes ({wal.name}) "
+                "that cannot be read without a -shm file: copy the store with its -wal file to a "
+                "writable directory and open it there"
+            )
+    elif not shm.exists() or not os.access(shm, os.R_OK):
+        query["immutable"] = "1"
+    return sa.URL.create("sqlite", database=f"file:{quote(str(path))}", query=query)
 
 
 def sqlite_engine(url: sa.URL | str | Path) -> sa.Engine:
@@ -229,12 +292,38 @@ def connect(url_or_path: str, *, create: bool) -> tuple[sa.Engine, str]:
         first = (str(orig).strip().splitlines() or [""])[0]
         raise StoreError(
             f"cannot open label store {display} ({type(orig).__name__}: {first}); "
-            "check that the database exists, is reachable and is a footdt store"
+            + sqlite_advice(first, url.get_backend_name(), sqlite_file(url))
         ) from exc
     except StoreError:
         engine.dispose()
         raise
     return engine, display
+
+
+#: Free space (bytes) below which a failing SQLite file is said to be on a full disk.
+FULL_DISK_BYTES = 1 << 20
+
+
+def sqlite_advice(error: str, backend: str = "sqlite", path: str | Path | None = None) -> str:
+    """What to do about a database error, by its text (disk full, read-only, locked...) and,
+    for a SQLite file ``path``, the free space of its disk."""
+    import shutil
+
+    e = error.lower()
+    full = "disk is full" in e or "no space" in e
+    if not full and path is not None and backend == "sqlite":
+        with contextlib.suppress(OSError):
+            full = shutil.disk_usage(Path(path).parent).free < FULL_DISK_BYTES
+    if full:
+        return "the disk is full: free space, or pass --store on another disk"
+    if "readonly" in e or "read-only" in e:
+        return "the store or its directory is read-only: pass --store in a writable directory"
+    if "locked" in e or "busy" in e:
+        return "another program holds the store locked: retry when it has finished"
+    if backend == "sqlite":
+        return ("check the file's and its directory's permissions and free disk space, and that "
+                "it is a footdt store")  # fmt: skip
+    return "check that the database exists, is reachable and is a footdt store"
 
 
 def use_wal(engine: sa.Engine, display: str) -> None:

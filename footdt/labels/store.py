@@ -17,14 +17,21 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Iterable, Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
 from footdt.errors import StoreError
 from footdt.labels.reduce import LABEL_FIELDS, LabelRow
-from footdt.labels.schema import KEY, LABELS, SOLVES, SolveRecord, connect
+from footdt.labels.schema import (
+    KEY,
+    LABELS,
+    SOLVES,
+    SolveRecord,
+    connect,
+    sqlite_advice,
+    sqlite_file,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -35,7 +42,9 @@ Filter = str | Sequence[str] | None
 class LabelStore:
     """Labels in a database. Use as a context manager or call ``close()``.
 
-    ``create=False`` refuses to create a missing store (for commands that only read).
+    ``create=False`` refuses to create a missing store (for commands that only read); such a
+    store in a read-only place (a read-only directory or file system) is opened read-only.
+    ``create=True`` refuses a store that cannot be written, before any work is done.
     """
 
     def __init__(self, url_or_path: str | os.PathLike[str], *, create: bool = True) -> None:
@@ -68,8 +77,11 @@ class LabelStore:
                 used = sa.select(self.labels.c.solve_id).distinct()
                 conn.execute(sa.delete(self.solves).where(self.solves.c.solve_id.not_in(used)))
         except sa.exc.SQLAlchemyError as exc:
+            first = _first_line(exc)
             raise StoreError(
-                f"cannot write to label store {self.display}: {_first_line(exc)}"
+                f"cannot write to label store {self.display} ({first}); "
+                f"{sqlite_advice(first, self.engine.dialect.name, sqlite_file(self.engine.url))} "
+                "(nothing was written)"
             ) from exc
         return len(rows)
 
@@ -84,16 +96,23 @@ class LabelStore:
         backend: Filter = None,
     ) -> list[LabelRow]:
         """Rows matching every given filter (a name or a list of names), in key order."""
+        return self.first(None, subject=subject, trial=trial, phase=phase, bone=bone, stat=stat,
+                          backend=backend)  # fmt: skip
+
+    def first(self, limit: int | None, **filters: Filter) -> list[LabelRow]:
+        """The first ``limit`` rows (None: all) of ``query`` with the same filters."""
         cols = self.labels.c
         stmt = sa.select(*(cols[f] for f in LABEL_FIELDS)).order_by(*(cols[k] for k in KEY))
-        for name, value in (
-            ("subject", subject), ("trial", trial), ("phase", phase),
-            ("bone", bone), ("stat", stat), ("backend", backend),
-        ):  # fmt: skip
-            if value is not None:
-                values = [value] if isinstance(value, str) else list(value)
-                stmt = stmt.where(cols[name].in_(values))
+        stmt = _where(stmt, cols, **filters)
+        if limit is not None:
+            stmt = stmt.limit(max(int(limit), 0))
         return [_row(m) for m in self._fetch(stmt)]
+
+    def count(self, **filters: Filter) -> int:
+        """How many rows match the filters of ``query`` (counted by the database)."""
+        stmt = _where(sa.select(sa.func.count().label("n")).select_from(self.labels),
+                      self.labels.c, **filters)  # fmt: skip
+        return int(self._fetch(stmt)[0]["n"])
 
     get = query  # same filters, same list result
 
@@ -136,30 +155,13 @@ class LabelStore:
         rows = self.query(**filters)
         return pd.DataFrame([r.to_dict() for r in rows], columns=list(LABEL_FIELDS))
 
-    def export(self, path: str | os.PathLike[str], **filters: Filter) -> int:
-        """Write the rows to ``.csv`` or ``.parquet`` (by suffix), atomically; return the row count."""
-        out = Path(path)
-        suffix = out.suffix.lower()
-        if suffix not in (".csv", ".parquet"):
-            raise StoreError(
-                f"{out}: export format must be .csv or .parquet, not {suffix or 'none'!r}"
-            )
-        df = self.to_dataframe(**filters)
-        from footdt.fileio import atomic_write
+    def export(self, path: str | os.PathLike[str], *, wide: bool = False, **filters: Filter) -> int:
+        """Write the rows to ``.csv`` (with a Table Schema) or ``.parquet`` by suffix, typed and
+        atomically; ``wide``: one row per subject, trial and backend (``footdt.labels.export``).
+        Returns the row count of the file."""
+        from footdt.labels.export import write_export
 
-        def write(tmp: Path) -> None:
-            if suffix == ".csv":
-                df.to_csv(tmp, index=False)
-            else:
-                df.to_parquet(tmp, index=False, engine="pyarrow")
-
-        try:
-            atomic_write(out, write)
-        except OSError as exc:
-            raise StoreError(
-                f"{out}: cannot write the export ({exc.strerror or exc}); check the path"
-            ) from exc
-        return len(df)
+        return write_export(self.to_dataframe(**filters), path, wide=wide)
 
     # ------------------------------------------------------------------ lifecycle
     def close(self) -> None:
@@ -179,7 +181,19 @@ class LabelStore:
             with self.engine.connect() as conn:
                 return list(conn.execute(stmt).mappings())
         except sa.exc.SQLAlchemyError as exc:
-            raise StoreError(f"cannot read label store {self.display}: {_first_line(exc)}") from exc
+            first = _first_line(exc)
+            raise StoreError(
+                f"cannot read label store {self.display} ({first}); "
+                f"{sqlite_advice(first, self.engine.dialect.name, sqlite_file(self.engine.url))}"
+            ) from exc
+
+
+def _where(stmt: Any, cols: Any, **filters: Filter) -> Any:
+    for name, value in filters.items():
+        if value is not None:
+            values = [value] if isinstance(value, str) else list(value)
+            stmt = stmt.where(cols[name].in_(values))
+    return stmt
 
 
 def _records(

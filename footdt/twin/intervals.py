@@ -16,7 +16,9 @@ error. Two interval constructions at nominal level ``1 - alpha``:
 
 With fewer calibration trials than the level allows (``ceil((1-alpha)(n+1)) > n``, e.g. n < 9 at
 90 %) the bound is infinite: the run is too small to support the level, and we say so rather
-than shrink it. Subjects, not trials, are the exchangeable units (a runner's trials share one
+than shrink it. Every target is a von Mises stress, which is never negative: bounds below
+``floor`` (0 MPa) are raised to it; this changes no coverage, since the true value is >= 0 too.
+Subjects, not trials, are the exchangeable units (a runner's trials share one
 foot), so the guarantee is for a new runner drawn like the run's runners.
 """
 
@@ -34,6 +36,8 @@ from footdt.errors import FootdtError
 Method = Literal["cv+", "split"]
 METHODS: tuple[str, ...] = ("cv+", "split")
 DEFAULT_LEVEL = 0.9
+#: Lowest possible value of a target (MPa): von Mises stress is not negative.
+FLOOR_MPA = 0.0
 
 
 class CalibrationError(FootdtError):
@@ -97,10 +101,20 @@ class Calibration:
 
     def interval(
         self, target: str, fold_pred: np.ndarray, fold_ids: Sequence[int], level: float,
-        method: Method = "cv+",
+        method: Method = "cv+", floor: float | None = FLOOR_MPA,
     ) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
         """(lower, upper) (MPa) for new points with per-fold predictions ``fold_pred``
-        (m, len(fold_ids)); columns follow ``fold_ids`` (the run's fold indices)."""
+        (m, len(fold_ids)); columns follow ``fold_ids`` (the run's fold indices). Bounds below
+        ``floor`` are raised to it (None: no floor)."""
+        lo, hi = self._interval(target, fold_pred, fold_ids, level, method)
+        if floor is None:
+            return lo, hi
+        return np.maximum(lo, floor), np.maximum(hi, floor)
+
+    def _interval(
+        self, target: str, fold_pred: np.ndarray, fold_ids: Sequence[int], level: float,
+        method: Method,
+    ) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
         col = {f: j for j, f in enumerate(fold_ids)}
         missing = sorted({int(f) for f in self.fold[target]} - set(col))
         if missing:

@@ -68,7 +68,9 @@ def summary_payload(twin: Twin, p: Prediction) -> dict[str, Any]:
                      "n_calibration_subjects": cal.n_subjects},
         "ood": {"n_flagged": int(p.ood.sum()), "fraction": float(p.ood.mean()),
                 "threshold": twin.ood.threshold, "quantile": twin.ood.quantile,
-                "reference_strides": twin.ood.n_rows, "reference_subjects": twin.ood.n_subjects},
+                "reference_strides": twin.ood.n_rows, "reference_subjects": twin.ood.n_subjects,
+                "static": p.static_ood or None},
+        "clipped_targets": list(p.clipped_targets),
         "targets": targets, "damage": [d.as_dict() for d in p.damage],
     }  # fmt: skip
 

@@ -38,8 +38,15 @@ from footdt.gait.timing import TIMING_FEATURES
 from footdt.learn.dataset import TargetRef, resolve_targets
 from footdt.learn.folds import FoldScalers
 from footdt.twin.damage import DEFAULT_EXPONENT, BoneDamage, damage_by_bone, reference_stress
-from footdt.twin.intervals import DEFAULT_LEVEL, Calibration, Method, calibration_from_predictions
+from footdt.twin.intervals import (
+    DEFAULT_LEVEL,
+    FLOOR_MPA,
+    Calibration,
+    Method,
+    calibration_from_predictions,
+)
 from footdt.twin.ood import OodReference, fit_reference, training_strides
+from footdt.twin.static import StaticReference, check_static, static_reference
 
 RATE_TOLERANCE = 0.02
 Progress = Callable[[int, int, str], None]
@@ -76,6 +83,7 @@ class Twin:
     train_sides: frozenset[str]
     ood: OodReference
     ood_uses_stance: bool
+    static_ref: StaticReference | None = None
 
     @property
     def sensors(self) -> tuple[str, ...]:
@@ -229,6 +237,7 @@ def load_twin(
         train_rate_hz=training_rate(c, subjects), train_sides=sides,
         ood=fit_reference(strides.features, [str(s) for s in strides.subjects], strides.names),
         ood_uses_stance=strides.with_stance,
+        static_ref=static_reference(c, subjects, [n for n in run["static"] if n not in TIMING_FEATURES]),
     )  # fmt: skip
 
 
@@ -373,16 +382,23 @@ class Prediction:
     level: float
     method: str
     meta: dict[str, Any] = field(default_factory=dict)
+    #: the static inputs against the training runners' (``StaticReference.describe``); when
+    #: flagged, every stride's ``ood`` is True as well
+    static_ood: dict[str, Any] = field(default_factory=dict)
+    #: targets whose network output was below 0 MPa on some stride (set to 0: von Mises >= 0)
+    clipped_targets: tuple[str, ...] = ()
 
 
 def static_inputs(twin: Twin, static: Mapping[str, float] | None) -> dict[str, float]:
-    """The user's static inputs (``Twin.user_static``), checked; unknown or missing names and
-    timing inputs (measured from the recording) are errors."""
+    """The user's static inputs (``Twin.user_static``), checked: unknown or missing names,
+    timing inputs (measured from the recording), and values that are not finite or outside their
+    physical range (``footdt.twin.static``) are errors."""
     given = dict(static or {})
     measured = sorted(set(given) & set(TIMING_FEATURES))
     if measured:
         raise TwinError(f"static input(s) {', '.join(measured)} are measured from the recording's "
                         "gait events: do not pass them")  # fmt: skip
+    check_static(given)
     unknown = sorted(set(given) - set(twin.user_static))
     if unknown:
         raise TwinError(f"static input(s) {', '.join(unknown)} are not inputs of this run "
@@ -452,11 +468,25 @@ def predict_recording(
         raise TwinError(f"stride features {names} differ from the training reference's")
     dist = twin.ood.distance(feats)
     pred = stride_fold.mean(axis=0)
+    rec_pred = rec_fold.mean(axis=0)
+    # von Mises stress is not negative: a network output below 0 is reported as 0 and named
+    # (interval bounds are floored at 0 by Calibration.interval)
+    clipped = tuple(t.name for k, t in enumerate(twin.targets)
+                    if (pred[:, k] < 0).any() or rec_pred[k] < 0)  # fmt: skip
+    pred, rec_pred = np.maximum(pred, FLOOR_MPA), np.maximum(rec_pred, FLOOR_MPA)
+    sref = twin.static_ref
+    static_ood = (
+        sref.describe(np.array([[given[n] for n in sref.names]]))
+        if sref is not None and sref.names
+        else {}
+    )
+    ood = (dist > twin.ood.threshold) | bool(static_ood.get("flagged", False))
     return Prediction(
         source=rec.source, strides=tuple(used), targets=twin.targets, pred_mpa=pred, lower_mpa=lo,
         upper_mpa=hi, fold_pred_mpa=stride_fold, recording_fold_mpa=rec_fold,
-        recording_mpa=rec_fold.mean(axis=0),
+        recording_mpa=rec_pred,
         recording_lower_mpa=rlo, recording_upper_mpa=rhi, ood_distance=dist,
-        ood=dist > twin.ood.threshold, damage=damage_by_bone(pred, twin.targets, twin.sigma_ref, exponent),
-        level=level, method=method, meta=dict(meta or {}),
+        ood=ood, damage=damage_by_bone(pred, twin.targets, twin.sigma_ref, exponent),
+        level=level, method=method, meta=dict(meta or {}), static_ood=static_ood,
+        clipped_targets=clipped,
     )  # fmt: skip

@@ -225,16 +225,23 @@ def test_the_report_page_has_every_section_in_order(tmp_path: Path) -> None:
     twin = twin_figure(pred, summary["fe_check"], tmp_path / "twin.png")  # type: ignore[arg-type]
     page = write_report(summary, run, ev, _png(tmp_path / "cohort.png"), tmp_path / "r.html", twin)
     html = page.read_text()
-    order = ["1. The synthetic cohort", "2. Finite-element models", "R009", "3. Labels",
-             "4. Learning", "Baselines first", "Table 1", "bland altman", "Rearfoot vs non-rearfoot",
-             "5. The twin on a new runner", "6. Closed-form checks"]  # fmt: skip
+    order = ["Verdict", "does NOT beat body mass alone", "Contents", 'href="#twin"',
+             'id="cohort">1. The synthetic cohort', 'id="fe">2. Finite-element models', "R009",
+             'id="labels">3. Labels', 'id="learning">4. Learning', "Baselines first", "Table 1",
+             "bland altman", "Rearfoot vs non-rearfoot", 'id="twin">5. The twin on a new runner',
+             'id="checks">6. Closed-form checks']  # fmt: skip
     pos = [html.index(s) for s in order]
     assert pos == sorted(pos)
     # cohort, stress picture, the run's 5 figures (violins, correlation, Bland-Altman, groups,
     # importance), the twin figure, the prediction plot
     assert html.count("data:image/png;base64,") == 1 + 1 + 5 + 1 + 1
     assert "<b>1 of 2</b> targets" in html  # the FE label inside for one target (infinite bound: ∞)
-    assert "[∞, ∞]" in html and '<td class="bad">NO</td>' in html
+    assert "[0.00, ∞]" in html and '<td class="bad">NO</td>' in html  # von Mises >= 0
+    assert "[-" not in html and "significantly on <b>" in html  # Holm-adjusted wins, from the run
+    # the damage index is explained beside its table, with this runner's number worked out
+    table_end = html.index("</table>", html.index('id="twin"'))
+    assert 0 < html.index("Damage index</b> (last column)") - table_end < 600
+    assert "reads 12 over 10 strides" in html and "1.66<sup>10</sup> = 159 typical" in html
 
 
 def test_a_failing_cache_build_costs_a_warning_not_the_demo(tmp_path: Path) -> None:

@@ -139,7 +139,11 @@ def test_export_and_describe(db: str, tmp_path: Path) -> None:
     out = tmp_path / "exp" / "labels.csv"
     res = runner.invoke(app, ["export", str(out), "--store", db, "--json"])
     assert res.exit_code == 0, res.output
-    assert json.loads(res.stdout) == {"path": str(out), "format": "csv", "rows": 4}
+    assert json.loads(res.stdout) == {"path": str(out), "format": "csv", "rows": 4, "wide": False,
+                                      "schema": str(out) + ".schema.json"}  # fmt: skip
+    wide = tmp_path / "exp" / "wide.parquet"
+    res = runner.invoke(app, ["export", str(wide), "--store", db, "--wide", "--json"])
+    assert res.exit_code == 0 and json.loads(res.stdout)["rows"] == 2  # 1 trial x 2 backends
     assert len(pd.read_csv(out)) == 4
     res = runner.invoke(app, ["describe", "--store", db, "--json"])
     assert json.loads(res.stdout)["backends"] == {"calculix": 2, "sfepy": 2}
@@ -203,3 +207,13 @@ def test_import_reduces_and_stores(tmp_path: Path, monkeypatch: pytest.MonkeyPat
         app, ["import", str(elsewhere), "--store", store, "--model", str(model_dir)]
     )
     assert res.exit_code == 1 and "cannot read Abaqus results" in one_line_error(res)
+
+
+def test_show_limit(db: str) -> None:
+    res = runner.invoke(app, ["show", "--store", db, "--limit", "1"])
+    assert res.exit_code == 0 and "1 of 4 labels" in res.stdout and "3 more" in res.stdout
+    res = runner.invoke(app, ["show", "--store", db, "--limit", "0"])
+    assert res.exit_code == 0 and "4 labels" in res.stdout and "more" not in res.stdout
+    res = runner.invoke(app, ["show", "--store", db, "--json", "--limit", "3"])
+    assert len(json.loads(res.stdout)) == 3
+    assert len(json.loads(runner.invoke(app, ["show", "--store", db, "--json"]).stdout)) == 4

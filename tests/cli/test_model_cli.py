@@ -236,3 +236,37 @@ def test_causes_follow_from_and_from_none() -> None:
     for suppress in (False, True):
         lines = causes(wrapped(suppress))
         assert lines[0] == "KeyError: 'k'" and lines[1].startswith("ValueError: invalid literal")
+
+
+def test_solve_into_a_read_only_store_refuses_before_solving(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import footdt.labels.schema as schema
+    from footdt.backends.sfepy import SfepyBackend
+
+    store = tmp_path / "l.db"
+    sqlite3_connect = __import__("sqlite3").connect
+    sqlite3_connect(store).close()  # an (empty) SQLite file exists
+    monkeypatch.setattr(schema, "writable", lambda _p: False)
+
+    def never(*_a: object, **_k: object) -> None:
+        raise AssertionError("the solve ran")
+
+    monkeypatch.setattr(SfepyBackend, "solve", never)
+    line = _one_line_error(_run("solve", BAR_SPEC, "--store", store, "--workdir", tmp_path / "w"))
+    assert "is read-only" in line and "pass --store" in line
+
+
+def test_full_work_directory_is_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import errno
+
+    import footdt.results as results
+
+    def full(*_a: object, **_k: object) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device", str(tmp_path / "w" / "results.npz"))
+
+    monkeypatch.setattr(results, "save_result", full)
+    line = _one_line_error(
+        _run("solve", BAR_SPEC, "--store", tmp_path / "l.db", "--workdir", tmp_path / "w")
+    )
+    assert "No space left on device" in line and "the disk is full" in line

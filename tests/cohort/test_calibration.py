@@ -35,6 +35,7 @@ def _in(value: float, key: str) -> bool:
     return lo <= value <= hi
 
 
+@pytest.mark.slow  # a 30-runner cohort (~20-40 s)
 def test_grf_within_published_ranges(calibration_cohort: dict) -> None:
     s = cohort_summary(calibration_cohort)
     for key in ("active_peak_bw", "impact_peak_bw_rearfoot", "loading_rate_bw_s_rearfoot", "achilles_peak_bw"):  # fmt: skip
@@ -44,14 +45,18 @@ def test_grf_within_published_ranges(calibration_cohort: dict) -> None:
     assert s["impact_peak_bw_rearfoot"]["with_impact"] >= 0.9
 
 
+@pytest.mark.slow  # a 30-runner cohort (~20-40 s)
 def test_tibial_acceleration_tracks_loading_rate(calibration_cohort: dict) -> None:
-    """Between runners r 0.35-0.7 (hidden coupling and effective mass keep it moderate); within a
-    runner, stride by stride, r 0.5-0.9 (the same touchdown drives both)."""
+    """Between rearfoot runners r 0.35-0.7 (hidden coupling and effective mass keep it moderate);
+    within a rearfoot runner, stride by stride, r 0.5-0.9 (the same touchdown drives both). The
+    published samples are rearfoot strikers; across strike types the strike pattern shifts both
+    (seeds 2025, 7, 11, 12 at 30 runners: 0.63-0.65 rearfoot, 0.76-0.78 all strikes)."""
     s = cohort_summary(calibration_cohort)
     assert _in(s["pta_lr_between_r"], "pta_lr_between_r"), s["pta_lr_between_r"]
     assert _in(s["pta_lr_within_r"]["median"], "pta_lr_within_r"), s["pta_lr_within_r"]
 
 
+@pytest.mark.slow  # a 30-runner cohort (~20-40 s)
 def test_stride_to_stride_variation_is_realistic(calibration_cohort: dict) -> None:
     """CVs within RBDS001's and Alcantara 2022's (benchmarks/results/cohort_calibration.json):
     contact 1.7-3.1 %, step 1.3-3.6 %, active peak 2.7-3.5 %, loading rate 11-20 %, impact

@@ -29,7 +29,13 @@ def test_evaluation_finds_the_one_target_the_model_wins(tmp_path: Path) -> None:
     t1 = pd.read_csv(run / "evaluation" / "table1.csv")
     assert list(t1.beats_body_mass) == [True, False] and list(t1.best) == ["model", "body_mass"]
     md = (run / "evaluation" / "table1.md").read_text()
-    assert "beats the body-mass baseline on 1 of 2 targets" in md and "| NO (" in md
+    assert "lower RMSE than the body-mass baseline on 1 of 2 targets" in md and "| NO |" in md
+    # p = 0.008 for 8 subjects; Holm over the 2 targets doubles the smaller p: still < 0.05
+    assert by["mid_stance.metatarsal_2.mean"]["p_holm_vs_body_mass"] == pytest.approx(
+        2 * by["mid_stance.metatarsal_2.mean"]["p_vs_body_mass"]
+    )
+    assert s["model_beats_significant"]["body_mass"] == 1 and "yes, significant" in md
+    assert s["p_correction"] == {"baselines": "holm", "groups": "fdr_bh"}
     assert {"metrics.csv", "groups.csv", "summary.json"} <= {
         p.name for p in (run / "evaluation").iterdir()
     }

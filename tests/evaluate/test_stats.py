@@ -58,3 +58,33 @@ def test_group_comparisons_per_target() -> None:
     assert list(g.quantity) == ["stress_mpa", "mape_pct"]
     assert g.iloc[0].mean_a == pytest.approx(11.0) and g.iloc[0].mean_b == pytest.approx(21.0)
     assert g.iloc[0].significant
+
+
+def test_multiple_comparisons_are_corrected() -> None:
+    """Holm and Benjamini-Hochberg by hand on a small family; NaN stays out of the family."""
+    from footdt.evaluate.stats import adjust_p
+
+    p = np.array([0.01, 0.04, np.nan, 0.03])
+    holm = adjust_p(p, "holm")  # sorted 0.01, 0.03, 0.04 x (3, 2, 1), made monotone
+    np.testing.assert_allclose(holm[[0, 3, 1]], [0.03, 0.06, 0.06])
+    assert np.isnan(holm[2])
+    bh = adjust_p(p, "fdr_bh")  # 0.01 x 3/1, 0.03 x 3/2, 0.04 x 3/3, made monotone from the top
+    np.testing.assert_allclose(bh[[0, 3, 1]], [0.03, 0.04, 0.04])
+    with pytest.raises(ValueError, match="unknown correction"):
+        adjust_p(p, "bonferonni")
+
+
+def test_many_null_group_tests_are_not_significant_after_correction() -> None:
+    """56 tests on groups drawn from one distribution: a few raw p < 0.05 happen; after the
+    false-discovery-rate correction none is called significant."""
+    rng = np.random.default_rng(7)
+    rows = []
+    for t in range(28):
+        for s in range(16):
+            group = "rearfoot" if s < 8 else "non_rearfoot"
+            rows.append({"predictor": "model", "target": f"t{t}", "subject": f"s{s}",
+                         "group": group, "true_mpa": rng.normal(10, 1), "mape": rng.normal(5, 1)})  # fmt: skip
+    g = group_comparisons(pd.DataFrame(rows))
+    assert len(g) == 56 and (g.correction == "fdr_bh").all()
+    assert g.significant_unadjusted.sum() >= 1 and g.significant.sum() == 0
+    assert (g.p_adjusted >= g.p_value - 1e-12).all()

@@ -126,3 +126,74 @@ def test_c3d_reads_analog_channels_by_label(tmp_path: Path, monkeypatch, signal)
         read_recording(tmp_path / "x.c3d", SENSOR_ARGS, rate_hz=200.0, units="g")
     with pytest.raises(GaitDataError, match="analog channel\\(s\\) nope not found"):
         read_imu_c3d(tmp_path / "x.c3d", ["foot=nope,foot_ay,foot_az"])
+
+
+def _lines(tmp_path: Path, signal) -> list[str]:
+    t, acc, _, _ = signal
+    return write_csv(tmp_path / "base.csv", t, acc, units="g").read_text().splitlines()
+
+
+def test_hostile_exports_are_read_or_refused_in_one_line(tmp_path: Path, signal) -> None:
+    """A German spreadsheet export, a '--' cell, an 'END OF DATA' footer and a BOM read as the
+    original; a row with extra fields and a text cell are refused naming the line or row."""
+    lines = _lines(tmp_path, signal)
+    ref = read_imu_table(tmp_path / "base.csv", SENSOR_ARGS, units="g")
+
+    def read(name: str, text: str | bytes) -> Recording:
+        p = tmp_path / name
+        p.write_bytes(text if isinstance(text, bytes) else text.encode())
+        return read_imu_table(p, SENSOR_ARGS, units="g")
+
+    german = read("de.csv", "\n".join(ln.replace(",", ";").replace(".", ",") for ln in lines))
+    dash = list(lines)
+    dash[40] = dash[40].rsplit(",", 1)[0] + ",--"
+    dashed = read("dash.csv", "\n".join(dash))
+    footer = read("end.csv", "\n".join([*lines, "END OF DATA"]))
+    bom = read("bom.csv", b"\xef\xbb\xbf" + "\n".join(lines).encode())
+    keep = np.arange(len(ref.time)) != 39  # the '--' sample (data row 40) is interpolated
+    for rec in (german, dashed, footer, bom):
+        for s in ("foot", "tibia"):
+            np.testing.assert_allclose(rec.acc[s][keep], ref.acc[s][keep], atol=1e-4)
+    assert [i.code for i in dashed.issues] == ["gap_interpolated"] and "t=0.380" in dashed.issues[
+        0
+    ].message
+    assert [i.code for i in footer.issues] == ["footer"] and "'END OF DATA'" in footer.issues[
+        0
+    ].message
+    extra = list(lines)
+    extra[60] += ",1.0,2.0"
+    with pytest.raises(GaitDataError, match=r"line 61 has 9 fields but the header has 7"):
+        read("extra.csv", "\n".join(extra))
+    text = list(lines)
+    text[10] = text[10].rsplit(",", 1)[0] + ",abc"
+    with pytest.raises(GaitDataError, match=r"column 'tibia_az' holds 'abc' on data row 10"):
+        read("text.csv", "\n".join(text))
+    huge = list(lines)
+    huge[10] = huge[10].rsplit(",", 1)[0] + ",1e300"
+    with pytest.raises(
+        GaitDataError, match=r"reads 1e\+300 g at t=0.090 s .* beyond any accelerometer"
+    ):
+        read("huge.csv", "\n".join(huge))
+
+
+def test_not_a_file_is_not_called_missing(tmp_path: Path) -> None:
+    with pytest.raises(GaitDataError, match="is a directory, not a recording"):
+        read_recording(tmp_path, SENSOR_ARGS)
+    with pytest.raises(GaitDataError, match="not a regular file"):
+        read_recording("/dev/zero", SENSOR_ARGS)
+    (tmp_path / "u16.csv").write_bytes("time,foot_ax\n0,1\n".encode("utf-16"))
+    with pytest.raises(GaitDataError, match="UTF-16 .* UTF-8 CSV"):
+        read_recording(tmp_path / "u16.csv", SENSOR_ARGS)
+    with pytest.raises(GaitDataError, match="no such file"):
+        read_recording(tmp_path / "none.csv", SENSOR_ARGS)
+
+
+def test_units_hint_never_proposes_the_units_in_force() -> None:
+    from footdt.gait.recording import units_hint
+
+    assert units_hint(1.0, "m/s^2").endswith("use --units g")  # 1 m/s^2 read as m/s^2: it is g
+    assert units_hint(1000.0 * G, "m/s^2").startswith("neither g nor m/s^2")
+    assert units_hint(20.0 * G, "g").endswith("use --units m/s^2")  # 20 "g" = 20 m/s^2 ~ 2 g
+    assert units_hint(0.01, "g").startswith("neither")
+    for value, declared in ((1.0, "m/s^2"), (1000.0 * G, "m/s2"), (20.0 * G, "g"), (0.01, "g")):
+        assert f"use --units {declared}" not in units_hint(value, declared)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import multiprocessing as mp
 import sqlite3
 from dataclasses import replace
@@ -160,9 +161,47 @@ def test_export_csv_and_parquet_roundtrip(tmp_path: Path) -> None:
     assert list(csv.columns) == list(expected.columns)
     pd.testing.assert_frame_equal(csv, expected, check_dtype=False)
     pq = pd.read_parquet(tmp_path / "labels.parquet")
-    pd.testing.assert_frame_equal(pq, expected)
+    pd.testing.assert_frame_equal(pq.astype({c: object for c in text}).assign(
+        created_at=pq.created_at.map(lambda t: t.isoformat())), expected, check_dtype=False)  # fmt: skip
     assert pq["max_on_boundary"].dtype == bool and pq["value_mpa"].dtype == np.float64
     assert not (tmp_path / "labels.xlsx").exists()
+
+
+def test_exports_read_back_with_their_types(tmp_path: Path) -> None:
+    """trial '01' stays '01', backend version '2.20' stays '2.20', created_at is a timestamp,
+    in CSV (through its Table Schema) and Parquet, long and wide."""
+    from footdt.labels.export import read_export
+
+    rows = [replace(r, backend_version="2.20") for r in make_rows("007", "x1", 1.25, trial="01")]
+    rows += make_rows("s2", "x2", 7.5, backend="calculix", trial="10")
+    with LabelStore(tmp_path / "l.db") as store:
+        store.put(rows)
+        for name in ("l.csv", "l.parquet"):
+            assert store.export(tmp_path / name) == 16
+            assert store.export(tmp_path / f"w{name}", wide=True) == 2
+    for name in ("l.csv", "l.parquet"):
+        long = read_export(tmp_path / name)
+        assert set(long.trial) == {"01", "10"} and set(long.subject) == {"007", "s2"}
+        assert set(long.backend_version) == {"2.20", "2025.1"}
+        assert (
+            str(long.created_at.dtype).startswith("datetime64")
+            and str(long.created_at.dt.tz) == "UTC"
+        )
+        assert long.value_mpa.dtype == np.float64 and long.max_on_boundary.dtype == bool
+        assert long.residual.isna().sum() == 0 or long.residual.dtype == np.float64
+        wide = read_export(tmp_path / f"w{name}")
+        assert list(wide.columns[:8]) == ["subject", "trial", "backend", "backend_version",
+                                          "solve_id", "model_hash", "wall_time_s", "created_at"]  # fmt: skip
+        first = wide[wide.subject == "007"].iloc[0]
+        assert first.trial == "01" and first.backend_version == "2.20"
+        assert first["initial_contact.calcaneus.mean"] == 1.25
+        assert first["mid_stance.talus.p99"] == 1.25 + 7
+        assert list(wide.columns[8:10]) == [
+            "initial_contact.calcaneus.mean",
+            "initial_contact.calcaneus.p99",
+        ]
+    csv_schema = json.loads((tmp_path / "l.csv.schema.json").read_text())
+    assert {f["name"]: f["type"] for f in csv_schema["fields"]}["trial"] == "string"
 
 
 # ---------------------------------------------------------------------- refusals
@@ -246,3 +285,88 @@ def test_concurrent_writer_processes(tmp_path: Path) -> None:
         shared = store.query(subject="shared")
         assert len(shared) == 8 and len({r.solve_id for r in shared}) == 1
         assert store.describe()["solves"] == N_WRITERS * N_PUTS + 1
+
+
+# ---------------------------------------------------------------------- read-only and full disks
+def _read_only_place(monkeypatch: pytest.MonkeyPatch, directory: Path) -> None:
+    """As seen by a user without write access (or on a read-only file system): ``os.access``
+    denies writing in ``directory``. Root passes permission checks, so this stands in for them;
+    ``test_store_on_a_read_only_file_system`` checks a real read-only mount where possible."""
+    import os
+
+    real = os.access
+
+    def access(p: Any, mode: int, *a: Any, **k: Any) -> bool:
+        if mode & os.W_OK and Path(p).resolve().is_relative_to(directory.resolve()):
+            return False
+        return real(p, mode, *a, **k)
+
+    monkeypatch.setattr(os, "access", access)
+
+
+def test_store_in_a_read_only_directory_is_read_and_never_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "ro" / "l.db"
+    with LabelStore(path) as store:
+        store.put(make_rows("s1", "x1", 1.0))
+    before = sorted(p.name for p in path.parent.iterdir())
+    _read_only_place(monkeypatch, path.parent)
+    with LabelStore(path, create=False) as store:  # a reader opens it immutable: no -shm
+        assert len(store.query()) == 8 and store.describe()["rows"] == 8
+    assert sorted(p.name for p in path.parent.iterdir()) == before
+    with pytest.raises(StoreError) as err:
+        LabelStore(path)  # a writer is refused before any work
+    msg = str(err.value)
+    assert "is read-only (its directory" in msg and "pass --store" in msg
+    assert "exist" not in msg  # the store exists: the message must not blame that
+
+
+def test_store_on_a_read_only_file_system(tmp_path: Path) -> None:
+    """A real read-only tmpfs (root only): read, export, and a writer refused in one line."""
+    import os
+    import subprocess
+
+    mnt = tmp_path / "mnt"
+    mnt.mkdir()
+    if os.geteuid() != 0 or subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs",
+                                            str(mnt)], capture_output=True).returncode:  # fmt: skip
+        pytest.skip("needs root and mount (a read-only tmpfs)")
+    try:
+        with LabelStore(mnt / "l.db") as store:
+            store.put(make_rows("s1", "x1", 1.0))
+        subprocess.run(["mount", "-o", "remount,ro", str(mnt)], check=True)
+        with LabelStore(mnt / "l.db", create=False) as store:
+            assert len(store.query()) == 8
+            assert store.export(tmp_path / "out.csv") == 8
+        with pytest.raises(StoreError, match="is read-only"):
+            LabelStore(mnt / "l.db")
+        with pytest.raises(StoreError, match="is not writable"):
+            LabelStore(mnt / "new.db")
+    finally:
+        subprocess.run(["umount", str(mnt)], check=False)
+
+
+def test_full_disk_messages_say_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import shutil
+    from collections import namedtuple
+
+    from footdt.labels.schema import sqlite_advice
+
+    assert "disk is full" in sqlite_advice("database or disk is full")
+    assert "read-only" in sqlite_advice("attempt to write a readonly database")
+    usage = namedtuple("usage", "total used free")
+    monkeypatch.setattr(shutil, "disk_usage", lambda _p: usage(100, 100, 0))
+    # SQLite says only "disk I/O error" when it cannot grow the -shm on a full disk
+    assert "the disk is full" in sqlite_advice("disk I/O error", "sqlite", tmp_path / "l.db")
+    store = LabelStore(tmp_path / "l.db")
+
+    def full(*_a: Any, **_k: Any) -> Any:
+        raise sqlite3.OperationalError("database or disk is full")
+
+    monkeypatch.setattr(store.engine.dialect, "do_executemany", full)
+    monkeypatch.setattr(store.engine.dialect, "do_execute", full)
+    with pytest.raises(StoreError) as err:
+        store.put(make_rows("s1", "x1", 1.0))
+    store.close()
+    assert "the disk is full" in str(err.value) and "nothing was written" in str(err.value)

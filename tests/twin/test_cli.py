@@ -133,3 +133,10 @@ def test_bad_inputs_are_refused_in_one_line(twin_cohort: TwinCohort, tmp_path: P
         out,
         "expected name=value",
     )
+    for bad, why in (
+        ("76138", "is it in g? that is 76.14 kg"),
+        ("nan", "finite"),
+        ("-76", "20-250 kg"),
+    ):
+        _refused(_invoke(twin_cohort.run, csv, "--static", f"body_mass={bad}", "--out", out), out,
+                 f"--static body_mass={bad}", why)  # fmt: skip

@@ -101,4 +101,16 @@ def test_calibration_from_a_predictions_table() -> None:
         calibration_from_predictions(pd.DataFrame(rows), ["u"])
     empty = Calibration(("t",), {"t": np.zeros(3, int)}, {"t": np.ones(3)}, 1)
     lo, hi = empty.interval("t", np.zeros((2, 1)), [0], 0.9)
-    assert np.isinf(lo).all() and np.isinf(hi).all()  # 3 trials cannot support 90 %
+    # 3 trials cannot support 90 %: the upper bound is infinite, the lower one the floor (0 MPa)
+    assert (lo == 0.0).all() and np.isinf(hi).all()
+
+
+def test_interval_bounds_are_floored_at_zero_mpa() -> None:
+    """Von Mises stress is never negative, so neither is a bound; floor=None keeps the raw one."""
+    cal = Calibration(("t",), {"t": np.array([0, 1] * 10)}, {"t": np.full(20, 5.0)}, 2)
+    fold_pred = np.array([[1.0, 2.0], [20.0, 20.0], [-3.0, -2.0]])
+    lo, hi = cal.interval("t", fold_pred, [0, 1], 0.9)
+    assert (lo >= 0).all() and (hi >= 0).all() and lo[1] == pytest.approx(15.0)
+    raw_lo, raw_hi = cal.interval("t", fold_pred, [0, 1], 0.9, floor=None)
+    assert raw_lo[0] < 0 and raw_hi[2] == pytest.approx(3.0) and hi[2] == pytest.approx(3.0)
+    assert lo[0] == 0.0

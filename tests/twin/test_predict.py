@@ -194,3 +194,58 @@ def test_timing_inputs_are_measured_from_the_recording(twin: Twin, twin_cohort: 
     np.testing.assert_allclose(rows[:, 1], t["contact_time"])
     np.testing.assert_allclose(rows[:, 2], t["flight_time"])
     assert 0.15 < rows[:, 1].mean() < 0.35 and 0.0 < rows[:, 2].mean() < 0.25
+
+
+@pytest.mark.parametrize(
+    ("value", "needles"),
+    [
+        ("76138", ("outside the physical range 20-250 kg", "is it in g? that is 76.14 kg")),
+        ("nan", ("must be a finite number (kg)",)),
+        ("inf", ("must be a finite number (kg)",)),
+        ("-76", ("outside the physical range 20-250 kg",)),
+    ],
+)
+def test_static_inputs_outside_their_physical_range_are_refused(
+    twin: Twin, value: str, needles: tuple[str, ...]
+) -> None:
+    from footdt.twin.predict import static_inputs
+
+    with pytest.raises(FootdtError) as err:
+        static_inputs(twin, {"body_mass": float(value)})
+    msg = str(err.value)
+    assert "\n" not in msg and len(msg) <= 300 and msg.startswith(f"--static body_mass={value}")
+    for n in needles:
+        assert n in msg, msg
+
+
+def test_static_inputs_unlike_the_training_runners_flag_every_stride(
+    twin: Twin, twin_cohort: TwinCohort
+) -> None:
+    """In range but far from the training runners' body masses: flagged OOD (not refused), as a
+    stride unlike the training strides is; a typical mass is not flagged."""
+    s = twin_cohort.new.subjects[0]
+    csv = twin_cohort.recordings[(s.id, s.trials[0].id)]
+    assert twin.static_ref is not None
+    lo, hi = twin.static_ref.low[0], twin.static_ref.high[0]
+    typical = _predict(twin, csv, float((lo + hi) / 2), side="right")
+    heavy = _predict(twin, csv, 240.0, side="right")
+    assert typical.static_ood["flagged"] is False and typical.static_ood["message"] is None  # type: ignore[attr-defined]
+    assert heavy.static_ood["flagged"] is True and heavy.ood.all()  # type: ignore[attr-defined]
+    assert "body_mass 240 kg (training runners" in heavy.static_ood["message"]  # type: ignore[attr-defined]
+    inp = heavy.static_ood["inputs"]["body_mass"]  # type: ignore[attr-defined]
+    assert inp["train_min"] == pytest.approx(lo) and inp["train_max"] == pytest.approx(hi)
+
+
+def test_predictions_and_bounds_are_never_negative(twin: Twin, twin_cohort: TwinCohort) -> None:
+    """Von Mises stress is >= 0: whatever the networks say for an extreme (but physical) input,
+    the prediction and both interval bounds are >= 0, and a clipped target is named."""
+    s = twin_cohort.new.subjects[0]
+    csv = twin_cohort.recordings[(s.id, s.trials[0].id)]
+    for mass in (21.0, 249.0):
+        p = _predict(twin, csv, mass, side="right")
+        for a in (p.pred_mpa, p.lower_mpa, p.upper_mpa, p.recording_mpa,  # type: ignore[attr-defined]
+                  p.recording_lower_mpa, p.recording_upper_mpa):  # type: ignore[attr-defined]  # fmt: skip
+            assert (a >= 0).all()
+        raw = p.fold_pred_mpa.mean(axis=0)  # type: ignore[attr-defined]
+        neg = {t.name for k, t in enumerate(twin.targets) if (raw[:, k] < 0).any()}
+        assert neg <= set(p.clipped_targets)  # type: ignore[attr-defined]
