@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from typing import Any
 
 import typer
@@ -52,8 +54,8 @@ def _root(
     from footdt.cli.common import VERBOSE
     from footdt.cli.quiet import set_verbose
 
-    if verbose:
-        VERBOSE["on"] = True
+    # each invocation decides afresh (one process may run several, as tests do)
+    VERBOSE["on"] = verbose or os.environ.get("FOOTDT_VERBOSE", "") not in ("", "0")
     set_verbose(verbose)
 
 
