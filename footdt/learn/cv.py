@@ -91,7 +91,8 @@ def run_fold(
         preds.append(res_t.pred_mpa)
         h = res_t.history
         stopping.append({"seed": seed, "subjects": list(res_t.stop_subjects),
-                         "epochs_run": len(h.train_loss), "best_epoch": h.best_epoch})  # fmt: skip
+                         "epochs_run": len(h.train_loss), "best_epoch": h.best_epoch,
+                         "shrinkage": h.shrinkage})  # fmt: skip
         write_csv(out / "curves" / f"fold_{fold.index:02d}_{fold.held_out}_seed{seed}.csv",
                   _curve_frame(h))  # fmt: skip
         if opts.save_models:

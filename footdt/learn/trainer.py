@@ -50,6 +50,7 @@ class History:
     domain_loss: list[float] = field(default_factory=list)
     stop_loss: list[float] = field(default_factory=list)  # early-stopping runners' loss per epoch
     best_epoch: int | None = None  # 1-based epoch whose weights were kept (early stopping)
+    shrinkage: list[float] | None = None  # per target, the share of the network's departure kept
 
 
 def _specs(model: Any) -> Any:
@@ -212,6 +213,23 @@ class Outcome:
     stop_subjects: tuple[str, ...] = ()  # training runners kept out to decide early stopping
 
 
+def shrink_to_baseline(model: Any, stop: Arrays) -> list[float]:
+    """Scale each target's output towards 0 (the baseline the targets are scaled around: body
+    mass with per-kg targets) by ``lam`` in [0, 1], the least-squares factor on the early-stopping
+    runners: ``lam = clip(<z, y> / <z, z>, 0, 1)`` with ``z`` the network's output there. A target
+    on which the network's departures from the baseline do not carry over to runners it was not
+    fitted on is pulled back to the baseline. Folded into the output layer's weights, so saved
+    networks predict with it."""
+    z = predict(model, stop).astype(np.float64)
+    y = np.asarray(stop.y, dtype=np.float64)
+    zz = (z * z).sum(axis=0)
+    lam = np.clip(np.where(zz > 1e-12, (z * y).sum(axis=0) / np.maximum(zz, 1e-12), 0.0), 0.0, 1.0)
+    layer = model.get_layer("y")
+    kernel, bias = layer.get_weights()
+    layer.set_weights([kernel * lam[None, :].astype(kernel.dtype), bias * lam.astype(bias.dtype)])
+    return [round(float(v), 4) for v in lam]
+
+
 def scale_inputs(scalers: FoldScalers, X: np.ndarray, S: np.ndarray) -> Arrays:
     """Standardised network inputs from raw windows (n, T, C) in m/s^2 and static inputs (n, S)."""
     s = scalers.static.transform(S) if S.shape[1] else None
@@ -283,6 +301,8 @@ def train_and_predict(
         val=evaluation if score else None, on_epoch=on_epoch, stop=stop,
         patience=val_spec.early_stopping_patience,
     )  # fmt: skip
+    if stop is not None and stop.y is not None:
+        hist.shrinkage = shrink_to_baseline(model, stop)
     pred_z = predict(model, evaluation)
     val_loss = float(np.mean((pred_z - evaluation.y) ** 2)) if evaluation.y is not None else None
     pred = scalers.to_mpa(pred_z, ds.body_mass_kg[eval_rows])

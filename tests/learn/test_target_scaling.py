@@ -46,10 +46,32 @@ def test_early_stopping_watches_training_runners_only_and_keeps_the_best_epoch(
     h = out.history
     assert h.best_epoch == int(np.argmin(h.stop_loss)) + 1
     assert len(h.train_loss) == len(h.stop_loss) <= 12
-    # the kept weights are the best epoch's: scoring the stop runners again gives its loss
+    # the kept weights are the best epoch's, then each target is shrunk towards the baseline
+    # by the least-squares factor in [0, 1] on the same runners: their loss can only go down
     stop_rows = ds.rows_of(list(out.stop_subjects))
     arr = fold_arrays(ds, stop_rows, out.scalers, labels=True)
-    assert np.isclose(np.mean((predict(out.model, arr) - arr.y) ** 2), min(h.stop_loss), rtol=1e-4)
+    after = float(np.mean((predict(out.model, arr) - arr.y) ** 2))
+    assert after <= min(h.stop_loss) * (1 + 1e-5)
+    assert h.shrinkage is not None and len(h.shrinkage) == ds.Y.shape[1]
+    assert all(0.0 <= v <= 1.0 for v in h.shrinkage)
+
+
+def test_shrinkage_is_the_least_squares_factor_on_held_aside_runners(tf_ready: object) -> None:
+    from footdt.learn.trainer import Arrays, shrink_to_baseline
+
+    net = build_network(
+        "cnn1d", n_steps=30, n_channels=1, n_targets=3, hp={"filters": 2, "pool": 1}
+    )
+    kernel, bias = net.get_layer("y").get_weights()
+    net.get_layer("y").set_weights([np.ones_like(kernel), np.ones_like(bias)])
+    x = np.random.default_rng(0).normal(size=(8, 30, 1)).astype(np.float32)
+    z = predict(net, Arrays(x, None))
+    y = np.stack([0.5 * z[:, 0], -z[:, 1], 3.0 * z[:, 2]], axis=1)  # half, opposite, more
+    lam = shrink_to_baseline(net, Arrays(x, None, y.astype(np.float32)))
+    np.testing.assert_allclose(lam, [0.5, 0.0, 1.0], atol=1e-4)
+    np.testing.assert_allclose(
+        predict(net, Arrays(x, None)), z * np.array(lam), rtol=1e-4, atol=1e-6
+    )
 
 
 def test_early_stopping_split_is_seeded_and_leaves_enough_to_train() -> None:
