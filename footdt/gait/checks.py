@@ -141,14 +141,20 @@ def _flip(token: str) -> str:
     return token[1:] if token.startswith("-") else f"-{token}"
 
 
-def _suggest(rec: Recording, sensor: str, z_dir: np.ndarray, x_dir: np.ndarray) -> str:
-    """A ``sensor=...`` declaration that maps the measured directions onto +x and +z."""
+def _suggest(rec: Recording, sensor: str, z_dir: np.ndarray, x_dir: np.ndarray | None) -> str:
+    """A ``sensor=...`` declaration that maps the measured directions onto +x and +z. The
+    anterior axis comes first from the late-swing deceleration (3-7 g, unambiguous), then the
+    superior one from gravity at mid-stance among the other two: a shank leaning ~45 deg at
+    mid-stance reads gravity about equally on x and z (RBDS001 tibia: -1.1 g x, +1.1 g z)."""
     cols = rec.columns[sensor]
-    kz, kx = int(np.argmax(np.abs(z_dir))), int(np.argmax(np.abs(x_dir)))
-    if kx == kz:
-        kx = int(np.argsort(np.abs(x_dir))[-2])
+    if x_dir is not None:
+        kx = int(np.argmax(np.abs(x_dir)))
+        kz = max((k for k in range(3) if k != kx), key=lambda k: abs(z_dir[k]))
+    else:
+        kz = int(np.argmax(np.abs(z_dir)))
+        kx = next(k for k in range(3) if k != kz)  # no late swing seen: x cannot be told
     z = cols[kz] if z_dir[kz] > 0 else _flip(cols[kz])
-    x = cols[kx] if x_dir[kx] > 0 else _flip(cols[kx])
+    x = cols[kx] if x_dir is None or x_dir[kx] > 0 else _flip(cols[kx])
     y = cols[3 - kz - kx]
     return f"{sensor}={x},{y},{z} (check the sign of y)"
 
@@ -172,7 +178,8 @@ def check_gravity(rec: Recording, events: GaitEvents) -> list[Issue]:
                                 "probably in m/s^2: use --units m/s^2", "error", sensor))  # fmt: skip
             continue
         z_dir = m / mag
-        x = -_window_mean(rec, sensor, late) if late else np.array([1.0, 0.0, 0.0])
+        x_raw = -_window_mean(rec, sensor, late) if late else None
+        x = x_raw if x_raw is not None else np.array([1.0, 0.0, 0.0])
         x_dir = x - z_dir * (x @ z_dir)
         x_dir = x_dir / (np.linalg.norm(x_dir) or 1.0)
         z_ok = z_dir[2] >= 0.5
@@ -189,7 +196,7 @@ def check_gravity(rec: Recording, events: GaitEvents) -> list[Issue]:
         )
         issues.append(Issue(
             "axes_swapped", f"{rec.source}: {sensor}: {what}; expected z superior and x anterior: "
-            f"the axes look swapped or flipped; try --sensors {_suggest(rec, sensor, z_dir, x_dir)}",
+            f"the axes look swapped or flipped; try --sensors {_suggest(rec, sensor, m, x_raw)}",
             "error", sensor, rec.column(sensor, k),
         ))  # fmt: skip
     return issues

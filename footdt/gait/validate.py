@@ -29,6 +29,11 @@ choice decides every contact, taken by the majority of per-contact evidence (e.g
 the lowest foot marker, or the lateral centre of pressure); a gap starts a new run. Contacts
 whose own evidence disagrees with the alternation are reported.
 
+``leave_one_out``: the validation protocol. Recordings with reference contacts (``Labelled``)
+are grouped (a group is held out whole: both legs of one trial); for each group the detector's
+learned parameters (``fit_offsets``: the IC and TO offsets) come from the other groups only,
+and the held-out recordings are scored with them.
+
 ``match_events``: each reference time is matched to the nearest detected time within
 ``tolerance_s``; unmatched references are misses, unmatched detections false detections.
 Errors are detected minus reference (s): positive means late.
@@ -37,10 +42,14 @@ Errors are detected minus reference (s): positive means late.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from footdt.gait.recording import GaitDataError
+from footdt.gait.recording import GaitDataError, Recording
+
+if TYPE_CHECKING:
+    from footdt.gait.events import DetectorSettings, GaitEvents
 
 
 @dataclass(frozen=True)
@@ -299,3 +308,110 @@ def match_events(
                 continue
         missed.append(r)
     return Match(np.array(errors), np.array(missed), det[~used])
+
+
+# --- leave-one-recording-out validation --------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Labelled:
+    """A recording with reference contacts ``(n, 2)`` [IC, TO] in s. ``group`` is the unit held
+    out together (a trial: both legs of one treadmill run share their runner and session)."""
+
+    name: str
+    group: str
+    recording: Recording
+    contacts_s: np.ndarray
+
+
+def score(events: GaitEvents, contacts_s: np.ndarray, tolerance_s: float = 0.1) -> tuple[Match, Match]:
+    """IC and TO matches of detected strides against reference contacts. Detections more than
+    half a stride outside the span of the reference contacts are not scored (no reference
+    there); every reference contact is."""
+    ref = np.asarray(contacts_s, float).reshape(-1, 2)
+    half = 0.5 * events.stride_period_s
+    ic = np.array([s.ic_s for s in events.strides])
+    to = np.array([s.to_s for s in events.strides])
+    if not len(ref):
+        return Match(np.zeros(0), np.zeros(0), ic), Match(np.zeros(0), np.zeros(0), to)
+    m_ic = match_events(ic, ref[:, 0], tolerance_s, (ref[0, 0] - half, ref[-1, 0] + half))
+    m_to = match_events(to, ref[:, 1], tolerance_s, (ref[0, 1] - half, ref[-1, 1] + half))
+    return m_ic, m_to
+
+
+def pool(matches: list[Match]) -> Match:
+    """One ``Match`` holding all errors, misses and false detections of several."""
+    return Match(
+        np.concatenate([m.errors_s for m in matches]) if matches else np.zeros(0),
+        np.concatenate([m.missed_s for m in matches]) if matches else np.zeros(0),
+        np.concatenate([m.false_s for m in matches]) if matches else np.zeros(0),
+    )
+
+
+def fit_offsets(
+    train: list[Labelled],
+    sensors: tuple[str, ...] | None = None,
+    settings: DetectorSettings | None = None,
+    tolerance_s: float = 0.1,
+) -> DetectorSettings:
+    """``settings`` with ``ic_offset_s`` and ``to_offset_s`` learned from ``train`` only: the
+    detector runs with both offsets 0, and each offset is the median over the training
+    recordings of the recording's median error (detected - reference), so every recording
+    weighs the same whatever its length."""
+    from dataclasses import replace
+
+    from footdt.gait.events import DEFAULT_SETTINGS, detect_events
+
+    base = replace(settings or DEFAULT_SETTINGS, ic_offset_s=0.0, to_offset_s=0.0)
+    ic_med, to_med = [], []
+    for item in train:
+        m_ic, m_to = score(detect_events(item.recording, sensors, base), item.contacts_s,
+                           tolerance_s)  # fmt: skip
+        if len(m_ic.errors_s):
+            ic_med.append(float(np.median(m_ic.errors_s)))
+        if len(m_to.errors_s):
+            to_med.append(float(np.median(m_to.errors_s)))
+    if not ic_med:
+        raise GaitDataError("no training recording has a detected stride matching its contacts")
+    return replace(base, ic_offset_s=float(np.median(ic_med)),
+                   to_offset_s=float(np.median(to_med)) if to_med else 0.0)  # fmt: skip
+
+
+def leave_one_out(
+    items: list[Labelled],
+    sensors: tuple[str, ...] | None = None,
+    settings: DetectorSettings | None = None,
+    tolerance_s: float = 0.1,
+) -> dict[str, Any]:
+    """Leave-one-group-out: for every group, learn the offsets from the other groups' recordings
+    (``fit_offsets``), detect on the held-out group's recordings and score them. Returns per
+    recording the IC/TO summaries, stance medians and the fold's learned offsets (ms), and the
+    pooled IC/TO summaries over all held-out recordings."""
+    from footdt.gait.events import detect_events
+
+    groups = sorted({i.group for i in items})
+    if len(groups) < 2:
+        raise GaitDataError("leave-one-out needs recordings from at least two groups")
+    rows: dict[str, Any] = {}
+    all_ic, all_to = [], []
+    for g in groups:
+        fitted = fit_offsets([i for i in items if i.group != g], sensors, settings, tolerance_s)
+        for item in (i for i in items if i.group == g):
+            ev = detect_events(item.recording, sensors, fitted)
+            m_ic, m_to = score(ev, item.contacts_s, tolerance_s)
+            all_ic.append(m_ic)
+            all_to.append(m_to)
+            ref = item.contacts_s
+            rows[item.name] = {
+                "group": g,
+                "rate_hz": item.recording.rate_hz,
+                "n_contacts": len(ref),
+                "n_detected": len(ev.strides),
+                "ic": m_ic.summary(),
+                "to": m_to.summary(),
+                "stance_s_median": float(np.median([s.stance_s for s in ev.strides])),
+                "force_stance_s_median": float(np.median(ref[:, 1] - ref[:, 0])),
+                "learned_ic_offset_ms": 1e3 * float(fitted.ic_offset_s or 0.0),
+                "learned_to_offset_ms": 1e3 * fitted.to_offset_s,
+            }
+    return {"recordings": rows, "pooled": {"ic": pool(all_ic).summary(), "to": pool(all_to).summary()}}
