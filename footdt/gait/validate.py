@@ -21,7 +21,9 @@ number of newtons:
 5. **Complete contacts only**: spans touching the start or end of the recording, holding NaN, or
    shorter than ``min_contact_s`` are dropped; a span longer than ``max(1.6 x the median contact,
    median + 0.5 x median step)`` holds two feet at once (no flight between them) and is not a
-   contact either (``merged_s``). Every dropped span is counted.
+   contact either (``merged_s``). Every dropped span is counted. A force whose unloaded spans
+   last a median < 15 ms (no flight phase at all: the "baseline" would be a loaded valley) is
+   refused.
 
 ``assign_feet``: which foot each contact on a shared plate belongs to. Contacts alternate in
 running, so within every run of steps with no gap (step interval < 1.5 x the median) one phase
@@ -105,7 +107,7 @@ def force_baseline(
     if near.sum() < max(10, 0.02 * ok.sum()):
         raise GaitDataError(
             f"the force returns to its unloaded level in only {int(near.sum())} of {int(ok.sum())} "
-            "samples: no flight phase to take the baseline from (give baseline_n)"
+            "samples: no flight phase to take the baseline from (running on one plate needs one)"
         )
     level = float(np.median(f[near]))
     w = max(1, int(window_s * rate_hz))
@@ -172,7 +174,15 @@ def force_contacts(
             spans[-1][1] = max(spans[-1][1], stop)
         else:
             spans.append([start, stop])
-    out, incomplete, short, loaded = [], 0, 0, []
+    gaps = np.diff(np.array(spans, float).reshape(-1, 2).ravel())[1::2] / rate_hz
+    if len(gaps) >= 2 and np.median(gaps) < 0.015:
+        raise GaitDataError(
+            f"the force returns to its unloaded level ({np.median(base):.0f} N + {on:.0f} N) for "
+            f"a median {1e3 * np.median(gaps):.0f} ms between loaded spans: no flight phase, so "
+            "the unloaded level is not seen and contacts cannot be told apart (record the feet "
+            "on separate plates)"
+        )
+    incomplete, short, loaded = 0, 0, []
     for a, b in spans:
         if a == 0 or b >= n or not np.all(ok[a - 1 : b + 1]):
             incomplete += 1
@@ -192,6 +202,12 @@ def force_contacts(
         two = dur > max(1.6 * med, med + 0.5 * step)
         merged, arr = arr[two], arr[~two]
     out = arr
+    if not len(out) and not len(merged):
+        raise GaitDataError(
+            f"no complete contact in {len(f0) / rate_hz:.1f} s of force: it never returns to its "
+            f"unloaded level ({np.median(base):.0f} N + {on:.0f} N) between contacts (no flight "
+            f"phase?), or the recording holds less than one contact ({len(spans)} loaded span(s))"
+        )
     return ForceContacts(
         contacts_s=out, body_weight_n=bw, body_weight_estimated_n=bw_est,
         baseline_n=float(np.median(base)), noise_n=noise, on_threshold_n=float(on),

@@ -110,3 +110,42 @@ def write_csv(
         for row in data:
             fh.write(sep.join("nan" if np.isnan(v) else f"{v:.6f}" for v in row) + "\n")
     return path
+
+
+def treadmill_force(
+    n_steps: int = 40,
+    rate_hz: float = 1000.0,
+    step_s: float = 0.36,
+    contact_s: float = 0.25,
+    bw_n: float = 700.0,
+    baseline_n: float = 0.0,
+    drift_n: float = 0.0,
+    noise_n: float = 0.0,
+    sign: float = 1.0,
+    merged: tuple[int, ...] = (),
+    seed: int = 0,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Vertical force (N) of one treadmill plate under both feet, alternating right (even
+    steps) and left: each contact a half-sine whose impulse is BW x step time (peak ~2.3 BW),
+    on a baseline that drifts linearly by ``drift_n`` over the trial, plus white noise; the
+    recording starts and ends inside a contact (two incomplete ones). Steps in ``merged`` last
+    long enough to overlap the next one (no flight between the two feet).
+    Returns (force, complete contacts (n, 2) [start, end] s, right (bool per contact))."""
+    rng = np.random.default_rng(seed)
+    t0 = -0.1  # the first contact started before the recording
+    n = int((t0 + (n_steps - 1) * step_s + 0.5 * contact_s) * rate_hz)  # ends mid-contact
+    t = np.arange(n) / rate_hz
+    f = np.zeros(n)
+    spans = []
+    for k in range(n_steps):
+        a = t0 + k * step_s + rng.uniform(-0.005, 0.005)
+        d = contact_s * (1.9 if k in merged else 1.0)
+        amp = bw_n * step_s * np.pi / (2 * contact_s)
+        u = (t - a) / d
+        f += np.where((u > 0) & (u < 1), amp * np.sin(np.pi * np.clip(u, 0, 1)), 0.0)
+        spans.append((a, a + d))
+    f += baseline_n + drift_n * t / t[-1] + rng.normal(0.0, noise_n, n)
+    spans_a = np.array(spans)
+    complete = (spans_a[:, 0] > 0) & (spans_a[:, 1] < t[-1])
+    right = np.arange(n_steps) % 2 == 0
+    return sign * f, spans_a[complete], right[complete]
