@@ -31,7 +31,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -228,7 +227,9 @@ def frames_section(data: Path) -> dict[str, Any]:
                 "suggested": suggested,
                 "suggestion_restores_x_and_z": axes_ok,
                 "same_events_as_correct_frame": same,
-                "max_ic_difference_ms": float(np.max(np.abs(ic - ic0)) * 1e3) if same or len(ic) == len(ic0) else None,
+                "max_ic_difference_ms": float(np.max(np.abs(ic - ic0)) * 1e3)
+                if same or len(ic) == len(ic0)
+                else None,
             }
         out[item.name] = rows
     return out
@@ -239,8 +240,12 @@ def main(argv: list[str] | None = None) -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     ap.add_argument("--data", type=Path, default=DEFAULT_DATA, help="RBDS directory (runner 001).")
-    ap.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / "gait_validation.json")
-    ap.add_argument("--runners", type=int, default=15, help="synthetic runners (a third per strike)")
+    ap.add_argument(
+        "--out", type=Path, default=REPO / "benchmarks" / "results" / "gait_validation.json"
+    )
+    ap.add_argument(
+        "--runners", type=int, default=15, help="synthetic runners (a third per strike)"
+    )
     ap.add_argument("--seed", type=int, default=14)
     args = ap.parse_args(argv)
     if not args.data.is_dir():

@@ -73,7 +73,7 @@ class DetectorSettings:
 #: Steepest fall of s after force-plate IC (s), per sensor set: the median of the per-recording
 #: medians over RBDS001 at 2.5 and 3.5 m/s, both legs, virtual sensors at 100 Hz
 #: (benchmarks/bench_gait_loro.py, ``fit_offsets``).
-IC_OFFSETS_S: dict[str, float] = {"foot+tibia": 0.025, "foot": 0.023, "tibia": 0.027}
+IC_OFFSETS_S: dict[str, float] = {"foot+tibia": 0.0246, "foot": 0.0234, "tibia": 0.0264}
 
 
 def sensor_set_name(sensors: tuple[str, ...]) -> str:
@@ -223,7 +223,9 @@ def detect_events(
     fall = -np.gradient(s) * rate  # g/s, > 0 where s falls
     lo_w, hi_w = settings.fall_window_s
     ic_off = settings.ic_offset_for(use)
-    landings, ics, peak_g = [], [], []
+    landings: list[int] = []
+    ics: list[float] = []
+    peak_g: list[float] = []
     w100 = max(2, round(0.1 * rate))
     for p in peaks:
         i0 = int(p + np.floor(lo_w * rate))
@@ -236,16 +238,15 @@ def detect_events(
         landings.append(j)
         ics.append(rec.time[j] + _parabolic(-fall, j) / rate - ic_off)
         peak_g.append(float(np.max(s[max(0, j - w100) : j + 1])))  # the landing's peak
-    peaks = np.array(landings, int)
     strides: list[Stride] = []
     a, b = settings.to_window
     to_off = settings.to_offset_s
-    for j, p in enumerate(peaks):
-        nxt = peaks[j + 1] if j + 1 < len(peaks) else None
+    for j in range(len(ics)):
+        has_next = j + 1 < len(ics)
         p_ic = int(np.clip(np.rint((ics[j] - rec.time[0]) * rate), 0, len(s) - 1))
         i0 = p_ic + int(np.ceil(a * period * rate))
         i1 = p_ic + int(np.floor(b * period * rate))
-        if nxt is not None:
+        if has_next:
             nxt_ic = int(np.rint((ics[j + 1] - rec.time[0]) * rate))
             i1 = min(i1, nxt_ic - int(0.1 * period * rate))
         end = len(s) - 1 - k  # the last sample whose centred mean is complete
@@ -256,7 +257,7 @@ def detect_events(
         i = i0 + int(np.argmin(smooth[i0 : i1 + 1]))
         flags = ["to_uncertain"] if i in (i0, i1) or (cut and i >= i1 - 1) else []
         to = rec.time[i] + _parabolic(smooth, i) / rate - to_off
-        next_ic = ics[j + 1] if nxt is not None else None
+        next_ic = ics[j + 1] if has_next else None
         if next_ic is not None and abs((next_ic - ics[j]) / period - 1.0) > settings.irregular:
             flags.append("irregular_stride")
         strides.append(Stride(len(strides), float(ics[j]), float(to),

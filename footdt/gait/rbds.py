@@ -101,7 +101,9 @@ def available_speeds(data_dir: str | Path, runner: str = "001") -> list[str]:
     speeds = set()
     for p in d.glob(f"RBDS{runner}runT*"):
         m = re.fullmatch(rf"RBDS{runner}runT(\d+)(markers\.txt|\.c3d)", p.name)
-        if m and (m.group(2) == ".c3d" or (d / f"RBDS{runner}runT{m.group(1)}forces.txt").is_file()):
+        if m and (
+            m.group(2) == ".c3d" or (d / f"RBDS{runner}runT{m.group(1)}forces.txt").is_file()
+        ):
             speeds.add(m.group(1))
     return sorted(speeds)
 
@@ -117,7 +119,9 @@ def _load_trial(data_dir: str, runner: str, speed: str) -> RbdsTrial:
 
         forces = pd.read_csv(text[1], sep="\t")
         cop_y = (
-            -forces["COPz"].to_numpy(float) / 1000.0 if "COPz" in forces else np.full(len(forces), np.nan)
+            -forces["COPz"].to_numpy(float) / 1000.0
+            if "COPz" in forces
+            else np.full(len(forces), np.nan)
         )
         return RbdsTrial(stem, int(speed) / 10.0, _markers(text[0]), MARKER_RATE_HZ,
                          forces["Fy"].to_numpy(float), cop_y, FORCE_RATE_HZ,
@@ -133,7 +137,9 @@ def _load_trial(data_dir: str, runner: str, speed: str) -> RbdsTrial:
         cop_y = -trial.cops_m[0][:, 2]
         return RbdsTrial(stem, int(speed) / 10.0, markers, trial.marker_rate_hz, force, cop_y,
                          trial.analog_rate_hz, (c3d.name,))  # fmt: skip
-    raise GaitDataError(f"{d}: no RBDS trial {stem} (neither {text[0].name} + {text[1].name} nor {c3d.name})")
+    raise GaitDataError(
+        f"{d}: no RBDS trial {stem} (neither {text[0].name} + {text[1].name} nor {c3d.name})"
+    )
 
 
 def rbds_trial(data_dir: str | Path, runner: str = "001", speed: str = "25") -> RbdsTrial:
@@ -267,7 +273,7 @@ def rbds_labelled(
     for speed in speeds or available_speeds(data_dir, runner):
         contacts = rbds_contacts(data_dir, runner, speed)
         for side in ("right", "left"):
-            rec = rbds_recording(data_dir, side, runner, speed, rate_hz, cutoff_hz, placement)  # type: ignore[arg-type]
+            rec = rbds_recording(data_dir, side, runner, speed, rate_hz, cutoff_hz, placement)
             stem = f"RBDS{runner}runT{speed}"
             out.append(Labelled(f"{stem} {side}", stem, rec, contacts[side]))
     return out
@@ -298,7 +304,7 @@ def rbds_check(
     legs: dict[str, Any] = {}
     pooled: dict[str, list[Match]] = {"ic": [], "to": []}
     for side in ("right", "left"):
-        rec = rbds_recording(data_dir, side, runner, speed, rate_hz, cutoff_hz)  # type: ignore[arg-type]
+        rec = rbds_recording(data_dir, side, runner, speed, rate_hz, cutoff_hz)
         ref = contacts[side]
         leg: dict[str, Any] = {
             "n_force_contacts": len(ref),

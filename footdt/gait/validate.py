@@ -43,6 +43,7 @@ Errors are detected minus reference (s): positive means late.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -118,7 +119,9 @@ def force_baseline(
             centres.append(a + 0.5 * min(w, len(f) - a))
             values.append(float(np.median(f[a : a + w][sel])))
     base = (
-        np.interp(np.arange(len(f)), centres, values) if len(values) >= 2 else np.full(len(f), level)
+        np.interp(np.arange(len(f)), centres, values)
+        if len(values) >= 2
+        else np.full(len(f), level)
     )
     dev = (f - base)[near]
     noise = float(1.4826 * np.median(np.abs(dev - np.median(dev))))
@@ -150,11 +153,10 @@ def force_contacts(
     f0 = np.where(ok, f - base, np.nan)
     amp = float(np.nanpercentile(f0, 99))
     # provisional onsets (20 % of the peak) for the body-weight estimate over whole steps
-    prov = [a for a, b in _runs(np.nan_to_num(f0) > 0.2 * amp) if (b - a) / rate_hz >= min_contact_s]
-    if len(prov) >= 3:
-        bw_est = float(np.nanmean(f0[prov[0] : prov[-1]]))
-    else:
-        bw_est = float(np.nanmean(f0))
+    prov = [
+        a for a, b in _runs(np.nan_to_num(f0) > 0.2 * amp) if (b - a) / rate_hz >= min_contact_s
+    ]
+    bw_est = float(np.nanmean(f0[prov[0] : prov[-1]])) if len(prov) >= 3 else float(np.nanmean(f0))
     bw = float(body_weight_n) if body_weight_n is not None else bw_est
     if not bw > 0:
         raise GaitDataError(f"body weight must be > 0 N, got {bw:g}")
@@ -260,7 +262,7 @@ def assign_feet(
     med = float(np.median(steps)) if len(steps) else np.inf
     breaks = [0, *(np.flatnonzero(steps > max_step_ratio * med) + 1).tolist(), n]
     runs = []
-    for a, b in zip(breaks[:-1], breaks[1:], strict=True):
+    for a, b in itertools.pairwise(breaks):
         idx = np.arange(a, b)
         even = (idx - a) % 2 == 0
         vote = np.sign(e[idx])
@@ -340,7 +342,9 @@ class Labelled:
     contacts_s: np.ndarray
 
 
-def score(events: GaitEvents, contacts_s: np.ndarray, tolerance_s: float = 0.1) -> tuple[Match, Match]:
+def score(
+    events: GaitEvents, contacts_s: np.ndarray, tolerance_s: float = 0.1
+) -> tuple[Match, Match]:
     """IC and TO matches of detected strides against reference contacts. Detections more than
     half a stride outside the span of the reference contacts are not scored (no reference
     there); every reference contact is."""
@@ -430,4 +434,7 @@ def leave_one_out(
                 "learned_ic_offset_ms": 1e3 * float(fitted.ic_offset_s or 0.0),
                 "learned_to_offset_ms": 1e3 * fitted.to_offset_s,
             }
-    return {"recordings": rows, "pooled": {"ic": pool(all_ic).summary(), "to": pool(all_to).summary()}}
+    return {
+        "recordings": rows,
+        "pooled": {"ic": pool(all_ic).summary(), "to": pool(all_to).summary()},
+    }

@@ -132,7 +132,7 @@ def test_detector_offsets_per_sensor_set_and_override() -> None:
 
     from footdt.gait.events import DEFAULT_SETTINGS, IC_OFFSETS_S
 
-    rec, ic, _ = running_recording(n_strides=8, seed=4)
+    rec, _ic, _ = running_recording(n_strides=8, seed=4)
     base = detect_events(rec)
     later = detect_events(rec, settings=replace(DEFAULT_SETTINGS, ic_offset_s=0.0))
     shift = np.array([b.ic_s - a.ic_s for a, b in zip(base.strides, later.strides, strict=True)])
