@@ -15,8 +15,9 @@ synthetic rearfoot, midfoot and forefoot strikers, see docs/gait.md):
    (and above half the median peak, which drops non-stride bumps). The peak is either the impact
    or the late-swing deceleration, which can be as high and comes up to ~70 ms earlier (RBDS001
    at 3.5 m/s, left foot), so it only locates the landing.
-4. **IC** = the steepest fall of ``s`` within ``fall_window_s`` of that peak, minus
-   ``ic_offset_s``. When the foot lands, the ground arrests it: the late-swing deceleration and
+4. **IC** = the fall of ``s`` into foot-flat, minus ``ic_offset_s``: within ``fall_window_s``
+   of that peak, the first local maximum of the fall rate ``-ds/dt`` that reaches 80 % of the
+   window's largest (a soft-tissue or shank rebound can fall as fast a few tens of ms later). When the foot lands, the ground arrests it: the late-swing deceleration and
    the impact end and ``|f|`` drops to the ~1-2 g of a foot at rest on the belt. That drop is
    the sharpest feature of the stride whether the peak before it is the impact, the swing
    deceleration or a plateau of both, and whatever the strike pattern; it comes a nearly
@@ -29,7 +30,7 @@ synthetic rearfoot, midfoot and forefoot strikers, see docs/gait.md):
    ``[IC + 0.20 T, IC + 0.55 T]`` (and before the next IC), minus ``to_offset_s``: as the
    ground force vanishes the leg briefly approaches free fall, so ``|f|`` dips between the
    push-off and early-swing peaks. On RBDS001 the dip lags the force-plate toe-off by 23 ms at
-   2.5 m/s and 35 ms at 3.5 m/s; in the synthetic cohort (docs/cohort.md) it comes 13 ms before
+   2.5 m/s and 35 ms at 3.5 m/s; in the synthetic cohort (docs/cohort.md) it comes 12 ms before
    the generator's toe-off. The default offset is 0 (see docs/gait.md). A minimum on the edge
    of the window is flagged ``to_uncertain``; a stride more than 20 % off ``T``
    ``irregular_stride``.
