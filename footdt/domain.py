@@ -5,7 +5,7 @@ Every other module imports these; nothing else spells a bone or phase name.
 
 from __future__ import annotations
 
-from typing import Final
+from typing import Any, Final
 
 #: Units inside every FE model, deck and result (DESIGN.md "Conventions").
 FE_UNITS: Final[dict[str, str]] = {
@@ -67,6 +67,33 @@ assert len(PAPER_TARGETS) == 28
 
 #: The paper's four plantar-pressure regions, heel to toes.
 PLANTAR_REGIONS: Final[tuple[str, ...]] = ("rearfoot", "midfoot", "forefoot", "toes")
+#: Where the regions meet: straight lines across the sole, each given by its position as a
+#: fraction of foot length from the heel at the (medial, lateral) border of the plantar contact.
+#: The forefoot follows the metatarsal-head line (M1 head ~0.70 L, M5 head ~0.57 L) like an
+#: anatomical Footscan mask; the mean positions (0.30, 0.54, 0.74) are close to the traditional
+#: percentage mask (heel 0-30 %, forefoot 51-81 %). The FE surfaces (``anatomy.landmarks``), the
+#: plate masks (``gait.pressure.footprint_masks``) and the synthetic pressures (``cohort.stance``)
+#: all split the sole with ``plantar_region``.
+PLANTAR_REGION_CUTS: Final[tuple[tuple[float, float], ...]] = (
+    (0.30, 0.30),
+    (0.60, 0.47),
+    (0.80, 0.68),
+)
+
+
+def plantar_region(along: Any, medial: Any) -> Any:
+    """Index into ``PLANTAR_REGIONS`` (0 rearfoot .. 3 toes) of sole points.
+
+    ``along``: position as a fraction of foot length from the heel (0 = heel, 1 = toe tip);
+    ``medial``: position across the plantar contact, 0 at its lateral border, 1 at its medial one
+    (clipped to [0, 1]). A point on a cut belongs to the region in front of it."""
+    import numpy as np
+
+    u = np.asarray(along, dtype=float)
+    w = np.clip(np.asarray(medial, dtype=float), 0.0, 1.0)
+    return sum((u >= lat + (med - lat) * w).astype(int) for med, lat in PLANTAR_REGION_CUTS)
+
+
 #: Footscan-like finer plantar zones (each inside one region; ``midfoot`` is both).
 PLANTAR_ZONES: Final[tuple[str, ...]] = (
     "medial_heel",

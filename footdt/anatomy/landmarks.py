@@ -6,8 +6,9 @@ built-in template and a user's bone surfaces get the same definitions:
 * landmarks are *support points* of a bone's surface nodes: the node furthest along a direction,
   optionally within a sub-region of the bone (e.g. the metatarsal head = its distal 25 %);
 * the plantar surface is the outer boundary within ``contact_depth`` of the lowest skin point with
-  a downward normal; it is split into the paper's four regions by lines across the foot at
-  fractions of foot length (``REGION_BOUNDARIES``) and into Footscan-like zones;
+  a downward normal; it is split into the paper's four regions by ``domain.plantar_region``
+  (lines across the foot at fractions of foot length, ``domain.PLANTAR_REGION_CUTS``) and into
+  Footscan-like zones;
 * ``achilles_insertion`` is a patch of calcaneus faces on the bone-tissue interface around the
   ``achilles_insertion_centre`` landmark (the Achilles force is spread over it).
 """
@@ -16,22 +17,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from footdt.domain import METATARSALS, SOFT_TISSUE
+from footdt.domain import METATARSALS, PLANTAR_REGIONS, SOFT_TISSUE, plantar_region
 from footdt.errors import MeshError
 from footdt.ir import TET_FACES
 from footdt.mesh.faces import boundary_faces, interface_faces
 from footdt.mesh.gmsh_session import VolumeMesh
 from footdt.mesh.topology import face_centroids_normals
 
-#: Region boundaries as fractions of foot length from the heel, at the (medial, lateral) border.
-#: Between the borders the boundary is a straight line, so the forefoot follows the metatarsal-head
-#: line (M1 head ~0.70 L, M5 head ~0.57 L) like an anatomical Footscan mask; the mean positions
-#: (0.30, 0.54, 0.74) are close to the traditional percentage mask (heel 0-30 %, forefoot 51-81 %).
-REGION_BOUNDARIES: dict[str, tuple[float, float]] = {
-    "rearfoot|midfoot": (0.30, 0.30),
-    "midfoot|forefoot": (0.60, 0.47),
-    "forefoot|toes": (0.80, 0.68),
-}
 #: Hallux vs toes 2-5: fraction of the plantar width from the lateral border.
 HALLUX_SPLIT = 0.66
 #: Radius of the Achilles insertion patch as a fraction of foot length (~10 mm at 265 mm).
@@ -102,14 +94,6 @@ def _face_nodes(mesh: VolumeMesh, faces: np.ndarray) -> np.ndarray:
     )
 
 
-def _boundary_x(
-    y: np.ndarray, frac: tuple[float, float], x0: float, length: float, y0: float, y1: float
-) -> np.ndarray:
-    """x of a region boundary line at y: fraction ``frac[0]`` at the medial border, ``frac[1]`` lateral."""
-    w = np.clip((y - y0) / (y1 - y0), 0.0, 1.0)  # 0 lateral, 1 medial
-    return x0 + length * (frac[1] + (frac[0] - frac[1]) * w)
-
-
 def foot_surfaces(
     mesh: VolumeMesh, landmarks: dict[str, np.ndarray], contact_depth: float = 0.5
 ) -> dict[str, np.ndarray]:
@@ -138,11 +122,10 @@ def foot_surfaces(
             "point: is the foot upright (z up, sole at the bottom)?"
         )
     pc = cen[plantar]
-    y0, y1 = pc[:, 1].min(), pc[:, 1].max()
-    edges = [_boundary_x(pc[:, 1], f, x0, length, y0, y1) for f in REGION_BOUNDARIES.values()]
-    region = np.sum([pc[:, 0] >= e for e in edges], axis=0)  # 0 rearfoot .. 3 toes
+    y0, y1 = pc[:, 1].min(), pc[:, 1].max()  # lateral (-y) and medial (+y) borders, right foot
+    region = plantar_region((pc[:, 0] - x0) / length, (pc[:, 1] - y0) / (y1 - y0))
     pf = faces[plantar]
-    for i, name in enumerate(("rearfoot", "midfoot", "forefoot", "toes")):
+    for i, name in enumerate(PLANTAR_REGIONS):
         out[name] = pf[region == i]
     heel = region == 0
     heel_mid = float(np.mean(pc[heel, 1])) if heel.any() else 0.5 * (y0 + y1)

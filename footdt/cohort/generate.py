@@ -1,23 +1,31 @@
 """Generate a synthetic cohort directory: per runner and trial a subject spec, IMU windows, plantar
 pressure and GRF, plus ``manifest.json`` and ``generation.json``.
 
-For each trial (``footdt.cohort.runners`` draws the parameters):
+For each trial (``footdt.cohort.runners`` draws the runner and the trial,
+``footdt.cohort.state`` its strides: one gait state per stride):
 
-1. ``imu.simulate`` makes a whole recording (``strides_per_trial`` strides, foot + tibia,
-   m/s^2, ``sensors.rate_hz``); ``gait.checks.analyse`` detects its strides as it would a real
-   recording's, and ``gait.phases.make_windows`` cuts the (n_strides, 300, 6) windows.
+1. ``imu.simulate`` makes the whole recording (``strides_per_trial`` strides, foot + tibia, m/s^2,
+   ``sensors.rate_hz``), every stride from its own state; ``gait.checks.analyse`` detects its
+   strides as it would a real recording's, and ``gait.phases.make_windows`` cuts the
+   (n_strides, 300, 6) windows.
 2. The middle stride lands on a pressure plate (mid-gait protocol): ``pressure.csv`` (350 Hz,
    kPa per region, COP in mm from the heel) and ``grf.csv`` (1 kHz, N; ankle centre in mm,
-   ankle angle in deg) hold that stance, on the recording's time base.
+   ankle angle in deg) hold that stance, from that stride's state, on the recording's time base.
+   The regional pressures are region force / area of the regions the trial's FE model loads
+   (``cohort.sole``), so pressure x FE area sums to the vertical GRF.
 3. ``gait.loads.derive_loads`` reads those two files back, exactly as ``footdt loads derive``
    would, and gives the phase loads: mean regional pressure per phase and the Achilles force
-   (OpenSim moment arm; ``gait.achilles``).
+   (OpenSim moment arm x the runner's hidden moment-arm factor, plus its hidden co-contraction;
+   ``gait.achilles.RunnerAchilles``).
 4. The template subject spec is copied with the runner's foot (length, width, arch), the hidden
    soft-tissue and fascia stiffness multipliers, and the trial's loads -> ``spec.yaml``.
 
 Files are byte-identical for the same spec and seed (NPZ members carry a fixed timestamp; no
-times or paths of the machine are written). ``generation.json`` records every drawn parameter,
-the hidden factors, and per trial the true and detected events and signal statistics.
+times or paths of the machine are written). ``generation.json`` records every drawn parameter:
+per runner its mean gait (``traits``) and every hidden factor (``hidden``); per trial the plate
+stride's gait state (``plate_state``), every recorded stride's state (``stride_states``) and
+outcome (``strides``: GRF peaks, loading rate, peak foot and tibia |a|), the true and detected
+events and the loads.
 """
 
 from __future__ import annotations
@@ -26,7 +34,6 @@ import io
 import json
 import zipfile
 from collections.abc import Callable
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +41,15 @@ import numpy as np
 
 from footdt.cohort import manifest as mf
 from footdt.cohort.imu import SensorModel, simulate
-from footdt.cohort.runners import Runner, Trial, draw_runner, draw_trial, strike_classes
+from footdt.cohort.runners import (
+    Runner,
+    Trial,
+    draw_runner,
+    draw_trial,
+    strike_classes,
+    trial_strides,
+)
+from footdt.cohort.sole import Sole, fe_sole
 from footdt.cohort.spec import CohortSpec
 from footdt.cohort.stance import (
     StanceParams,
@@ -79,63 +94,52 @@ def _write_csv(path: Path, header: list[str], cols: list[np.ndarray], fmt: list[
     atomic_write(path, lambda tmp: tmp.write_text("\n".join(lines) + "\n"))
 
 
-def first_peak_bw(p: StanceParams) -> tuple[float, float, bool]:
-    """(force in BW, stance fraction, is it an impact peak) of the vertical GRF's first peak:
-    the impact peak when there is a local maximum before the active peak, else the active one."""
+def grf_stats(p: StanceParams) -> dict[str, Any]:
+    """Vertical GRF of one stance: active peak, impact peak (a local maximum before the active
+    one, else None) in BW, when it occurs (s), and the mean loading rate (BW/s) from 20 % to
+    80 % of the first peak (the impact peak, else the active peak)."""
     s = np.linspace(0.0, 1.0, 4001)
     fz = vertical_grf_bw(s, p)
     peaks = np.flatnonzero((fz[1:-1] > fz[:-2]) & (fz[1:-1] >= fz[2:])) + 1
     k = int(peaks[0]) if len(peaks) else int(np.argmax(fz))
-    return float(fz[k]), float(s[k]), bool(len(peaks) > 1)
-
-
-def loading_rate_bw_s(p: StanceParams) -> float:
-    """Mean vertical loading rate (BW/s) from 20 % to 80 % of the first peak (the impact peak of
-    a rearfoot strike, else the active peak)."""
-    s = np.linspace(0.0, 1.0, 4001)
-    fz = vertical_grf_bw(s, p)
-    first, _, _ = first_peak_bw(p)
+    first = float(fz[k])
+    impact = len(peaks) > 1 and first < fz.max() - 1e-9
     i20, i80 = np.argmax(fz >= 0.2 * first), np.argmax(fz >= 0.8 * first)
-    return float(0.6 * first / ((s[i80] - s[i20]) * p.stance_s))
+    return {"active_peak_bw": float(fz.max()), "impact_peak_bw": first if impact else None,
+            "impact_time_s": float(s[k] * p.stance_s) if impact else None,
+            "loading_rate_bw_s": float(0.6 * first / ((s[i80] - s[i20]) * p.stance_s))}  # fmt: skip
 
 
-def impact_amplitudes_g(p: StanceParams, gain: float) -> tuple[float, float]:
-    """Soft-tissue shock (g) at foot and tibia: grows with loading rate (BW/s) and is damped in
-    heavier runners (x (67.7 kg / m)^0.25); ``gain`` is the sensor's coupling to the bone."""
-    tibia = gain * (0.5 + 0.03 * loading_rate_bw_s(p)) * (67.7 / p.body_mass_kg) ** 0.25
-    return 1.3 * tibia, tibia
-
-
-def _plate_files(d: Path, p: StanceParams, ic: float, to: float, geometry: Any) -> dict[str, Any]:
-    """Write pressure.csv and grf.csv for one stance [ic, to] (s); return GRF statistics."""
-    ts = to - ic
-    p = replace(p, stance_s=ts)
+def _plate_files(d: Path, p: StanceParams, ic: float, geometry: Any, sole: Sole) -> dict[str, Any]:  # fmt: skip
+    """Write pressure.csv and grf.csv for one stance from ``ic`` (s); return GRF statistics."""
+    ts = p.stance_s
+    to = ic + ts
     bw = p.body_weight_n
     t = np.arange(np.floor((ic - 0.05) * PLATE_HZ), np.ceil((to + 0.05) * PLATE_HZ) + 1) / PLATE_HZ
     s = (t - ic) / ts
     on = (s >= 0) & (s <= 1)
-    reg = regional_pressure_mpa(np.clip(s, 0, 1), p)
+    reg = regional_pressure_mpa(np.where(on, s, -1.0), p, sole)
     cop = np.where(on, cop_fraction(np.clip(s, 0, 1), p) * p.foot_length_mm, np.nan)
     _write_csv(d / "pressure.csv", ["time_s", *REGIONS, "cop_x_mm"],
-               [t, *[np.where(on, reg[r], 0.0) * 1e3 for r in REGIONS], cop],
-               ["%.5f"] + ["%.3f"] * len(REGIONS) + ["%.2f"])  # fmt: skip
+               [t, *[reg[r] * 1e3 for r in REGIONS], cop],
+               ["%.5f"] + ["%.4f"] * len(REGIONS) + ["%.2f"])  # fmt: skip
     tg = np.arange(np.floor((ic - 0.05) * GRF_HZ), np.ceil((to + 0.05) * GRF_HZ) + 1) / GRF_HZ
     sg = (tg - ic) / ts
     ong = (sg >= 0) & (sg <= 1)
     sc = np.clip(sg, 0, 1)
-    fz, fx = vertical_grf_bw(sc, p) * bw, ap_grf_bw(sc, p) * bw
+    fz, fx = vertical_grf_bw(np.where(ong, sg, -1.0), p) * bw, ap_grf_bw(np.where(ong, sg, -1.0), p) * bw  # fmt: skip
     r = ankle_lever_mm(sc, p, geometry.ankle_mm)
     cop_g = cop_fraction(sc, p) * p.foot_length_mm
     nan = np.full_like(tg, np.nan)
     _write_csv(d / "grf.csv",
                ["time_s", "fx_n", "fy_n", "fz_n", "cop_x_mm", "ankle_x_mm", "ankle_z_mm", "ankle_deg"],
-               [tg, np.where(ong, fx, 0.0), np.zeros_like(tg), np.where(ong, fz, 0.0),
+               [tg, fx, np.zeros_like(tg), fz,
                 np.where(ong, cop_g, nan), np.where(ong, cop_g - r[:, 0], nan),
                 np.where(ong, -r[:, 1], nan), np.where(ong, ankle_deg(sc, p), nan)],
-               ["%.4f", "%.2f", "%.2f", "%.2f", "%.2f", "%.2f", "%.2f", "%.2f"])  # fmt: skip
-    f1, _, impact = first_peak_bw(p)
-    return {"grf_peak_bw": float(fz.max() / bw), "impact_peak_bw": f1 if impact else None,
-            "loading_rate_bw_s": loading_rate_bw_s(p), "stance_s": ts}  # fmt: skip
+               ["%.4f", "%.3f", "%.2f", "%.3f", "%.2f", "%.2f", "%.2f", "%.2f"])  # fmt: skip
+    g = grf_stats(p)
+    return {"grf_peak_bw": g["active_peak_bw"], "impact_peak_bw": g["impact_peak_bw"],
+            "loading_rate_bw_s": g["loading_rate_bw_s"], "stance_s": ts}  # fmt: skip
 
 
 def runner_geometry(runner: Runner, foot_model: str = "personalised") -> Any:
@@ -195,12 +199,29 @@ def load_template(path: Path) -> Any:
     return spec
 
 
+def stance_params(runner: Runner, state: Any) -> StanceParams:
+    """One stance of ``runner`` from a stride's gait state (with the runner's hidden factors)."""
+    h = runner.hidden
+    return StanceParams(state, runner.body_mass_kg, runner.foot_length_mm,
+                        h["effective_mass_ratio"], h["load_midfoot"], h["load_toes"])  # fmt: skip
+
+
+def stride_peaks_g(t: np.ndarray, data: np.ndarray, ics: np.ndarray) -> dict[str, np.ndarray]:
+    """Peak |a| (g) of each sensor within [IC - 20 ms, IC + 150 ms] of each true IC."""
+    out = {}
+    for k, sensor in ((0, "foot"), (3, "tibia")):
+        mag = np.linalg.norm(data[:, k : k + 3], axis=1) / G
+        out[sensor] = np.array([np.max(mag[(t >= c - 0.02) & (t <= c + 0.15)], initial=0.0) for c in ics])  # fmt: skip
+    return out
+
+
 def _trial(
-    spec: CohortSpec, runner: Runner, trial: Trial, d: Path, template: Any, model: Any
+    spec: CohortSpec, runner: Runner, trial: Trial, d: Path, template: Any, model: Any, sole: Sole
 ) -> tuple[dict[str, Any], tuple[int, ...]]:
     """Write one trial's files into ``d``; return its generation record and window shape."""
     import yaml
 
+    from footdt.gait.achilles import RunnerAchilles
     from footdt.gait.checks import analyse
     from footdt.gait.loads import derive_loads, fragment, read_grf_csv
     from footdt.gait.phases import make_windows
@@ -209,25 +230,31 @@ def _trial(
 
     rng = np.random.default_rng([*trial.seed, 7])
     sensor = SensorModel(**spec.sensors.model_dump(exclude={"misplacement_deg", "misplacement_mm"}))
-    amps = impact_amplitudes_g(trial.gait.stance, trial.sensor_gain)
-    t, data, ics, tos = simulate(
-        trial.gait, spec.strides_per_trial, amps, runner.mounts, sensor, rng
-    )
+    states = trial_strides(runner, trial, spec.strides_per_trial + 2)
+    stances = [stance_params(runner, st) for st in states]
+    h = runner.hidden
+    sim = simulate(stances, runner.mounts, sensor, rng, tibia_roll_deg=h["tibia_roll_deg"],
+                   tissue=(h["tissue_coupling_hz"], h["tissue_damping"]),
+                   coupling=(h["impact_coupling_foot"], h["impact_coupling_tibia"]))  # fmt: skip
+    t, data, ics, tos = sim.time, sim.data, sim.ic_s, sim.to_s
     rec = Recording(t, sensor.rate_hz, {"foot": data[:, :3], "tibia": data[:, 3:]},
                     source=f"{runner.id}/{trial.id} (synthetic)")  # fmt: skip
     events, issues = analyse(rec, strict=False)
     win = make_windows(rec, events)  # flagged strides are left out, as for a real recording
+    recorded = stances[1:-1]  # one per true IC
     plate = len(ics) // 2
-    stats = _plate_files(d, trial.gait.stance, float(ics[plate]), float(tos[plate]), model.geometry)
+    stats = _plate_files(d, recorded[plate], float(ics[plate]), model.geometry, sole)
     pressure = read_regional_csv(d / "pressure.csv", {r: r for r in REGIONS}, units="kPa")
     ax, az = model.geometry.ankle_mm
     grf, notes = read_grf_csv(str(d / "grf.csv"), (float(ax), float(az)))
-    loads = derive_loads(pressure, grf, model, runner.body_mass_kg)
+    achilles = RunnerAchilles(model, h["achilles_moment_arm"], h["cocontraction"])
+    loads = derive_loads(pressure, grf, achilles, runner.body_mass_kg)
     sub = subject_spec(template, runner, trial.id, loads, spec.foot_model)
     header = f"# synthetic subject spec: footdt cohort {spec.id} (seed {spec.seed})\n"
     text = header + yaml.safe_dump(sub.model_dump(mode="json", exclude_none=True), sort_keys=False)
     atomic_write(d / "spec.yaml", lambda tmp: tmp.write_text(text))
     det = np.array([s.ic_s for s in events.strides])
+    st_rec = [p.state for p in recorded]
     arrays = {
         "windows": win.data.astype(np.float32),
         "stance_time_s": np.array([s["stance_s"] for s in win.strides], float),
@@ -237,13 +264,21 @@ def _trial(
         "samples_per_phase": np.array(mf.SAMPLES_PER_PHASE),
         "recording": data.astype(np.float32), "recording_rate_hz": np.array(sensor.rate_hz),
         "true_ic_s": ics, "true_to_s": tos,
+        "true_contact_s": np.array([s.contact_s for s in st_rec]),
+        "true_step_s": np.array([s.step_s for s in st_rec]),
+        "true_flight_s": np.array([s.flight_s for s in st_rec]),
     }  # fmt: skip
     save_npz(d / "imu.npz", arrays)
     near = [float(np.min(np.abs(det - c))) for c in ics] if len(det) else [np.inf] * len(ics)
+    peaks = stride_peaks_g(t, data, ics)
+    strides = [{"ic_s": float(c), **grf_stats(p), "peak_foot_g": float(peaks["foot"][k]),
+                "peak_tibia_g": float(peaks["tibia"][k])}
+               for k, (c, p) in enumerate(zip(ics, recorded, strict=True))]  # fmt: skip
+    ps = recorded[plate].state
     record = {
-        "speed_m_s": trial.gait.speed_m_s, "stride_s": trial.gait.stride_s,
-        "strike_index": trial.gait.stance.strike_index, "impact_g": {"foot": amps[0], "tibia": amps[1]},
-        **stats, "plate_stride": plate,
+        "speed_m_s": ps.speed_m_s, "stride_s": ps.stride_s, "strike_index": ps.strike_index,
+        **stats, "plate_stride": plate, "plate_state": ps.as_dict(),
+        "stride_states": [s.as_dict() for s in st_rec], "strides": strides,
         "n_true_strides": len(ics), "n_detected": len(events.strides),
         "n_flagged": sum(1 for st in events.strides if st.flags),
         "n_matched_20ms": int(sum(e <= 0.02 for e in near)), "issues": sorted({i.code for i in issues}),
@@ -264,6 +299,8 @@ def generate(
     progress: Progress | None = None,
 ) -> mf.Manifest:
     """Write the cohort of ``spec`` into ``out`` and return its manifest (see module docstring)."""
+    import dataclasses
+
     import footdt
     from footdt.gait.achilles import FootShankGeometry, achilles_model
 
@@ -280,30 +317,34 @@ def generate(
         geometry = FootShankGeometry.for_subject(runner.foot_length_mm, runner.height_m)
         model = achilles_model(geometry)
         method = model.method
+        sole = fe_sole(runner_geometry(runner, spec.foot_model), tpl.mesh)
         trials, rec_trials = [], {}
         for k in range(spec.trials):
             trial = draw_trial(spec, runner, k)
             rel = Path(runner.id) / trial.id
             (out / rel).mkdir(parents=True, exist_ok=True)
-            record, shape = _trial(spec, runner, trial, out / rel, tpl, model)
+            record, shape = _trial(spec, runner, trial, out / rel, tpl, model, sole)
             rec_trials[trial.id] = {**record, "window_shape": list(shape)}
             trials.append(mf.Trial(id=trial.id, imu=str(rel / "imu.npz"), spec=str(rel / "spec.yaml"),
-                                   pressure=str(rel / "pressure.csv"), speed_m_s=round(trial.gait.speed_m_s, 4)))  # fmt: skip
+                                   pressure=str(rel / "pressure.csv"), speed_m_s=round(record["speed_m_s"], 4)))  # fmt: skip
             done += 1
             if progress is not None:
                 progress(done, total, f"{runner.id} {trial.id}")
         subjects.append(mf.Subject(id=runner.id, group=runner.group,
                                    body_mass_kg=round(runner.body_mass_kg, 3), height_m=round(runner.height_m, 4),
                                    foot_length_mm=round(runner.foot_length_mm, 2), trials=trials))  # fmt: skip
+        traits = {k: v for k, v in dataclasses.asdict(runner.gait).items() if k != "cv"}
         records.append({"id": runner.id, "group": runner.group, "strike_class": runner.strike_class,
                         "body_mass_kg": runner.body_mass_kg, "height_m": runner.height_m,
                         "foot_length_mm": runner.foot_length_mm, "foot_width_mm": runner.foot_width_mm,
                         "arch_height_mm": runner.arch_height_mm, "preferred_speed_m_s": runner.speed_m_s,
-                        "hidden": runner.hidden, "traits": runner.traits, "trials": rec_trials})  # fmt: skip
+                        "hidden": runner.hidden, "traits": traits,
+                        "fe_region_areas_mm2": sole.region_areas_mm2(), "fe_sole": sole.source,
+                        "trials": rec_trials})  # fmt: skip
     manifest = mf.Manifest(seed=spec.seed, description=spec.description or f"synthetic cohort {spec.id}",
                            subjects=subjects)  # fmt: skip
     mf.save_manifest(manifest, out)
-    gen = {"format": "footdt-cohort-generation", "version": 1, "footdt": footdt.__version__,
+    gen = {"format": "footdt-cohort-generation", "version": 2, "footdt": footdt.__version__,
            "cohort_spec": spec.model_dump(mode="json", exclude={"template"}),
            "template_id": tpl.id, "achilles_method": method, "subjects": records}  # fmt: skip
     text = json.dumps(gen, indent=1, default=_json_default)

@@ -1,30 +1,35 @@
-"""Synthetic foot-dorsum and distal-tibia accelerometers from a sagittal shank-foot kinematic model.
+"""Synthetic foot-dorsum and distal-tibia accelerometers from a sagittal shank-foot kinematic model,
+stride by stride from each stride's gait state (``footdt.cohort.state``).
 
 Per stride (phase ``phi`` in [0, 1), stance ``0 <= phi <= d``), in a frame moving with the runner
 (x forward, y left, z up; m, s). Four quantities describe a stride: the ankle centre's x and z,
 the shank's forward lean and the ankle's dorsiflexion (foot pitch = ankle - lean).
 
-- **Stance** (closed form, ``footdt.cohort.stance``): the foot rocks about its first contact
-  point, lies flat, then rolls over the metatarsal heads while the ground moves backwards at the
-  running speed; the ankle is carried by the foot; the shank leans forward steadily.
-- **Touchdown**: the ankle lands still moving forward/down over the ground (``touchdown_m_s``,
-  RBDS001: it is nearly at rest relative to the pelvis at contact); the ground arrests that
-  velocity within ``arrest_s`` (deceleration largest at contact, fading to 0).
-- **Swing**: cubic splines through key frames, leaving TO and reaching IC with the stance's
-  slopes (C1: the acceleration steps where the ground force appears and vanishes). Key frames
-  follow RBDS001's shank and ankle paths: the ankle keeps moving back after TO, rises to the
-  kick height at 38 % of swing, the shank leans furthest at 42 %; the forward swing builds up
-  its acceleration over the first 20 % of swing (the leg leaves the ground nearly ballistic,
-  hence |a| < 1 g at TO), holds it, and turns into a deceleration growing to its peak at
-  contact over the last ``LATE_SWING_S``.
-- Stride time varies smoothly (``stride_cv``); each sensor point's acceleration is the second
-  derivative of its path (1 kHz), gravity's reaction (+9.81 m/s^2 up) is added (specific force),
-  and the result is expressed in the sensor's axes: its segment's axes (the tibia tilted
-  medially by ``tibia_roll_deg`` +- 3 deg, the foot rolling +- 5 deg), times a small mounting
-  rotation; the mounting point is offset too (misplacement).
-- **Soft-tissue shock**: at each contact a 16 ms half-sine along the segment's long axis (and
-  backwards), then a damped 25 Hz ring; amplitude ``impact_g`` (``generate.impact_amplitudes_g``:
-  from the loading rate and body mass) varying 8 % from stride to stride.
+- **Stance** (closed form, ``footdt.cohort.stance``, from this stride's state): the foot rocks
+  about its first contact point, lies flat, then rolls over the metatarsal heads while the
+  ground moves backwards at the running speed; the ankle is carried by the foot; the shank leans
+  forward steadily.
+- **Touchdown**: the lower limb lands moving down at ``touchdown_v_m_s`` and forward over the
+  ground at ``touchdown_vx_m_s``; the ground arrests each within twice ``arrest_s`` /
+  ``arrest_x_s`` with a raised-cosine deceleration (peak ``touchdown_v / arrest``): the same
+  impulse ``m1 x touchdown_v`` makes the impact force in ``stance.vertical_grf_bw``. So a harder
+  landing gives both a higher impact peak and loading rate and a higher tibial acceleration.
+- **Swing**: cubic splines through key frames, leaving this stride's TO and reaching the *next*
+  stride's IC with that stance's slopes (C1: the acceleration steps where the ground force
+  appears and vanishes). Key frames follow RBDS001's shank and ankle paths: the ankle keeps moving
+  back after TO, rises to the kick height at 38 % of swing, the shank leans furthest at 42 %; the
+  forward swing builds up its acceleration over the first 20 % of swing, holds it, and turns
+  into a deceleration growing to its peak at contact over the last ``LATE_SWING_S``.
+- Each sensor point's acceleration is the second derivative of its path (1 kHz); gravity's
+  reaction (+9.81 m/s^2 up) is added (specific force); the result is expressed in the sensor's
+  axes: its segment's axes (the tibia tilted medially by ``tibia_roll_deg`` +- 3 deg, the foot
+  rolling +- 5 deg), times a small mounting rotation; the mounting point is offset too.
+- **Soft tissue** (wobbling mass): the impact reaches each sensor through the tissue it sits
+  on, a base-excited mass-spring-damper (natural frequency ``tissue_coupling_hz``, damping ratio
+  ``tissue_damping``; ``H(s) = (2 zeta w s + w^2) / (s^2 + 2 zeta w s + w^2)``), which rings and
+  delays it, scaled by the share of the limb's deceleration that reaches the sensor site
+  (``impact_coupling_foot`` / ``_tibia``): all hidden per runner. The slower segment motion
+  reaches the sensors as it is.
 - **Sensor**: 2nd-order low-pass at ``bandwidth_hz``, sampled at ``rate_hz`` from a random
   sub-sample phase, white noise, a constant bias per axis, clipping at the range.
 
@@ -33,6 +38,7 @@ Output: specific force in m/s^2, channel order of ``footdt.cohort.manifest.WINDO
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -53,6 +59,12 @@ FINE_HZ = 1000.0
 #: The swing leg accelerates forward uniformly, then decelerates, harder and harder, over the
 #: last LATE_SWING_S before contact (s; RBDS001 foot: -4 to -6 g over the last ~0.1 s).
 LATE_SWING_S = 0.16
+#: Share of the lower limb's effective touchdown velocity that the ankle path itself carries
+#: into contact (0.3 x ~2.2 m/s ~ 0.7 m/s down, as RBDS001's ankle), stopped by the heel pad in
+#: ``HEEL_PAD`` x the arrest time; the whole limb's impact deceleration reaches the sensors
+#: through their soft tissue (``simulate``).
+ANKLE_TOUCHDOWN_SHARE = 0.3
+HEEL_PAD = 0.5
 
 
 @dataclass(frozen=True)
@@ -65,22 +77,6 @@ class Mounting:
 
 
 @dataclass(frozen=True)
-class GaitParams:
-    """One trial's gait: the stance, stride time (s), speed (m/s), stature (m), swing shape."""
-
-    stance: StanceParams
-    stride_s: float
-    speed_m_s: float
-    height_m: float
-    landing_m: float  # ankle ahead of the hip at contact (m)
-    kick_m: float  # highest ankle height in swing (m)
-    tibia_roll_deg: float  # medial (frontal-plane) tilt of the tibia, +-3 deg over the stride
-    touchdown_m_s: tuple[float, float] = (2.0, 0.7)  # ankle forward/down speed at contact
-    arrest_s: tuple[float, float] = (0.07, 0.03)  # time the ground takes to stop it (x, z)
-    stride_cv: float = 0.015
-
-
-@dataclass(frozen=True)
 class SensorModel:
     rate_hz: float = 100.0
     bandwidth_hz: float = 40.0
@@ -88,14 +84,13 @@ class SensorModel:
     range_g: float = 16.0
 
 
-def _slopes(f: Callable[[np.ndarray], np.ndarray], d: float) -> tuple[tuple[float, float], tuple[float, float]]:  # fmt: skip
-    """(value, d/du) of a stance function of s at TO (start of swing) and at IC (its end), with
-    u the swing fraction (ds/du = (1 - d) / d)."""
+def _ends(f: Callable[[np.ndarray], np.ndarray], contact_s: float) -> tuple[tuple[float, float], tuple[float, float]]:  # fmt: skip
+    """(value, d/dt) of a stance function of s at TO and at IC (t in s)."""
     h = 1e-4
-    r = (1.0 - d) / d
     a = f(np.array([1.0 - 2 * h, 1.0 - h, 1.0]))
     b = f(np.array([0.0, h, 2 * h]))
-    return (a[2], (3 * a[2] - 4 * a[1] + a[0]) / (2 * h) * r), (b[0], (-3 * b[0] + 4 * b[1] - b[2]) / (2 * h) * r)  # fmt: skip
+    return ((a[2], (3 * a[2] - 4 * a[1] + a[0]) / (2 * h) / contact_s),
+            (b[0], (-3 * b[0] + 4 * b[1] - b[2]) / (2 * h) / contact_s))  # fmt: skip
 
 
 def _forward_swing(x0: float, v0: float, x1: float, v1: float, tb: float, tr: float = 0.2) -> list[tuple[float, float]]:  # fmt: skip
@@ -122,54 +117,69 @@ def _forward_swing(x0: float, v0: float, x1: float, v1: float, tb: float, tr: fl
     return [(k, float(np.interp(k, u, pos))) for k in np.linspace(0.08, 0.96, 12)]
 
 
+def _stance_paths(p: StanceParams, landing_m: float) -> dict[str, Callable[[np.ndarray], np.ndarray]]:  # fmt: skip
+    """Stance functions of s: ankle x (m, runner frame), z (m), shank lean, ankle angle (deg)."""
+    st = p.state
+    ankle_local = np.array([0.22, 0.26]) * p.foot_length_mm  # as achilles.FootShankGeometry
+    x0 = rotate(ankle_local[None], foot_pitch_deg(np.zeros(1), p), pivot_mm(np.zeros(1), p))[0]
+
+    def ankle_xz(s: np.ndarray) -> np.ndarray:
+        pitch, piv = foot_pitch_deg(s, p), pivot_mm(s, p)
+        pos = rotate(np.broadcast_to(ankle_local, (len(s), 2)), pitch, piv)
+        return (pos - x0 * [1.0, 0.0]) / 1000.0 + [landing_m, 0.0]
+
+    return {
+        "x": lambda s: ankle_xz(s)[:, 0] - st.speed_m_s * s * st.contact_s,
+        "z": lambda s: ankle_xz(s)[:, 1],
+        "lean": lambda s: lean_deg(s, p),
+        "ankle": lambda s: ankle_deg(s, p),
+    }
+
+
+def _arrest(t: np.ndarray, dv: float, t_peak: float) -> np.ndarray:
+    """Position excess (m) at time ``t`` after IC of a velocity excess ``dv`` (m/s) that the
+    ground removes with a raised-cosine deceleration peaking at ``t_peak`` (s)."""
+    u = np.clip(t / (2.0 * t_peak), 0.0, 1.0)
+    # excess velocity dv (1 - R(u)), R(u) = u - sin(2 pi u) / (2 pi); its integral
+    integral = 2.0 * t_peak * dv * (u - u**2 / 2.0 + (1.0 - np.cos(2.0 * np.pi * u)) / (4.0 * np.pi**2))  # fmt: skip
+    return integral - dv * t_peak
+
+
 class Cycle:
-    """One stride over phi in [0, 1): closed-form stance (``footdt.cohort.stance``), then a
-    cubic spline through swing key frames with the stance's slopes at TO and IC (C1: the
-    acceleration steps at TO and IC, where the ground force appears and vanishes).
-    Quantities: ankle ``x``, ``z`` (m, runner frame, z above ground), shank ``lean`` and ankle
-    dorsiflexion ``ankle`` (deg); foot pitch = ankle - lean."""
+    """One stride from IC to the next IC (phi in [0, 1)): this stride's closed-form stance
+    (``footdt.cohort.stance``) with the touchdown arrest, then a cubic spline through swing key
+    frames from this stance's TO to the *next* stride's IC (its stance's slopes, its touchdown
+    velocity). Quantities: ankle ``x``, ``z`` (m, runner frame, z above ground), shank ``lean``
+    and ankle dorsiflexion ``ankle`` (deg); foot pitch = ankle - lean."""
 
-    def __init__(self, g: GaitParams) -> None:
-        p = g.stance
-        self.duty = d = p.stance_s / g.stride_s
-        self._g = g
-        ankle_local = np.array([0.22, 0.26]) * p.foot_length_mm  # as achilles.FootShankGeometry
-        x0 = rotate(ankle_local[None], foot_pitch_deg(np.zeros(1), p), pivot_mm(np.zeros(1), p))[0]
-
-        def ankle_xz(s: np.ndarray) -> np.ndarray:
-            pitch, piv = foot_pitch_deg(s, p), pivot_mm(s, p)
-            pos = rotate(np.broadcast_to(ankle_local, (len(s), 2)), pitch, piv)
-            return (pos - x0 * [1.0, 0.0]) / 1000.0 + [g.landing_m, 0.0]
-
-        self._stance = {
-            "x": lambda s: ankle_xz(s)[:, 0] - g.speed_m_s * s * p.stance_s,
-            "z": lambda s: ankle_xz(s)[:, 1],
-            "lean": lambda s: lean_deg(s, p),
-            "ankle": lambda s: ankle_deg(s, p),
-        }
-        ends = {k: _slopes(f, d) for k, f in self._stance.items()}
-        # touchdown: the ankle lands moving forward/down relative to the ground by
-        # ``touchdown_m_s`` (m/s; RBDS001: the ankle lands nearly at rest relative to the
-        # pelvis, i.e. moving forward over the ground); the ground arrests that velocity within
-        # ``arrest_s`` (velocity excess dv (1 - r)^2, r = time / arrest_s: the deceleration
-        # jumps to 2 dv / arrest_s at contact and fades); the swing ends on the approach course
-        tu = 1.0 - d  # swing duration per unit u, in units of phi
-        self._arrest = {"x": g.arrest_s[0] / g.stride_s, "z": g.arrest_s[1] / g.stride_s}
-        self._dv = {"x": g.touchdown_m_s[0] * g.stride_s, "z": -g.touchdown_m_s[1] * g.stride_s}
-        for k, dv in self._dv.items():
-            (y1, dy1) = ends[k][1]
-            ends[k] = (ends[k][0], (y1 - dv * self._arrest[k] / 3.0, dy1 + dv * tu))
+    def __init__(self, p: StanceParams, nxt: StanceParams) -> None:
+        st, sn = p.state, nxt.state
+        self.stride_s = st.stride_s
+        self.duty = st.contact_s / st.stride_s
+        self._p = p
+        self._stance = _stance_paths(p, st.landing_m)
+        nxt_paths = _stance_paths(nxt, sn.landing_m)
+        # touchdown: velocity excess over the stance path (m/s) and time to peak deceleration (s)
+        kz = ANKLE_TOUCHDOWN_SHARE
+        self._touch = {"x": (st.touchdown_vx_m_s, st.arrest_x_s), "z": (-kz * st.touchdown_v_m_s, HEEL_PAD * st.arrest_s)}  # fmt: skip
+        touch_next = {"x": (sn.touchdown_vx_m_s, sn.arrest_x_s), "z": (-kz * sn.touchdown_v_m_s, HEEL_PAD * sn.arrest_s)}  # fmt: skip
+        t_sw = st.stride_s - st.contact_s  # swing (s); d/du = t_sw d/dt
+        ends = {}
+        for k in self._stance:
+            (y0, dy0), _ = _ends(self._stance[k], st.contact_s)
+            _, (y1, dy1) = _ends(nxt_paths[k], sn.contact_s)
+            if k in touch_next:
+                dv, tp = touch_next[k]
+                y1, dy1 = y1 - dv * tp, dy1 + dv
+            ends[k] = ((y0, dy0 * t_sw), (y1, dy1 * t_sw))
         (x_to, vx_to), (x_ic, vx_ic) = ends["x"]
         _, (z_ic, _) = ends["z"]
         (lean_to, _), (lean_ic, _) = ends["lean"]
         (ank_to, _), _ = ends["ankle"]
-        # swing key frames after RBDS001's shank and ankle paths (2.5 m/s): the ankle keeps
-        # moving back after TO, rises to the kick height at 38 % of swing, the shank leans
-        # furthest (TO + 35 deg) at 42 %; the leg swings forward to rest ahead of the hip
+        kick = st.kick_m
         keys = {
-            "x": _forward_swing(x_to, vx_to, x_ic, vx_ic, LATE_SWING_S / ((1.0 - d) * g.stride_s)),
-            "z": [(0.38, g.kick_m), (0.65, z_ic + 0.55 * (g.kick_m - z_ic)),
-                  (0.85, z_ic + 0.15 * (g.kick_m - z_ic))],
+            "x": _forward_swing(x_to, vx_to, x_ic, vx_ic, LATE_SWING_S / t_sw),
+            "z": [(0.38, kick), (0.65, z_ic + 0.55 * (kick - z_ic)), (0.85, z_ic + 0.15 * (kick - z_ic))],
             "lean": [(0.42, lean_to + 35.0), (0.75, 12.0), (0.9, lean_ic - 3.0)],
             "ankle": [(0.15, ank_to - 8.0), (0.4, -6.0), (0.65, 3.0), (0.85, 4.0)],
         }  # fmt: skip
@@ -179,29 +189,18 @@ class Cycle:
             self._swing[k] = CubicSpline(u, y, bc_type=((1, dy0), (1, dy1)))
 
     def __call__(self, name: str, phi: np.ndarray) -> np.ndarray:
-        ph = np.mod(phi, 1.0)
+        """Quantity ``name`` at phases ``phi`` in [0, 1) of this stride."""
         d = self.duty
-        st = ph <= d
-        out = np.empty_like(ph)
-        out[st] = self._stance[name](ph[st] / d)
-        out[~st] = self._swing[name]((ph[~st] - d) / (1.0 - d))
-        if name in self._dv:  # the arrest: velocity excess dv (1 - r)^2 integrated
-            w, dv = self._arrest[name], self._dv[name]
-            m = ph < w
-            r = ph[m] / w
-            out[m] += dv * w * (1.0 - (1.0 - r) ** 3) / 3.0 - dv * w / 3.0
+        st = phi <= d
+        out = np.empty_like(phi)
+        out[st] = self._stance[name](phi[st] / d)
+        out[~st] = self._swing[name]((phi[~st] - d) / (1.0 - d))
+        if name in self._touch:
+            dv, tp = self._touch[name]
+            t = phi * self.stride_s
+            m = t < 2.0 * tp
+            out[m] += _arrest(t[m], dv, tp)
         return out
-
-
-def _phase(n_strides: int, stride_s: float, cv: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
-    """(t at 1 kHz, phi(t)) with a smoothly varying stride frequency; phi starts in mid-swing."""
-    dur = (n_strides + 2.0) * stride_s * (1 + 5 * cv)
-    t = np.arange(0.0, dur, 1.0 / FINE_HZ)
-    eps = np.zeros_like(t)
-    for _ in range(4):
-        eps += rng.normal(0, cv / np.sqrt(2)) * np.sin(2 * np.pi * rng.uniform(0.1, 0.6) * t + rng.uniform(0, 2 * np.pi))  # fmt: skip
-    phi = rng.uniform(0.55, 0.75) + np.cumsum((1.0 + eps) / stride_s) / FINE_HZ
-    return t, phi
 
 
 def _axes(pitch_deg: np.ndarray, roll_deg: np.ndarray, shank: bool) -> np.ndarray:
@@ -219,60 +218,95 @@ def _axes(pitch_deg: np.ndarray, roll_deg: np.ndarray, shank: bool) -> np.ndarra
     return np.stack([x, y2, z2], axis=-1)
 
 
-def _transient(t: np.ndarray, ics: np.ndarray, amps: np.ndarray) -> np.ndarray:
-    """Soft-tissue shock of each contact: a 16 ms half-sine pulse (peak 1 per
-    unit amplitude, from IC), then a ring (damped 25 Hz, 30 % of the peak)."""
-    out = np.zeros_like(t)
-    w = 0.016
-    for ic, a in zip(ics, amps, strict=True):
-        tau = t - ic
-        m = (tau >= 0) & (tau < w)
-        out[m] += a * np.sin(np.pi * tau[m] / w)
-        r = (tau >= w) & (tau < w + 0.12)
-        out[r] -= 0.3 * a * np.exp(-(tau[r] - w) / 0.02) * np.sin(2 * np.pi * 25.0 * (tau[r] - w))
+def soft_tissue(acc: np.ndarray, natural_hz: float, damping: float, rate_hz: float = FINE_HZ) -> np.ndarray:  # fmt: skip
+    """The acceleration of a sensor on soft tissue that follows the bone's ``acc`` (n, 3) as a
+    base-excited mass-spring-damper (``H(s) = (2 zeta w s + w^2) / (s^2 + 2 zeta w s + w^2)``,
+    bilinear transform); starts at rest on the first sample."""
+    from scipy.signal import bilinear, lfilter, lfilter_zi
+
+    w = 2.0 * np.pi * natural_hz
+    b, a = bilinear([2.0 * damping * w, w * w], [1.0, 2.0 * damping * w, w * w], fs=rate_hz)
+    zi = lfilter_zi(b, a)
+    return np.stack([lfilter(b, a, acc[:, i], zi=zi * acc[0, i])[0] for i in range(acc.shape[1])], axis=1)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Recording:
+    """A synthetic recording: time (s), (n, 6) specific force (m/s^2), true IC and TO (s)."""
+
+    time: np.ndarray
+    data: np.ndarray
+    ic_s: np.ndarray
+    to_s: np.ndarray
+
+
+def impact_acceleration(t: np.ndarray, stances: list[StanceParams], ics: np.ndarray) -> np.ndarray:
+    """(n, 3) the lower limb's vertical impact deceleration (m/s^2, runner frame) at times
+    ``t``: the arrest of each stride's touchdown velocity (raised cosine, peak ``v / arrest``),
+    the deceleration that makes the impact force ``m1 x v / arrest`` (``stance.impact_grf_bw``)."""
+    from footdt.cohort.stance import raised_cosine
+
+    out = np.zeros((len(t), 3))
+    for ic, p in zip(ics, stances, strict=True):
+        st = p.state
+        m = (t >= ic) & (t <= ic + 2.0 * st.arrest_s)
+        out[m, 2] += st.touchdown_v_m_s * raised_cosine(t[m] - ic, st.arrest_s)
     return out
 
 
 def simulate(
-    g: GaitParams,
-    n_strides: int,
-    impact_g: tuple[float, float],
+    stances: list[StanceParams],
     mounts: tuple[Mounting, Mounting],
     sensor: SensorModel,
     rng: np.random.Generator,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """(time s, (n, 6) specific force m/s^2, true IC s, true TO s) of ``n_strides`` strides."""
+    *,
+    tibia_roll_deg: float = 12.0,
+    tissue: tuple[float, float] = (18.0, 0.4),
+    coupling: tuple[float, float] = (0.8, 0.6),
+) -> Recording:
+    """A recording of ``len(stances) - 2`` strides: ``stances[0]`` only supplies the swing
+    before the first recorded IC (the recording starts 55-75 % into it), the last one the next
+    IC after the last recorded stride (the recording ends 85 % into the last recorded stride).
+    ``tissue``: (natural frequency Hz, damping ratio) of the soft tissue; ``coupling``: share of
+    the impact deceleration (foot, tibia) that reaches the sensor through it."""
     from scipy.signal import butter, sosfilt
 
-    cyc = Cycle(g)
-    d = cyc.duty
-    t, phi = _phase(n_strides, g.stride_s, g.stride_cv, rng)
-    k0 = int(np.ceil(phi[0]))
-    ics = np.interp(np.arange(k0, k0 + n_strides), phi, t)
-    tos = np.interp(np.arange(k0, k0 + n_strides) + d, phi, t)
-    keep = t <= ics[-1] + 0.85 * g.stride_s
-    t, phi = t[keep], phi[keep]
-    ph = np.mod(phi, 1.0)
-    ankle = np.stack([cyc("x", ph), 0.01 * np.sin(2 * np.pi * phi), cyc("z", ph)], -1)
-    roll_t = g.tibia_roll_deg + 3.0 * np.sin(2 * np.pi * phi)
-    roll_f = 5.0 * np.sin(2 * np.pi * ph)
+    cycles = [Cycle(a, b) for a, b in itertools.pairwise(stances)]
+    strides = np.array([c.stride_s for c in cycles])
+    ic_all = np.concatenate([[0.0], np.cumsum(strides)])  # IC of every cycle (s)
+    start = ic_all[0] + rng.uniform(0.55, 0.75) * strides[0]
+    stop = ic_all[-2] + 0.85 * strides[-1]
+    t = np.arange(start, stop, 1.0 / FINE_HZ)
+    k = np.clip(np.searchsorted(ic_all, t, side="right") - 1, 0, len(cycles) - 1)
+    phi = (t - ic_all[k]) / strides[k]
+    names = ("x", "z", "lean", "ankle")
+    q = {n: np.empty_like(t) for n in names}
+    for i, cyc in enumerate(cycles):
+        m = k == i
+        if m.any():
+            for n in names:
+                q[n][m] = cyc(n, phi[m])
+    turns = k + phi  # stride count: lateral sway and tibia roll run over the stride
+    ankle = np.stack([q["x"], 0.01 * np.sin(2 * np.pi * turns), q["z"]], -1)
+    roll_t = tibia_roll_deg + 3.0 * np.sin(2 * np.pi * turns)
+    roll_f = 5.0 * np.sin(2 * np.pi * turns)
     axes = {
-        "foot": _axes(cyc("ankle", ph) - cyc("lean", ph), roll_f, shank=False),
-        "tibia": _axes(cyc("lean", ph), roll_t, shank=True),
+        "foot": _axes(q["ankle"] - q["lean"], roll_f, shank=False),
+        "tibia": _axes(q["lean"], roll_t, shank=True),
     }
-    foot_origin = np.array([0.22, 0.0, 0.26]) * g.stance.foot_length_mm / 1000.0
+    impact = impact_acceleration(t, stances[1:-1], ic_all[1:-1])
+    felt = soft_tissue(impact, *tissue)
+    foot_origin = np.array([0.22, 0.0, 0.26]) * stances[1].foot_length_mm / 1000.0
     out = []
-    for (name, ax), mount in zip(axes.items(), mounts, strict=True):
+    for (name, ax), mount, c in zip(axes.items(), mounts, coupling, strict=True):
         rel = mount.point_m - (foot_origin if name == "foot" else 0.0)
         pos = ankle + np.einsum("nij,j->ni", ax, rel)
         acc = np.gradient(np.gradient(pos, 1 / FINE_HZ, axis=0), 1 / FINE_HZ, axis=0)
+        # the bone's path (with the heel pad's quick arrest of the ankle) plus the limb's impact
+        # deceleration as the sensor's soft tissue passes it, by its coupling
+        acc = acc + c * felt + np.array([0.0, 0.0, G])
         sensor_axes = np.einsum("nij,jk->nik", ax, mount.rotation)
-        f = np.einsum("nij,ni->nj", sensor_axes, acc + np.array([0.0, 0.0, G]))
-        amp = impact_g[0 if name == "foot" else 1] * G
-        spike = _transient(t, ics, amp * (1 + 0.08 * rng.standard_normal(len(ics))))
-        direction = np.array([-0.6 if name == "foot" else -0.45, 0.05, 1.0])
-        f += spike[:, None] * (mount.rotation.T @ (direction / np.linalg.norm(direction)))
-        out.append(f)
+        out.append(np.einsum("nij,ni->nj", sensor_axes, acc))
     fine = np.concatenate(out, axis=1)
     sos = butter(2, sensor.bandwidth_hz, fs=FINE_HZ, output="sos")
     fine = sosfilt(sos, fine - fine[0], axis=0) + fine[0]
@@ -284,4 +318,6 @@ def simulate(
     time = np.interp(idx, np.arange(len(t)), t)
     data += rng.normal(0, sensor.noise_g * G, data.shape) + rng.normal(0, 0.03 * G, 6)
     lim = sensor.range_g * G
-    return time - time[0], np.clip(data, -lim, lim), ics - time[0], tos - time[0]
+    ics = ic_all[1:-1]
+    tos = ics + np.array([s.state.contact_s for s in stances[1:-1]])
+    return Recording(time - time[0], np.clip(data, -lim, lim), ics - time[0], tos - time[0])

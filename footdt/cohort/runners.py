@@ -3,15 +3,21 @@
 Runner ``i`` uses its own generator ``numpy.random.default_rng([seed, i])``, so adding runners
 never changes earlier ones; the strike groups are assigned once for the whole cohort (exactly
 ``round(rearfoot_fraction * n)`` rearfoot strikers, placed by a permutation of the seed).
+Trial ``k`` of runner ``i`` draws from ``default_rng([seed, i, k + 1])``.
 
-Anthropometry, strike pattern, speed, gait traits and the sensor mounting are what a runner
-*is*; trials vary speed (CV ``trial_speed_cv``), strike index (+-0.02), impact peak and stance
-time a little. Gait relations (units in names):
+A runner is anthropometry, a strike class, a preferred speed, a mean gait
+(``footdt.cohort.state.RunnerGait``), the sensor mounting and the **hidden** factors
+(``CohortSpec.hidden``): soft-tissue and fascia stiffness, foot width and arch, the effective
+lower-limb mass of the impact, the Achilles moment arm and co-contraction, the load sharing of
+arch and toes, and the soft-tissue coupling of the sensors. A trial is a speed and small trial
+offsets; its strides come from ``state.stride_states``.
 
-- stance time ``0.255 s x (3 / v)^0.6 x (H / 1.76)^0.3`` x individual factor (SD 5 %),
-  kept within REFERENCE.md's 0.2-0.3 s;
-- step frequency ``(2.75 + 0.2 (v - 3)) Hz x (1.76 / H)^0.5`` + individual offset (SD 0.08 Hz);
-- rearfoot strike index U(0.08, 0.30); forefoot U(0.62, 0.80); midfoot U(0.36, 0.60).
+Mean gait (at 3 m/s; units in names): rearfoot strikers land with the foot 8 +- 2.5 deg toes-up,
+midfoot strikers 0 +- 1.2, forefoot strikers -8 +- 3 (Altman & Davis 2012: rearfoot > 8 deg,
+forefoot < -1.6 deg at contact); the lower limb's effective touchdown velocity 2.4 +- 0.3 m/s
+(forefoot 1.8, midfoot 2.0) and its arrest time 23 +- 3.5 ms (forefoot 36, midfoot 28: the
+ankle yields); contact-time factor SD 5 %, cadence offset SD 0.08 Hz; braking impulse
+0.025 +- 0.004 BW s.
 """
 
 from __future__ import annotations
@@ -19,11 +25,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.spatial.transform import Rotation
 from scipy.stats import truncnorm
 
-from footdt.cohort.imu import GaitParams, Mounting
+from footdt.cohort.imu import Mounting
 from footdt.cohort.spec import CohortSpec, Normal
-from footdt.cohort.stance import StanceParams
+from footdt.cohort.state import STRIDE_SD, GaitState, RunnerGait, stride_states
 
 STRIKE_RANGES = {"rearfoot": (0.08, 0.30), "midfoot": (0.36, 0.60), "forefoot": (0.62, 0.80)}
 
@@ -54,7 +61,7 @@ class Runner:
     foot_width_mm: float
     arch_height_mm: float
     speed_m_s: float
-    traits: dict[str, float]
+    gait: RunnerGait
     hidden: dict[str, float]
     mounts: tuple[Mounting, Mounting]
 
@@ -67,8 +74,8 @@ class Runner:
 class Trial:
     id: str
     seed: tuple[int, int, int]
-    gait: GaitParams
-    sensor_gain: float
+    speed_m_s: float
+    offsets: dict[str, float]
 
 
 def strike_classes(spec: CohortSpec) -> list[str]:
@@ -81,10 +88,10 @@ def strike_classes(spec: CohortSpec) -> list[str]:
     return [classes[k] for k in order]
 
 
-def _rotation(rng: np.random.Generator, sd_deg: float) -> np.ndarray:
-    from scipy.spatial.transform import Rotation
-
-    return Rotation.from_rotvec(np.radians(rng.normal(0.0, sd_deg, 3))).as_matrix()
+def _mount(rng: np.random.Generator, point: np.ndarray, sd_m: float, sd_deg: float) -> tuple[Mounting, np.ndarray, np.ndarray]:  # fmt: skip
+    offset = rng.normal(0, sd_m, 3)
+    rotvec = np.radians(rng.normal(0.0, sd_deg, 3))
+    return Mounting(point + offset, Rotation.from_rotvec(rotvec).as_matrix()), offset, rotvec
 
 
 def draw_runner(spec: CohortSpec, index: int, strike_class: str) -> Runner:
@@ -92,82 +99,69 @@ def draw_runner(spec: CohortSpec, index: int, strike_class: str) -> Runner:
     mass, height = draw(spec.body_mass_kg, rng), draw(spec.height_m, rng)
     length = 1000.0 * height * draw(spec.foot_length_ratio, rng)
     hid = spec.hidden
-    hidden = {
-        "tissue_stiffness": draw(hid.tissue_stiffness, rng),
-        "fascia_stiffness": draw(hid.fascia_stiffness, rng),
-        "width_ratio": draw(hid.width_ratio, rng),
-        "arch_ratio": draw(hid.arch_ratio, rng),
-    }
+    hidden = {name: draw(getattr(hid, name), rng) for name in type(hid).model_fields}
     speed = float(rng.uniform(spec.speed_m_s.low, spec.speed_m_s.high))
-    rfs = strike_class == "rearfoot"
-    traits = {
-        "strike_index": float(rng.uniform(*STRIKE_RANGES[strike_class])),
-        "stance_factor": _n(rng, 1.0, 0.05, 0.88, 1.12),
-        "cadence_offset_hz": _n(rng, 0.0, 0.08, -0.2, 0.2),
-        "impact_bw": _n(rng, 1.6, 0.12, 1.35, 1.95),
-        "impact_at": _n(rng, 0.12, 0.012, 0.09, 0.15),
-        "peak_at": _n(rng, 0.44, 0.02, 0.38, 0.5),
-        "active_shape": _n(rng, 1.6, 0.1, 1.35, 1.9),
-        "ap_bw": _n(rng, 0.3, 0.04, 0.2, 0.42),
-        "cop_end": _n(rng, 0.88, 0.02, 0.83, 0.93),
-        "pitch_ic_deg": _n(rng, 7.0, 2.0, 3.0, 12.0) if rfs else (
-            _n(rng, -9.0, 3.0, -16.0, -3.0) if strike_class == "forefoot" else _n(rng, -2.0, 1.5, -5.0, -0.5)),
-        "pitch_to_deg": _n(rng, -40.0, 4.0, -50.0, -30.0),
-        "foot_flat_at": _n(rng, 0.32, 0.03, 0.22, 0.4) if rfs else _n(rng, 0.38, 0.04, 0.28, 0.48),
-        "heel_off_at": _n(rng, 0.5, 0.03, 0.42, 0.58),
-        "ankle_ic_deg": _n(rng, 3.0, 3.0, -4.0, 10.0) if rfs else _n(rng, -10.0, 3.0, -18.0, -3.0),
-        "ankle_peak_deg": _n(rng, 19.0, 2.5, 13.0, 25.0),
-        "ankle_to_deg": _n(rng, -18.0, 3.0, -26.0, -10.0),
-        "landing_m": _n(rng, 0.27 if rfs else 0.18, 0.03, 0.1, 0.36) * height / 1.76,
-        "kick_extra_m": _n(rng, 0.0, 0.02, -0.05, 0.05),
-        "tibia_roll_deg": _n(rng, 12.0, 3.0, 4.0, 20.0),
-        "touchdown_ratio": _n(rng, 0.5 if rfs else 0.45, 0.08, 0.25, 0.75),
-        "touchdown_z_m_s": _n(rng, 0.7 if rfs else 0.5, 0.1, 0.2, 1.0),
-        "arrest_x_s": _n(rng, 0.06, 0.008, 0.045, 0.08),
-        "arrest_z_s": _n(rng, 0.03 if rfs else 0.035, 0.004, 0.02, 0.05),
-        "sensor_gain": _n(rng, 1.0, 0.1, 0.75, 1.25),
-    }  # fmt: skip
-    sd_mm = spec.sensors.misplacement_mm / 1000.0
-    foot_pt = np.array([0.45, 0.0, 0.20]) * length / 1000.0 + rng.normal(0, sd_mm, 3)
-    tibia_pt = np.array([0.02, 0.02, 0.10 * height / 1.76]) + rng.normal(0, sd_mm, 3)
-    mounts = (
-        Mounting(foot_pt, _rotation(rng, spec.sensors.misplacement_deg)),
-        Mounting(tibia_pt, _rotation(rng, spec.sensors.misplacement_deg)),
+    rfs, ffs = strike_class == "rearfoot", strike_class == "forefoot"
+    angle = {"rearfoot": (8.0, 2.5, 3.0, 15.0), "midfoot": (0.0, 1.2, -3.0, 2.5),
+             "forefoot": (-8.0, 3.0, -15.0, -4.0)}[strike_class]  # fmt: skip
+    td = 2.4 if rfs else (1.8 if ffs else 2.0)
+    ta = 0.023 if rfs else (0.036 if ffs else 0.028)
+    variability = float(np.exp(rng.normal(0.0, 0.2)))
+    gait = RunnerGait(
+        strike_class=strike_class,
+        height_m=height,
+        preferred_speed_m_s=speed,
+        cadence_offset_hz=_n(rng, 0.0, 0.08, -0.2, 0.2),
+        contact_factor=_n(rng, 1.0, 0.05, 0.88, 1.12),
+        foot_angle_ic_deg=_n(rng, *angle),
+        touchdown_v_m_s=_n(rng, td, 0.3, td - 0.75, td + 0.75),
+        arrest_s=_n(rng, ta, 0.0035, ta - 0.008, ta + 0.008),
+        touchdown_ratio=_n(rng, 0.5 if rfs else 0.45, 0.08, 0.25, 0.75),
+        arrest_x_s=_n(rng, 0.06, 0.008, 0.045, 0.08),
+        shank_ic_deg=_n(rng, -5.0, 2.5, -11.0, 1.0) if rfs else _n(rng, -2.0, 2.5, -8.0, 4.0),
+        ankle_peak_deg=_n(rng, 19.0, 2.5, 13.0, 25.0),
+        ankle_to_deg=_n(rng, -18.0, 3.0, -26.0, -10.0),
+        foot_flat_frac=_n(rng, 0.32, 0.03, 0.22, 0.4) if rfs else _n(rng, 0.38, 0.04, 0.28, 0.48),
+        heel_off_frac=_n(rng, 0.5, 0.03, 0.42, 0.58),
+        toe_off_pitch_deg=_n(rng, -40.0, 4.0, -50.0, -30.0),
+        braking_impulse_bw_s=_n(rng, 0.025, 0.004, 0.015, 0.035),
+        active_peak_frac=_n(rng, 0.44, 0.02, 0.38, 0.5),
+        active_shape=_n(rng, 1.5, 0.1, 1.25, 1.8),
+        cop_end_frac=float(
+            np.clip(
+                _n(rng, 0.88, 0.015, 0.84, 0.92) + 0.04 * (hidden["load_toes"] - 1.0), 0.82, 0.95
+            )
+        ),
+        landing_m=_n(rng, 0.27 if rfs else 0.18, 0.03, 0.1, 0.36) * height / 1.76,
+        kick_extra_m=_n(rng, 0.0, 0.02, -0.05, 0.05),
+        cv={k: variability for k in STRIDE_SD},
     )
+    hidden["tibia_roll_deg"] = _n(rng, 12.0, 3.0, 4.0, 20.0)
+    hidden["stride_variability"] = variability
+    sd_m, sd_deg = spec.sensors.misplacement_mm / 1000.0, spec.sensors.misplacement_deg
+    foot, foot_off, foot_rot = _mount(rng, np.array([0.45, 0.0, 0.20]) * length / 1000.0, sd_m, sd_deg)  # fmt: skip
+    tibia, tib_off, tib_rot = _mount(rng, np.array([0.02, 0.02, 0.10 * height / 1.76]), sd_m, sd_deg)  # fmt: skip
+    for name, off, rot in (("foot", foot_off, foot_rot), ("tibia", tib_off, tib_rot)):
+        for ax, o, r in zip("xyz", off, rot, strict=True):
+            hidden[f"mount_{name}_{ax}_mm"] = float(1000.0 * o)
+            hidden[f"mount_{name}_rot_{ax}_deg"] = float(np.degrees(r))
     return Runner(index, f"R{index + 1:03d}", strike_class, mass, height, length,
-                  hidden["width_ratio"] * length, hidden["arch_ratio"] * length, speed, traits,
-                  hidden, mounts)  # fmt: skip
+                  hidden["width_ratio"] * length, hidden["arch_ratio"] * length, speed, gait,
+                  hidden, (foot, tibia))  # fmt: skip
 
 
 def draw_trial(spec: CohortSpec, runner: Runner, k: int) -> Trial:
-    """Trial ``k`` (0-based) of a runner: its speed and small variations of the runner's gait."""
+    """Trial ``k`` (0-based) of a runner: its speed and small trial offsets of the gait."""
     seed = (spec.seed, runner.index, k + 1)
     rng = np.random.default_rng(list(seed))
-    tr = runner.traits
     v = runner.speed_m_s * (1.0 + rng.normal(0.0, spec.trial_speed_cv))
-    h = runner.height_m
-    stance = float(np.clip(0.255 * (3.0 / v) ** 0.6 * (h / 1.76) ** 0.3 * tr["stance_factor"]
-                           * (1 + rng.normal(0, 0.015)), 0.2, 0.3))  # fmt: skip
-    f_step = (2.75 + 0.2 * (v - 3.0)) * (1.76 / h) ** 0.5 + tr["cadence_offset_hz"]
-    lo, hi = STRIKE_RANGES[runner.strike_class]
-    si = float(np.clip(tr["strike_index"] + rng.normal(0.0, 0.02), lo, hi))
-    sp = StanceParams(
-        body_mass_kg=runner.body_mass_kg, foot_length_mm=runner.foot_length_mm,
-        foot_width_mm=runner.foot_width_mm, arch_height_mm=runner.arch_height_mm,
-        stance_s=stance, step_s=1.0 / f_step, strike_index=si,
-        impact_bw=float(np.clip(tr["impact_bw"] * (1 + rng.normal(0, 0.04)), 1.3, 2.0)),
-        impact_at=tr["impact_at"], impact_width=0.03, peak_at=tr["peak_at"],
-        active_shape=tr["active_shape"], ap_bw=tr["ap_bw"] * (v / 3.0),
-        cop_end=tr["cop_end"], pitch_ic_deg=tr["pitch_ic_deg"], pitch_to_deg=tr["pitch_to_deg"],
-        foot_flat_at=tr["foot_flat_at"], heel_off_at=tr["heel_off_at"],
-        ankle_ic_deg=tr["ankle_ic_deg"] + rng.normal(0, 1.0), ankle_peak_deg=tr["ankle_peak_deg"],
-        ankle_to_deg=tr["ankle_to_deg"],
-    )  # fmt: skip
-    gait = GaitParams(
-        stance=sp, stride_s=2.0 / f_step, speed_m_s=v, height_m=h, landing_m=tr["landing_m"],
-        kick_m=(0.24 + 0.05 * (v - 2.5)) * h / 1.76 + tr["kick_extra_m"],
-        tibia_roll_deg=tr["tibia_roll_deg"],
-        touchdown_m_s=(tr["touchdown_ratio"] * v, tr["touchdown_z_m_s"]),
-        arrest_s=(tr["arrest_x_s"], tr["arrest_z_s"]),
-    )  # fmt: skip
-    return Trial(f"T{k + 1}", seed, gait, tr["sensor_gain"])
+    offsets = {"foot_angle_ic_deg": float(rng.normal(0.0, 1.0)),
+               "touchdown_v_m_s": float(rng.normal(0.0, 0.03)),
+               "contact_s": float(rng.normal(0.0, 0.015))}  # fmt: skip
+    return Trial(f"T{k + 1}", seed, float(v), offsets)
+
+
+def trial_strides(runner: Runner, trial: Trial, n: int) -> list[GaitState]:
+    """The ``n`` strides of a trial's recording (generator ``[*trial.seed, 5]``)."""
+    rng = np.random.default_rng([*trial.seed, 5])
+    return stride_states(runner.gait, trial.speed_m_s, n, rng, trial.offsets)

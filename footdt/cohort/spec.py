@@ -64,7 +64,8 @@ class Sensors(_Strict):
 
 
 class Hidden(_Strict):
-    """Subject factors the sensors cannot see (they change the FE labels, not the signals)."""
+    """Runner factors the sensors cannot see directly: they change the loads or the FE labels
+    (or how the impact reaches a sensor) independently of the gait the accelerometers record."""
 
     tissue_stiffness: Normal = Normal(mean=1.0, sd=0.15, low=0.6, high=1.6)
     fascia_stiffness: Normal = Normal(mean=1.0, sd=0.15, low=0.6, high=1.6)
@@ -74,6 +75,42 @@ class Hidden(_Strict):
     arch_ratio: Normal = Field(
         Normal(mean=0.151, sd=0.015, low=0.115, high=0.195),
         description="Navicular (arch) height / foot length.",
+    )
+    effective_mass_ratio: Normal = Field(
+        Normal(mean=0.08, sd=0.008, low=0.06, high=0.10),
+        description="Effective lower-limb mass of the impact / body mass (Clark et al. 2017: 0.08).",
+    )
+    achilles_moment_arm: Normal = Field(
+        Normal(mean=1.0, sd=0.12, low=0.7, high=1.35),
+        description="Achilles moment arm x the OpenSim model's (published CV 10-15 %).",
+    )
+    cocontraction: Normal = Field(
+        Normal(mean=0.08, sd=0.05, low=0.0, high=0.25),
+        description="Extra Achilles force from antagonist co-contraction, fraction of the net one.",
+    )
+    load_midfoot: Normal = Field(
+        Normal(mean=1.0, sd=0.25, low=0.4, high=1.8),
+        description="Share of the load the arch takes, x the cohort's mean (load sharing).",
+    )
+    load_toes: Normal = Field(
+        Normal(mean=1.0, sd=0.2, low=0.5, high=1.6),
+        description="Share of the load the toes take vs the forefoot, x the cohort's mean.",
+    )
+    tissue_coupling_hz: Normal = Field(
+        Normal(mean=30.0, sd=5.0, low=18.0, high=45.0),
+        description="Natural frequency of the soft tissue under the sensors (wobbling mass, Hz).",
+    )
+    tissue_damping: Normal = Field(
+        Normal(mean=0.4, sd=0.1, low=0.2, high=0.7),
+        description="Damping ratio of that soft tissue.",
+    )
+    impact_coupling_tibia: Normal = Field(
+        Normal(mean=0.55, sd=0.1, low=0.3, high=0.85),
+        description="Share of the lower limb's impact deceleration the tibia sensor feels.",
+    )
+    impact_coupling_foot: Normal = Field(
+        Normal(mean=0.75, sd=0.07, low=0.5, high=1.0),
+        description="Share of the lower limb's impact deceleration the foot sensor feels.",
     )
 
 

@@ -114,7 +114,11 @@ def evaluation(run_dir: Path) -> dict[str, Any]:
     for pr in ("model", *BASELINES):
         vals = [t[pr]["rmse_subject_mean"] for t in s["targets"] if pr in t]
         rmse[pr] = round(float(np.median(vals)), 4) if vals else None
-    return {"n_targets": s["n_targets"], "n_subjects": s["n_subjects"], "n_trials": s["n_trials"],
-            "model_beats": s["model_beats"], "median_target_rmse_mpa": rmse,
-            "domain_adaptation": s["domain_adaptation"],
-            "summary": str(run_dir / "evaluation" / "summary.json")}  # fmt: skip
+    from footdt.demo.summary import verdict_line
+
+    out = {"n_targets": s["n_targets"], "n_subjects": s["n_subjects"], "n_trials": s["n_trials"],
+           "model_beats": s["model_beats"], "median_target_rmse_mpa": rmse,
+           "domain_adaptation": s["domain_adaptation"],
+           "summary": str(run_dir / "evaluation" / "summary.json")}  # fmt: skip
+    out["verdict"] = verdict_line({"evaluation": out})
+    return out

@@ -7,6 +7,7 @@ from typing import Any
 
 from rich import box
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 
@@ -70,6 +71,25 @@ def damage_line(pred: dict[str, Any]) -> str:
     )
 
 
+def verdict_line(s: dict[str, Any]) -> str:
+    """The demo's answer in one line: on how many targets the twin beats body mass (and ridge on
+    IMU + body mass), and the median per-target RMSE of each."""
+    e = s["evaluation"]
+    n, beats, rmse = e["n_targets"], e["model_beats"], e["median_target_rmse_mpa"]
+    line = (
+        f"verdict: the twin beats body mass alone on {beats['body_mass']} of {n} targets"
+        + (
+            f" and ridge on IMU + body mass on {beats['ridge_mass']} of {n}"
+            if "ridge_mass" in beats
+            else ""
+        )
+        + f"; median target RMSE {rmse['model']:.3f} MPa (body mass {rmse['body_mass']:.3f}"
+    )
+    if rmse.get("ridge_mass") is not None:
+        line += f", ridge IMU + mass {rmse['ridge_mass']:.3f}"
+    return line + ")"  # fmt: skip
+
+
 def print_summary(console: Console, s: dict[str, Any]) -> None:
     console.print(stages_table(s))
     c, fe = s["cohort"], s["fe"]
@@ -81,6 +101,7 @@ def print_summary(console: Console, s: dict[str, Any]) -> None:
         highlight=False,
     )  # fmt: skip
     console.print(learning_table(s))
+    console.print(f"[bold]{escape(s['evaluation'].get('verdict') or verdict_line(s))}[/]")
     e = s["evaluation"]
     if e["model_beats"]["body_mass"] <= e["n_targets"] / 2:
         console.print("[bold]The model does not beat body mass alone on most targets: it has not "

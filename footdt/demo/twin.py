@@ -38,7 +38,7 @@ def predict_new_runner(
 
     with ui.bar("loading the run's networks") as update:
         twin = load_twin(run, progress=lambda i, n, _w: update(i, total=n))
-    static = {k: float(static_all[k]) for k in twin.static_names}
+    static = {k: float(static_all[k]) for k in twin.user_static}
     rec, resampled = read_for_twin(twin, csv, side="right")
     rec, events, issues, how = resolve_side(rec, "right", twin)
     meta = {"side": rec.side, "side_source": how, "mirrored": rec.mirrored, "rate_hz": rec.rate_hz,

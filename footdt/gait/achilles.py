@@ -82,8 +82,10 @@ def _rot(deg: float) -> np.ndarray:
 
 
 class AchillesModel(Protocol):
-    method: str
-    geometry: FootShankGeometry
+    @property
+    def method(self) -> str: ...
+    @property
+    def geometry(self) -> FootShankGeometry: ...
 
     def moment_arm_mm(self, ankle_deg: ArrayLike) -> np.ndarray: ...
 
@@ -210,6 +212,41 @@ def achilles_model(geometry: FootShankGeometry, method: Method = "auto") -> Achi
         return GeometricAchillesModel(geometry)
 
 
+@dataclass(frozen=True)
+class RunnerAchilles:
+    """One runner's Achilles: the base model's moment arm x ``arm_scale`` (individual tendon
+    geometry; published moment arms vary by 10-15 %) and antagonist ``cocontraction``: the
+    dorsiflexors' moment the triceps surae must also overcome, as a fraction of the net
+    plantarflexion moment, so the tendon carries ``(1 + cocontraction) x M / arm``. Same
+    ``method``, geometry and line of action as the base model."""
+
+    base: AchillesModel
+    arm_scale: float = 1.0
+    cocontraction: float = 0.0
+
+    @property
+    def method(self) -> str:
+        return self.base.method
+
+    @property
+    def geometry(self) -> FootShankGeometry:
+        return self.base.geometry
+
+    def moment_arm_mm(self, ankle_deg: ArrayLike) -> np.ndarray:
+        return self.arm_scale * np.asarray(self.base.moment_arm_mm(ankle_deg), float)
+
+    def line_of_action(self, ankle_deg: float) -> np.ndarray:
+        return self.base.line_of_action(ankle_deg)
+
+
+def tendon_force_n(model: AchillesModel, moment_nm: ArrayLike, arm_mm: ArrayLike) -> np.ndarray:
+    """Tendon force (N) for a net plantarflexion moment (N m) over a moment arm (mm): 0 where
+    the moment is not plantarflexing; x (1 + co-contraction) for a ``RunnerAchilles``."""
+    m = np.asarray(moment_nm, float)
+    extra = 1.0 + float(getattr(model, "cocontraction", 0.0))
+    return np.where(m > 0.0, 1000.0 * extra * m / np.asarray(arm_mm, float), 0.0)
+
+
 def plantarflexion_moment_nm(
     fx_n: ArrayLike, fz_n: ArrayLike, r_x_mm: ArrayLike, r_z_mm: ArrayLike
 ) -> np.ndarray:
@@ -221,7 +258,8 @@ def plantarflexion_moment_nm(
 def achilles_force_n(
     model: AchillesModel, moment_nm: ArrayLike, ankle_deg: ArrayLike
 ) -> np.ndarray:
-    """Tendon force (N): positive plantarflexion moment / moment arm; 0 where ``M <= 0``."""
+    """Tendon force (N): positive plantarflexion moment / moment arm; 0 where ``M <= 0``
+    (``tendon_force_n``)."""
     m = np.asarray(moment_nm, float)
     arm = model.moment_arm_mm(np.broadcast_to(np.asarray(ankle_deg, float), m.shape))
-    return np.where(m > 0.0, 1000.0 * m / arm, 0.0)
+    return tendon_force_n(model, m, arm)

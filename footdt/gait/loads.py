@@ -26,7 +26,12 @@ from typing import Any, Literal
 import numpy as np
 
 from footdt.domain import PHASES
-from footdt.gait.achilles import AchillesModel, achilles_force_n, plantarflexion_moment_nm
+from footdt.gait.achilles import (
+    AchillesModel,
+    achilles_force_n,
+    plantarflexion_moment_nm,
+    tendon_force_n,
+)
 from footdt.gait.events import Stride
 from footdt.gait.phases import DEFAULT_BOUNDS, PhaseBounds, bounds_from_pressure
 from footdt.gait.pressure import REGIONS, RegionalPressure
@@ -138,7 +143,7 @@ def achilles_loads(
             raise GaitDataError(f"{grf.source}: no GRF samples in {phase} ({t0:.3f}-{t1:.3f} s)")
         m, ang = float(moment[sel].mean()), float(grf.ankle_deg[sel].mean())
         arm = float(model.moment_arm_mm(ang))
-        force = max(m, 0.0) * 1000.0 / arm
+        force = float(tendon_force_n(model, m, arm))
         d = model.line_of_action(ang)
         out[phase] = AchillesLoad(force, force / bw, m, arm, ang, (float(d[0]), float(d[1]), float(d[2])))  # fmt: skip
         peak = max(peak, float(achilles_force_n(model, moment[sel], grf.ankle_deg[sel]).max()))

@@ -7,9 +7,9 @@ rearfoot), the paper's four. A plate frame array is ``(T, rows, cols)``; each fo
 (mm, plate coordinates), which define its long axis for the strike index.
 
 ``footprint_masks`` builds masks from the peak-pressure footprint: the loaded cells, the foot's
-long axis along the declared direction of travel, and region boundaries at fractions of foot
-length from the heel (``REGION_FRACTIONS``: rearfoot 0-30 %, midfoot 30-55 %, forefoot
-55-78 %, toes 78-100 %; approximate anatomical proportions, adjust for a given foot).
+long axis along the declared direction of travel, and the regions of ``domain.plantar_region``
+(lines across the sole at fractions of foot length, slanted along the metatarsal heads), the same
+regions the FE model loads (``anatomy.landmarks``) and the synthetic pressures use.
 """
 
 from __future__ import annotations
@@ -21,17 +21,13 @@ from typing import Final
 
 import numpy as np
 
+from footdt.domain import PLANTAR_REGIONS, plantar_region
 from footdt.gait.recording import GaitDataError, Side
 
-REGIONS: Final[tuple[str, ...]] = ("toes", "forefoot", "midfoot", "rearfoot")
+#: The paper's four regions (``domain.PLANTAR_REGIONS``, heel to toes).
+REGIONS: Final[tuple[str, ...]] = PLANTAR_REGIONS
 PRESSURE_UNITS: Final[str] = "MPa"
 _TO_MPA = {"mpa": 1.0, "kpa": 1e-3, "n/cm2": 1e-2, "n/cm^2": 1e-2, "pa": 1e-6}
-REGION_FRACTIONS: Final[dict[str, tuple[float, float]]] = {
-    "rearfoot": (0.0, 0.30),
-    "midfoot": (0.30, 0.55),
-    "forefoot": (0.55, 0.78),
-    "toes": (0.78, 1.0001),
-}
 
 
 def pressure_factor(units: str) -> float:
@@ -141,8 +137,10 @@ def footprint_masks(
     travel: tuple[float, float] = (1.0, 0.0),
     threshold_mpa: float = 0.01,
 ) -> FootMask:
-    """Masks of one footprint: loaded cells of the peak frame, split by ``REGION_FRACTIONS``
-    along the direction of travel ``travel`` (a (row, col) vector, heel -> toe)."""
+    """Masks of one footprint: loaded cells of the peak frame, split by ``domain.plantar_region``
+    along the direction of travel ``travel`` (a (row, col) vector, heel -> toe). Medial is to the
+    left of the travel for a right foot, to the right for a left foot, with the plate's (row, col)
+    axes read as a right-handed frame seen from above (col 90 degrees to the left of row)."""
     peak = np.max(frames, axis=0)
     foot = peak > threshold_mpa
     if foot.sum() < 4:
@@ -152,10 +150,14 @@ def footprint_masks(
         (np.arange(nr) + 0.5) * cell_mm[0], (np.arange(nc) + 0.5) * cell_mm[1], indexing="ij"
     )
     u = np.asarray(travel, float) / np.linalg.norm(travel)
+    left = np.array([-u[1], u[0]])
     proj = r * u[0] + c * u[1]
     lo, hi = proj[foot].min() - 0.5 * abs(u @ cell_mm), proj[foot].max() + 0.5 * abs(u @ cell_mm)
     frac = (proj - lo) / (hi - lo)
-    regions = {name: foot & (frac >= a) & (frac < b) for name, (a, b) in REGION_FRACTIONS.items()}
+    med = (r * left[0] + c * left[1]) * (1.0 if side == "right" else -1.0)
+    m0, m1 = med[foot].min(), med[foot].max()
+    index = plantar_region(frac, (med - m0) / max(m1 - m0, 1e-9))
+    regions = {name: foot & (index == i) for i, name in enumerate(PLANTAR_REGIONS)}
     centre = np.array([r[foot].mean(), c[foot].mean()])
     mid = centre - u * (centre @ u)
     heel, toe = mid + u * lo, mid + u * hi

@@ -2,23 +2,28 @@
 
 - ``mean``: the training-set mean of each target (MPa);
 - ``body_mass``: the training mean of label / body mass (MPa/kg) times the subject's mass;
-- ``ridge``: ridge regression on simple IMU features (``features.py``), features standardised on
-  the training rows, the penalty chosen per target by subject-grouped CV inside the training
-  subjects only.
+- ``ridge``: ridge regression on simple IMU features (``features.py``) and stride timing
+  (``footdt.gait.timing``), features standardised on the training rows, the penalty chosen per
+  target by subject-grouped CV inside the training subjects only;
+- ``ridge_mass``: the same features plus body mass, regressing label / body mass and scaling
+  back by the runner's mass (it contains the ``body_mass`` baseline).
 
-A network that does not beat ``body_mass`` has not shown that it uses the IMU.
+A network that does not beat ``body_mass`` has not shown that it uses the IMU; one that does not
+beat ``ridge_mass`` has not shown that it needs to be a network. Everything fitted here is
+scikit-learn's (scalers, ridge, grouped folds).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
-from footdt.learn.folds import fit_scaler, grouped_kfold
+from footdt.learn.folds import grouped_kfold
 
-BASELINES = ("mean", "body_mass", "ridge")
+BASELINES = ("mean", "body_mass", "ridge", "ridge_mass")
 
 
 @dataclass(frozen=True)
@@ -48,25 +53,30 @@ class BodyMassBaseline:
         return np.asarray(mass_kg, float)[:, None] * self.per_kg[None, :]
 
 
-def _ridge_path(F: np.ndarray, Y: np.ndarray, alphas: Sequence[float] | np.ndarray) -> np.ndarray:
-    """Coefficients (A, P, K) for every alpha of centred data, via one SVD."""
-    u, s, vt = np.linalg.svd(F, full_matrices=False)
-    uty = u.T @ Y  # (r, K)
-    coefs = [vt.T @ ((s / (s**2 + a))[:, None] * uty) for a in alphas]
-    return np.stack(coefs)
-
-
 @dataclass(frozen=True)
 class RidgeBaseline:
-    """Ridge on standardised features; one penalty per target (chosen by inner grouped CV)."""
+    """Ridge on standardised features (scikit-learn ``StandardScaler`` + ``Ridge``), one
+    penalty per target chosen by subject-grouped inner CV (``GroupKFold``) on the training rows.
 
-    f_mean: np.ndarray
-    f_std: np.ndarray
-    y_mean: np.ndarray
-    coef: np.ndarray  # (P, K)
+    With ``with_mass`` (the ``ridge_mass`` baseline) body mass is one more feature and the
+    regression is of label / body mass (MPa/kg), multiplied back by the runner's mass: with all
+    coefficients 0 it is exactly the body-mass baseline."""
+
+    model: Any = field(repr=False)  # fitted sklearn Pipeline
     alpha: np.ndarray  # (K,)
     rows: np.ndarray
     cv_mse: np.ndarray = field(repr=False)  # (A, K) inner-CV MSE per alpha and target
+    with_mass: bool = False
+
+    @property
+    def coef(self) -> np.ndarray:
+        """(P, K) coefficients on the standardised features."""
+        return np.asarray(self.model[-1].coef_, float).reshape(len(self.alpha), -1).T
+
+    @staticmethod
+    def _design(F: np.ndarray, mass_kg: np.ndarray | None) -> np.ndarray:
+        F = np.asarray(F, float)
+        return F if mass_kg is None else np.column_stack([F, np.asarray(mass_kg, float)])
 
     @classmethod
     def fit(
@@ -79,40 +89,35 @@ class RidgeBaseline:
         alphas: Sequence[float],
         inner_folds: int,
         seed: int,
+        mass_kg: np.ndarray | None = None,
     ) -> RidgeBaseline:
+        from sklearn.linear_model import Ridge
+        from sklearn.pipeline import make_pipeline
+        from sklearn.preprocessing import StandardScaler
+
         rows = np.asarray(rows)
         alphas_arr = np.asarray(alphas, float)
-        sse = np.zeros((len(alphas_arr), Y.shape[1]))
-        splits = grouped_kfold(subject[rows].tolist(), inner_folds, seed)
-        for tr_sub, va_sub in splits:
-            tr = rows[np.isin(subject[rows], tr_sub)]
-            va = rows[np.isin(subject[rows], va_sub)]
-            model = cls._fit_fixed(F, Y, tr, alphas_arr)
-            for a in range(len(alphas_arr)):
-                pred = model._predict_with(F[va], a)
-                sse[a] += ((pred - Y[va]) ** 2).sum(axis=0)
-        best = sse.argmin(axis=0)
-        full = cls._fit_fixed(F, Y, rows, alphas_arr)
-        coef = full.coef[best, :, np.arange(Y.shape[1])].T  # (P, K)
-        return cls(
-            full.f_mean, full.f_std, full.y_mean, coef, alphas_arr[best], rows, sse / len(rows)
-        )
+        X = cls._design(F, mass_kg)[rows]
+        m = None if mass_kg is None else np.asarray(mass_kg, float)[rows]
+        T = np.asarray(Y, float)[rows] / (1.0 if m is None else m[:, None])
+        sse = np.zeros((len(alphas_arr), T.shape[1]))
+        for tr_sub, va_sub in grouped_kfold(subject[rows].tolist(), inner_folds, seed):
+            tr, va = np.isin(subject[rows], tr_sub), np.isin(subject[rows], va_sub)
+            for a, alpha in enumerate(alphas_arr):
+                pipe = make_pipeline(StandardScaler(), Ridge(alpha=alpha)).fit(X[tr], T[tr])
+                pred = pipe.predict(X[va]).reshape(int(va.sum()), -1)
+                scale = 1.0 if m is None else m[va, None]  # errors in MPa either way
+                sse[a] += (((pred - T[va]) * scale) ** 2).sum(axis=0)
+        best = alphas_arr[sse.argmin(axis=0)]
+        model = make_pipeline(StandardScaler(), Ridge(alpha=best)).fit(X, T)
+        return cls(model, best, rows, sse / len(rows), with_mass=mass_kg is not None)
 
-    @classmethod
-    def _fit_fixed(
-        cls, F: np.ndarray, Y: np.ndarray, rows: np.ndarray, alphas: np.ndarray
-    ) -> RidgeBaseline:
-        sc = fit_scaler(F, rows)
-        Fz = (np.asarray(F, float)[rows] - sc.mean) / sc.std
-        y_mean = np.asarray(Y, float)[rows].mean(axis=0)
-        coefs = _ridge_path(Fz, np.asarray(Y, float)[rows] - y_mean, alphas)
-        return cls(sc.mean, sc.std, y_mean, coefs, alphas, rows, np.zeros(0))
-
-    def _predict_with(self, F: np.ndarray, a: int) -> np.ndarray:
-        return ((np.asarray(F, float) - self.f_mean) / self.f_std) @ self.coef[a] + self.y_mean
-
-    def predict(self, F: np.ndarray) -> np.ndarray:
-        return ((np.asarray(F, float) - self.f_mean) / self.f_std) @ self.coef + self.y_mean
+    def predict(self, F: np.ndarray, mass_kg: np.ndarray | None = None) -> np.ndarray:
+        if self.with_mass and mass_kg is None:
+            raise ValueError("the ridge_mass baseline needs the runners' body mass")
+        X = self._design(F, mass_kg if self.with_mass else None)
+        out = np.asarray(self.model.predict(X), float).reshape(len(X), -1)
+        return out * np.asarray(mass_kg, float)[:, None] if self.with_mass else out
 
 
 def fit_baselines(
@@ -126,13 +131,13 @@ def fit_baselines(
     inner_folds: int,
     seed: int,
 ) -> dict[str, MeanBaseline | BodyMassBaseline | RidgeBaseline]:
-    """The three baselines fitted on ``rows`` (training rows of one fold)."""
+    """The four baselines fitted on ``rows`` (training rows of one fold)."""
+    kw = {"alphas": alphas, "inner_folds": inner_folds, "seed": seed}
     return {
         "mean": MeanBaseline.fit(Y, rows),
         "body_mass": BodyMassBaseline.fit(Y, mass_kg, rows),
-        "ridge": RidgeBaseline.fit(
-            F, Y, subject, rows, alphas=alphas, inner_folds=inner_folds, seed=seed
-        ),
+        "ridge": RidgeBaseline.fit(F, Y, subject, rows, **kw),  # type: ignore[arg-type]
+        "ridge_mass": RidgeBaseline.fit(F, Y, subject, rows, mass_kg=mass_kg, **kw),  # type: ignore[arg-type]
     }
 
 
@@ -149,5 +154,5 @@ def predict_baselines(
         elif isinstance(b, BodyMassBaseline):
             out[name] = b.predict(mass_kg)
         else:
-            out[name] = b.predict(F)
+            out[name] = b.predict(F, mass_kg)
     return out

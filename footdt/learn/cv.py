@@ -66,11 +66,13 @@ def run_fold(
     val = spec.validation
     train_subjects = fold.train_subjects(ds)
     test = fold.test_rows
-    fitted = fit_baselines(ds.features, ds.Y, ds.body_mass_kg, ds.subject, fold.train_rows,
+    fitted = fit_baselines(ds.ridge_features, ds.Y, ds.body_mass_kg, ds.subject, fold.train_rows,
                            alphas=val.ridge_alphas, inner_folds=val.inner_folds, seed=val.seeds[0])  # fmt: skip
     frames = [
         long_predictions(ds, test, p, name, fold.index)
-        for name, p in predict_baselines(fitted, ds.features[test], ds.body_mass_kg[test]).items()
+        for name, p in predict_baselines(
+            fitted, ds.ridge_features[test], ds.body_mass_kg[test]
+        ).items()
     ]
     given, tuning = dict(spec.model.hyperparameters), None
     if spec.model.search_space:
@@ -83,9 +85,15 @@ def run_fold(
         write_json(out / "tuning" / f"fold_{fold.index:02d}.json", res.trials)
     hp = resolve_hyperparameters(given)
     preds, perm_frames, att_frames, scalers = [], [], [], None
+    stopping: list[dict[str, Any]] = []
     for k, seed in enumerate(val.seeds):
         res_t = train_and_predict(spec, ds, fold.train_rows, test, hp, seed=seed, score=False)
         preds.append(res_t.pred_mpa)
+        h = res_t.history
+        stopping.append({"seed": seed, "subjects": list(res_t.stop_subjects),
+                         "epochs_run": len(h.train_loss), "best_epoch": h.best_epoch})  # fmt: skip
+        write_csv(out / "curves" / f"fold_{fold.index:02d}_{fold.held_out}_seed{seed}.csv",
+                  _curve_frame(h))  # fmt: skip
         if opts.save_models:
             res_t.model.save(
                 out / "models" / f"fold_{fold.index:02d}_{fold.held_out}_seed{seed}.keras"
@@ -96,7 +104,9 @@ def run_fold(
         for group, cols in input_groups(ds.channels, ds.static_names).items():
             for r in range(len(perm)):
                 x, s = permuted_inputs(ds.X, ds.static, test, perm[r, test], group, cols)
-                p = scalers.y.inverse(predict(res_t.model, scale_inputs(scalers, x, s)))
+                p = scalers.to_mpa(
+                    predict(res_t.model, scale_inputs(scalers, x, s)), ds.body_mass_kg[test]
+                )
                 perm_frames.append(
                     long_predictions(ds, test, p, "model", fold.index, permuted=group, repeat=r)
                 )
@@ -124,6 +134,8 @@ def run_fold(
         "baseline_values": {"mean": fitted["mean"].value.tolist(),  # type: ignore[union-attr]
                             "body_mass": fitted["body_mass"].per_kg.tolist()},  # type: ignore[union-attr]
         "ridge_alpha": dict(zip(ds.targets, ridge.alpha.tolist(), strict=True)),
+        "target_scaling": spec.model.target_scaling,
+        "early_stopping": stopping,
         "seconds": round(time.perf_counter() - t0, 2),
     }  # fmt: skip
     arrays = scalers.as_arrays()
@@ -148,9 +160,13 @@ def run_loso(
     opts = options or RunOptions()
     emit: Event = on_event or (lambda _k, _i: None)
     out = Path(out_dir)
-    for sub in ("models", "scalers", "tuning"):
+    for sub in ("models", "scalers", "tuning", "curves"):
         (out / sub).mkdir(parents=True, exist_ok=True)
     setup_tensorflow(deterministic=spec.validation.deterministic)
+    if spec.model.search_space and opts.storage is None:  # every fold's study kept with the run
+        from dataclasses import replace
+
+        opts = replace(opts, storage=f"sqlite:///{(out / 'optuna.db').resolve()}")
     folds = loso_folds(ds)
     if opts.max_folds is not None:
         folds = folds[: opts.max_folds]
@@ -161,6 +177,10 @@ def run_loso(
         "tuned": bool(spec.model.search_space), "inner_trials": spec.validation.inner_trials,
         "seeds": spec.validation.seeds, "targets": list(ds.targets), "peak_stat": spec.peak_stat,
         "samples": spec.inputs.samples, "channels": list(ds.channels), "static": list(ds.static_names),
+        "target_scaling": spec.model.target_scaling,
+        "early_stopping_patience": spec.validation.early_stopping_patience,
+        "optuna_storage": opts.storage if (opts.storage or "sqlite").startswith("sqlite")
+        else "--storage (URL not recorded: it may hold a password)",
         "label_backend": ds.label_backend, "store": opts.store, "cohort": opts.cohort,
         "dataset_hash": ds.content_hash(), "n_subjects": len(ds.subjects), "n_samples": ds.n,
         "n_folds": len(folds), "partial": len(folds) < len(ds.subjects),
@@ -198,6 +218,20 @@ def run_loso(
     write_json(out / "run.json", run)
     emit("done", {"seconds": run["seconds"], "out": str(out)})
     return run
+
+
+def _curve_frame(h: Any) -> Any:
+    """One training's loss per epoch (standardised targets): training rows, the early-stopping
+    runners when there are any, and the domain classifier's loss when adapting."""
+    import pandas as pd
+
+    n = len(h.train_loss)
+    cols: dict[str, Any] = {"epoch": np.arange(1, n + 1), "train_loss": h.train_loss}
+    if h.stop_loss:
+        cols["stop_loss"] = h.stop_loss[:n]
+    if any(h.domain_loss):
+        cols["domain_loss"] = h.domain_loss
+    return pd.DataFrame(cols)
 
 
 def _attention_frame(ds: Dataset, att: list[tuple[np.ndarray, np.ndarray]]) -> Any:

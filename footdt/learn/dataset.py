@@ -23,7 +23,12 @@ from footdt.learn.features import imu_features
 if TYPE_CHECKING:
     from footdt.spec.experiment import ExperimentSpec
 
-STATIC_UNITS = {"body_mass": "kg", "height": "m", "foot_length": "mm", "speed": "m/s"}
+from footdt.gait.timing import TIMING_FEATURES, TIMING_UNITS, timing_matrix
+
+#: Static side inputs and their units: the runner's (manifest) and the recording's stride timing
+#: (``footdt.gait.timing``, from the window file's IC/TO times, as ``footdt predict`` computes it).
+STATIC_UNITS = {"body_mass": "kg", "height": "m", "foot_length": "mm", "speed": "m/s",
+                **TIMING_UNITS}  # fmt: skip
 
 
 class DatasetError(FootdtError):
@@ -75,6 +80,7 @@ class Dataset:
     Y: np.ndarray  # (n, K) float64, MPa
     static: np.ndarray  # (n, S) float64
     features: np.ndarray  # (n, F) float64, see features.py for units
+    timing: np.ndarray  # (n, len(TIMING_FEATURES)) float64, footdt.gait.timing
     subject: np.ndarray  # (n,) str
     trial: np.ndarray  # (n,) str
     stride: np.ndarray  # (n,) int, -1 for a trial-mean sample
@@ -91,6 +97,15 @@ class Dataset:
         return len(self.Y)
 
     @property
+    def ridge_features(self) -> np.ndarray:
+        """(n, F + timing) inputs of the ridge baselines: IMU features and stride timing."""
+        return np.concatenate([self.features, self.timing], axis=1)
+
+    @property
+    def ridge_feature_names(self) -> tuple[str, ...]:
+        return (*self.feature_names, *TIMING_FEATURES)
+
+    @property
     def subjects(self) -> list[str]:
         """Distinct subject ids in cohort order."""
         return list(dict.fromkeys(self.subject.tolist()))
@@ -105,6 +120,7 @@ class Dataset:
             "Y",
             "static",
             "features",
+            "timing",
             "subject",
             "trial",
             "stride",
@@ -139,6 +155,15 @@ def read_windows(
     (n_strides,) in s when the file has ``stance_time_s`` (cohort generator) or ``stance_s``
     (``gait.phases.Windows``), else None. ``channels`` and ``samples_per_phase``, when the file
     records them, must match the manifest's channel order and the spec."""
+    w, stance, _ = read_window_file(cohort_dir, subject, trial, n_samples)
+    return w, stance
+
+
+def read_window_file(
+    cohort_dir: Path, subject: Subject, trial: Trial, n_samples: int
+) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+    """``read_windows`` plus the (n_strides, len(TIMING_FEATURES)) stride timing, when the file
+    holds the strides' ``ic_s`` and ``to_s`` (else None)."""
     path = cohort_dir / trial.imu
     where = f"subject {subject.id} trial {trial.id}"
     try:
@@ -150,6 +175,11 @@ def read_windows(
             stance = None if key is None else np.asarray(npz[key], float)
             channels = tuple(str(c) for c in npz["channels"]) if "channels" in npz.files else None
             spp = int(npz["samples_per_phase"]) if "samples_per_phase" in npz.files else None
+            events = (
+                (np.asarray(npz["ic_s"], float), np.asarray(npz["to_s"], float))
+                if {"ic_s", "to_s"} <= set(npz.files)
+                else None
+            )
     except (OSError, ValueError) as exc:
         raise DatasetError(f"{where}: cannot read IMU windows {path}: {exc}") from None
     if channels is not None and channels != WINDOW_CHANNELS:
@@ -173,10 +203,22 @@ def read_windows(
         raise DatasetError(
             f"{where}: stance times in {path} must be {len(w)} positive values in s, got {stance}"
         )
-    return w, stance
+    timing = None
+    if events is not None:
+        ic, to = events
+        if ic.shape != (len(w),) or to.shape != ic.shape or not (to > ic).all():
+            raise DatasetError(
+                f"{where}: ic_s/to_s in {path} must be {len(w)} stride times with to_s > ic_s"
+            )
+        try:
+            timing = timing_matrix(ic, to, TIMING_FEATURES)
+        except ValueError as exc:
+            raise DatasetError(f"{where}: {path}: {exc}") from None
+    return w, stance, timing
 
 
 def _static_value(name: str, subject: Subject, trial: Trial) -> float:
+    """A manifest static input (timing inputs come from the window file, not from here)."""
     value = {
         "body_mass": subject.body_mass_kg,
         "height": subject.height_m,
@@ -268,7 +310,7 @@ def assemble(
     per_stride = spec.inputs.samples == "stride"
     _check_targets(targets, table, backend)
     cols: dict[str, list] = {
-        k: [] for k in ("X", "Y", "S", "F", "sub", "tri", "str", "grp", "mass")
+        k: [] for k in ("X", "Y", "S", "F", "T", "sub", "tri", "str", "grp", "mass")
     }
     feat_names: list[str] | None = None
     for subject in manifest.subjects:
@@ -285,7 +327,13 @@ def assemble(
                     f"subject {subject.id} trial {trial.id}: target(s) {', '.join(lost[:5])} missing "
                     f"from the store (backend {backend}, peak_stat {spec.peak_stat})"
                 )
-            w, stance = read_windows(cohort_dir, subject, trial, n_samples)
+            w, stance, timing = read_window_file(cohort_dir, subject, trial, n_samples)
+            if timing is None:
+                raise DatasetError(
+                    f"subject {subject.id} trial {trial.id}: {trial.imu} has no ic_s/to_s stride "
+                    "times (needed for the timing inputs); write it with `footdt gait windows` "
+                    "or `footdt cohort generate`"
+                )
             w = w[:, :, ch_idx]
             feats, names = imu_features(w, ch_names, stance, spec.inputs.samples_per_phase)
             if feat_names is None:
@@ -295,15 +343,21 @@ def assemble(
                     f"subject {subject.id} trial {trial.id}: IMU features {names} differ from "
                     f"earlier trials' {feat_names} (stance_time_s must be in every file or none)"
                 )
-            s = [_static_value(n, subject, trial) for n in spec.inputs.static_features]
+            tcol = {n: timing[:, i] for i, n in enumerate(TIMING_FEATURES)}
+            s_rows = np.stack(
+                [tcol[n] if n in tcol else np.full(len(w), _static_value(n, subject, trial))
+                 for n in spec.inputs.static_features], axis=1,
+            ) if spec.inputs.static_features else np.zeros((len(w), 0))  # fmt: skip
             samples = (
-                [(w[i], feats[i], i) for i in range(len(w))]
+                [(w[i], feats[i], timing[i], s_rows[i], i) for i in range(len(w))]
                 if per_stride
-                else [(w.mean(axis=0), feats.mean(axis=0), -1)]
-            )
-            for x, f, k in samples:
+                else [(w.mean(axis=0), feats.mean(axis=0), timing.mean(axis=0),
+                       s_rows.mean(axis=0), -1)]
+            )  # fmt: skip
+            for x, f, tm, s, k in samples:
                 cols["X"].append(x)
                 cols["F"].append(f)
+                cols["T"].append(tm)
                 cols["str"].append(k)
                 cols["Y"].append(y)
                 cols["S"].append(s)
@@ -317,6 +371,9 @@ def assemble(
         Y=np.asarray(cols["Y"], dtype=np.float64),
         static=np.asarray(cols["S"], dtype=np.float64).reshape(len(cols["Y"]), n_static),
         features=np.asarray(cols["F"], dtype=np.float64),
+        timing=np.asarray(cols["T"], dtype=np.float64).reshape(
+            len(cols["Y"]), len(TIMING_FEATURES)
+        ),
         subject=np.asarray(cols["sub"], dtype=str),
         trial=np.asarray(cols["tri"], dtype=str),
         stride=np.asarray(cols["str"], dtype=int),

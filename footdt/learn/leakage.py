@@ -50,7 +50,9 @@ def check_fold(ds: Dataset, record: dict[str, Any], scaler: dict[str, np.ndarray
     rows_ok("the scalers", scaler["rows"])
     for name, rows in record["baseline_rows"].items():
         rows_ok(f"baseline {name}", rows)
-    for name, a in (("x", ds.X), ("y", ds.Y), ("static", ds.static)):
+    per_kg = bool(scaler["y_per_kg"]) if "y_per_kg" in scaler else False
+    y = ds.Y / ds.body_mass_kg[:, None] if per_kg else ds.Y
+    for name, a in (("x", ds.X), ("y", y), ("static", ds.static)):
         if a.shape[-1] == 0:
             continue
         mean, std = _stats(a, honest_train)
@@ -65,6 +67,9 @@ def check_fold(ds: Dataset, record: dict[str, Any], scaler: dict[str, np.ndarray
     per_kg = (ds.Y[honest_train] / ds.body_mass_kg[honest_train, None]).mean(axis=0)
     if not np.allclose(record["baseline_values"]["body_mass"], per_kg, rtol=_RTOL):
         out.append(f"{fold}: the body-mass baseline is not the training mean of label/mass")
+    for es in record.get("early_stopping", []):
+        if held in es["subjects"]:
+            out.append(f"{fold}: early stopping (seed {es['seed']}) watched the held-out subject")
     tuning = record.get("tuning")
     if tuning:
         if held in tuning["subjects_seen"]:

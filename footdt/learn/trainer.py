@@ -48,6 +48,8 @@ class History:
     train_loss: list[float] = field(default_factory=list)
     val_loss: list[float] = field(default_factory=list)
     domain_loss: list[float] = field(default_factory=list)
+    stop_loss: list[float] = field(default_factory=list)  # early-stopping runners' loss per epoch
+    best_epoch: int | None = None  # 1-based epoch whose weights were kept (early stopping)
 
 
 def _specs(model: Any) -> Any:
@@ -96,9 +98,13 @@ def fit(
     target: Arrays | None = None,
     val: Arrays | None = None,
     on_epoch: Callable[[int, float, float | None], None] | None = None,
+    stop: Arrays | None = None,
+    patience: int | None = None,
 ) -> History:
-    """Train ``model`` in place for ``hp['epochs']`` epochs; ``target`` holds the domain plan's
-    target rows (transductive), IMU only."""
+    """Train ``model`` in place for up to ``hp['epochs']`` epochs; ``target`` holds the domain
+    plan's target rows (transductive), IMU only. With ``stop`` (labelled rows of runners kept out
+    of ``train``) and ``patience``, training stops after ``patience`` epochs without a lower loss
+    on ``stop`` and the best epoch's weights are restored."""
     import tensorflow as tf
 
     rng = np.random.default_rng(seed)
@@ -180,6 +186,16 @@ def fit(
             hist.val_loss.append(val_loss)
         if on_epoch is not None:
             on_epoch(epoch, train_loss, val_loss)
+        if stop is not None and stop.y is not None and patience:
+            hist.stop_loss.append(float(np.mean((predict(model, stop) - stop.y) ** 2)))
+            best = int(np.argmin(hist.stop_loss))
+            if best == epoch:
+                best_weights = model.get_weights()
+            elif epoch - best >= patience:
+                break
+    if hist.stop_loss:
+        hist.best_epoch = int(np.argmin(hist.stop_loss)) + 1
+        model.set_weights(best_weights)
     return hist
 
 
@@ -193,6 +209,7 @@ class Outcome:
     val_loss: float | None  # MSE of standardised targets on the evaluation rows (if scored)
     history: History
     domain: DomainPlan | None
+    stop_subjects: tuple[str, ...] = ()  # training runners kept out to decide early stopping
 
 
 def scale_inputs(scalers: FoldScalers, X: np.ndarray, S: np.ndarray) -> Arrays:
@@ -204,7 +221,8 @@ def scale_inputs(scalers: FoldScalers, X: np.ndarray, S: np.ndarray) -> Arrays:
 def fold_arrays(ds: Dataset, rows: np.ndarray, scalers: FoldScalers, *, labels: bool) -> Arrays:
     """Standardised inputs (and, if ``labels``, targets) of ``rows`` with a fold's scalers."""
     a = scale_inputs(scalers, ds.X[rows], ds.static[rows])
-    return Arrays(a.x, a.s, scalers.y.transform(ds.Y[rows]) if labels else None)
+    y = scalers.targets_z(ds.Y[rows], ds.body_mass_kg[rows]) if labels else None
+    return Arrays(a.x, a.s, y)
 
 
 def train_and_predict(
@@ -221,14 +239,28 @@ def train_and_predict(
     """Fit scalers on ``train_rows`` only, train the spec's network, predict ``eval_rows``.
 
     ``score=False`` (the outer held-out subject) never touches the evaluation rows' labels.
-    In transductive mode the evaluation rows' IMU is the unlabelled target domain.
+    In transductive mode the evaluation rows' IMU is the unlabelled target domain. With early
+    stopping (``validation.early_stopping_patience``), a share of the training runners, drawn
+    with ``seed``, is kept out of the gradient steps and decides when to stop.
     """
     from footdt.learn import folds
     from footdt.learn.architectures import build_network
     from footdt.learn.dann import plan_domains
     from footdt.learn.runtime import seed_everything
 
-    scalers = folds.fit_fold_scalers(ds, train_rows)
+    per_kg = spec.model.target_scaling == "per_body_mass"
+    scalers = folds.fit_fold_scalers(ds, train_rows, per_kg=per_kg)
+    val_spec = spec.validation
+    split = (
+        folds.early_stopping_split(ds.subject[train_rows].tolist(),
+                                   val_spec.early_stopping_fraction, seed)
+        if val_spec.early_stopping_patience else None
+    )  # fmt: skip
+    stop = None
+    if split is not None:
+        stop_rows = train_rows[np.isin(ds.subject[train_rows], split[1])]
+        train_rows = train_rows[np.isin(ds.subject[train_rows], split[0])]
+        stop = fold_arrays(ds, stop_rows, scalers, labels=True)
     train = fold_arrays(ds, train_rows, scalers, labels=True)
     evaluation = fold_arrays(ds, eval_rows, scalers, labels=score)
     plan = plan_domains(
@@ -248,8 +280,11 @@ def train_and_predict(
     )
     hist = fit(
         model, train, hp, seed=seed, domain=plan, target=target,
-        val=evaluation if score else None, on_epoch=on_epoch,
+        val=evaluation if score else None, on_epoch=on_epoch, stop=stop,
+        patience=val_spec.early_stopping_patience,
     )  # fmt: skip
     pred_z = predict(model, evaluation)
     val_loss = float(np.mean((pred_z - evaluation.y) ** 2)) if evaluation.y is not None else None
-    return Outcome(model, scalers, scalers.y.inverse(pred_z), val_loss, hist, plan)
+    pred = scalers.to_mpa(pred_z, ds.body_mass_kg[eval_rows])
+    stopped_on = tuple(split[1]) if split is not None else ()
+    return Outcome(model, scalers, pred, val_loss, hist, plan, stopped_on)

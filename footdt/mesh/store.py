@@ -78,7 +78,7 @@ def load_mesh(path: str | Path) -> VolumeMesh:
 
 #: Modules whose code makes a template mesh: a cached mesh made by other code is not reused.
 TEMPLATE_MESH_CODE = (
-    "anatomy/template.py", "anatomy/template_data.py", "anatomy/landmarks.py",
+    "domain.py", "anatomy/template.py", "anatomy/template_data.py", "anatomy/landmarks.py",
     "mesh/foot.py", "mesh/foot_occ.py", "mesh/primitives.py", "mesh/gmsh_session.py",
     "mesh/topology.py", "mesh/quality.py",
 )  # fmt: skip

@@ -182,16 +182,17 @@ def _skin(mesh: VolumeMesh, lattice: Any) -> Skin:
     return Skin(mesh.nodes[nodes], tri, marks)
 
 
-def morph_template(
+def fit_lattice(
     template: VolumeMesh,
     target: FootShape,
     surface: TriangleSurface | None = None,
     smoothing: float = SMOOTHING,
-) -> tuple[VolumeMesh, Any]:
-    """Morph ``template`` (a mesh of ``reference_shape()``) onto ``target``: point-to-point
-    correspondences (skin + landmarks), then, if ``surface`` is given, refined onto it."""
+) -> Any:
+    """The FFD lattice that morphs ``template`` (a mesh of ``reference_shape()``) onto
+    ``target``: point-to-point correspondences (skin + landmarks), then, if ``surface`` is
+    given, refined onto it."""
     from footdt.shape.ffd import fit_ffd, fit_ffd_to_surface
-    from footdt.shape.morph import morph_mesh, skin_surface
+    from footdt.shape.morph import skin_surface
 
     ref = reference_shape()
     src = np.vstack([ref.skin, ref.landmarks])
@@ -201,16 +202,27 @@ def morph_template(
     weights = np.ones(len(src))
     weights[len(ref.skin) :] = LANDMARK_WEIGHT
     if surface is None:
-        lattice = fit_ffd(
+        return fit_ffd(
             src, dst, LATTICE, degree=DEGREE, smoothing=smoothing, box=(lo, hi), weights=weights
         )
-    else:
-        nodes, tri = skin_surface(template)
-        lattice = fit_ffd_to_surface(
-            template.nodes[nodes], surface, LATTICE, degree=DEGREE, box=(lo, hi),
-            correspondences=(src, dst), correspondence_weight=0.1, source_triangles=tri,
-            smoothing=smoothing,
-        ).lattice  # fmt: skip
+    nodes, tri = skin_surface(template)
+    return fit_ffd_to_surface(
+        template.nodes[nodes], surface, LATTICE, degree=DEGREE, box=(lo, hi),
+        correspondences=(src, dst), correspondence_weight=0.1, source_triangles=tri,
+        smoothing=smoothing,
+    ).lattice  # fmt: skip
+
+
+def morph_template(
+    template: VolumeMesh,
+    target: FootShape,
+    surface: TriangleSurface | None = None,
+    smoothing: float = SMOOTHING,
+) -> tuple[VolumeMesh, Any]:
+    """Morph ``template`` (a mesh of ``reference_shape()``) onto ``target`` (``fit_lattice``)."""
+    from footdt.shape.morph import morph_mesh
+
+    lattice = fit_lattice(template, target, surface, smoothing)
     return morph_mesh(template, lattice), lattice
 
 

@@ -32,10 +32,15 @@ class Inputs(_Strict):
     sensors: list[Sensor] = Field(default_factory=_sensors)
     channels: list[Axis] = Field(default_factory=_axes)
     samples_per_phase: int = Field(100, gt=0)
-    static_features: list[Literal["body_mass", "height", "foot_length", "speed"]] = Field(
+    static_features: list[
+        Literal["body_mass", "height", "foot_length", "speed", "contact_time", "step_time",
+                "stride_time", "flight_time", "cadence"]
+    ] = Field(
         default_factory=list,
-        description="Side inputs: body_mass (kg), height (m), foot_length (mm), speed (m/s).",
-    )
+        description="Side inputs: body_mass (kg), height (m), foot_length (mm), speed (m/s) from "
+        "the manifest; contact_time, step_time, stride_time, flight_time (s) and cadence "
+        "(steps/min) from the recording's gait events (footdt.gait.timing).",
+    )  # fmt: skip
     samples: Literal["trial_mean", "stride"] = Field(
         "trial_mean",
         description="trial_mean: one sample per trial, the mean window over its strides; "
@@ -51,6 +56,12 @@ class ModelChoice(_Strict):
         default_factory=dict,
         description="name: [choices] | {low, high, log?, step?}; tuned by Optuna inside each "
         "outer training fold. Empty: the hyperparameters are used as given.",
+    )
+    target_scaling: Literal["per_body_mass", "standard"] = Field(
+        "per_body_mass",
+        description="per_body_mass: the network learns label / body mass, standardised, with a "
+        "zero-initialised output, so it starts from (and falls back to) the body-mass baseline; "
+        "standard: labels in MPa, standardised (starts from the training mean).",
     )
     domain_adaptation: Literal["none", "transductive", "inductive"] = "none"
     domain_key: Literal["group", "subject"] = Field(
@@ -74,6 +85,19 @@ class Validation(_Strict):
     )
     seeds: list[int] = Field(default_factory=lambda: [0], min_length=1)
     pruner: Pruner = Field(default_factory=Pruner)
+    early_stopping_patience: int | None = Field(
+        10,
+        ge=1,
+        description="Epochs without improvement on the early-stopping runners before training "
+        "stops (the best epoch's weights are kept); null: train every epoch.",
+    )
+    early_stopping_fraction: float = Field(
+        0.2,
+        gt=0,
+        lt=1,
+        description="Share of each fold's training runners held out (per seed, at random) to "
+        "stop training early; never the held-out runner.",
+    )
     ridge_alphas: list[float] = Field(
         default_factory=lambda: [10.0**e for e in range(-3, 4)],
         min_length=1,

@@ -34,8 +34,9 @@ import numpy as np
 from footdt.errors import FootdtError
 from footdt.gait.events import GaitEvents, Stride
 from footdt.gait.recording import SENSORS, GaitDataError, Issue, Recording
+from footdt.gait.timing import TIMING_FEATURES
 from footdt.learn.dataset import TargetRef, resolve_targets
-from footdt.learn.folds import FoldScalers, Scaler
+from footdt.learn.folds import FoldScalers
 from footdt.twin.damage import DEFAULT_EXPONENT, BoneDamage, damage_by_bone, reference_stress
 from footdt.twin.intervals import DEFAULT_LEVEL, Calibration, Method, calibration_from_predictions
 from footdt.twin.ood import OodReference, fit_reference, training_strides
@@ -80,6 +81,20 @@ class Twin:
     def sensors(self) -> tuple[str, ...]:
         return tuple(s for s in SENSORS if any(c.startswith(f"{s}_") for c in self.channels))
 
+    @property
+    def per_kg(self) -> bool:
+        """The networks learned stress per kg of body mass (the mass scales their output)."""
+        return any(f.scalers.y_per_kg for f in self.folds)
+
+    @property
+    def user_static(self) -> tuple[str, ...]:
+        """Static inputs the user gives (``--static``): the run's, less the stride timing that
+        is measured from the recording, plus body mass when the networks learned per kg."""
+        names = [n for n in self.static_names if n not in TIMING_FEATURES]
+        if self.per_kg and "body_mass" not in names:
+            names.append("body_mass")
+        return tuple(names)
+
 
 def check_run_version(run_dir: Path) -> dict[str, Any]:
     """``run.json`` of a footdt run this version can read; otherwise a one-line TwinError."""
@@ -104,8 +119,7 @@ def _scalers(path: Path) -> FoldScalers:
     if not path.is_file():
         raise TwinError(f"{path} is missing; the run is incomplete (re-run footdt train)")
     with np.load(path) as z:
-        rows = z["rows"]
-        return FoldScalers(*(Scaler(z[f"{k}_mean"], z[f"{k}_std"], rows) for k in ("x", "y", "static")))  # fmt: skip
+        return FoldScalers.from_arrays(z)
 
 
 def _load_network(path: Path, run: dict[str, Any]) -> Any:
@@ -361,20 +375,44 @@ class Prediction:
     meta: dict[str, Any] = field(default_factory=dict)
 
 
-def static_inputs(twin: Twin, static: Mapping[str, float] | None) -> np.ndarray:
-    """The (1, S) static input row in the run's order; unknown or missing names are errors."""
+def static_inputs(twin: Twin, static: Mapping[str, float] | None) -> dict[str, float]:
+    """The user's static inputs (``Twin.user_static``), checked; unknown or missing names and
+    timing inputs (measured from the recording) are errors."""
     given = dict(static or {})
-    unknown = sorted(set(given) - set(twin.static_names))
+    measured = sorted(set(given) & set(TIMING_FEATURES))
+    if measured:
+        raise TwinError(f"static input(s) {', '.join(measured)} are measured from the recording's "
+                        "gait events: do not pass them")  # fmt: skip
+    unknown = sorted(set(given) - set(twin.user_static))
     if unknown:
         raise TwinError(f"static input(s) {', '.join(unknown)} are not inputs of this run "
-                        f"(it uses {', '.join(twin.static_names) or 'none'})")  # fmt: skip
-    missing = [n for n in twin.static_names if n not in given]
+                        f"(it uses {', '.join(twin.user_static) or 'none'})")  # fmt: skip
+    missing = [n for n in twin.user_static if n not in given]
     if missing:
         from footdt.learn.dataset import STATIC_UNITS
 
         hint = " ".join(f"--static {n}=<{STATIC_UNITS[n]}>" for n in missing)
-        raise TwinError(f"the run uses static input(s) {', '.join(missing)}: pass {hint}")
-    return np.array([[float(given[n]) for n in twin.static_names]], dtype=float)
+        why = (
+            " (its networks learned stress per kg of body mass)"
+            if missing == ["body_mass"] and twin.per_kg
+            else ""
+        )
+        raise TwinError(f"the run uses static input(s) {', '.join(missing)}{why}: pass {hint}")
+    return {n: float(given[n]) for n in twin.user_static}
+
+
+def static_rows(twin: Twin, given: Mapping[str, float], strides: Sequence[Stride]) -> np.ndarray:
+    """(n_strides, S) static inputs in the run's order: the user's values and each stride's
+    timing from its gait events (``footdt.gait.timing``, as the training windows had it)."""
+    from footdt.gait.timing import stride_timing
+
+    ic = np.array([s.ic_s for s in strides])
+    to = np.array([s.to_s for s in strides])
+    timing = stride_timing(ic, to) if any(n in TIMING_FEATURES for n in twin.static_names) else {}
+    cols = [
+        timing[n] if n in timing else np.full(len(strides), given[n]) for n in twin.static_names
+    ]
+    return np.stack(cols, axis=1) if cols else np.zeros((len(strides), 0))
 
 
 def predict_recording(
@@ -386,15 +424,17 @@ def predict_recording(
     from footdt.learn.trainer import predict, scale_inputs
     from footdt.twin.ood import stride_features
 
-    s_row = static_inputs(twin, static)
+    given = static_inputs(twin, static)
     x, used = stride_windows(rec, events, twin.channels, twin.samples_per_phase)
     n = len(x)
     x_all = x if twin.samples == "stride" else np.concatenate([x, x.mean(axis=0, keepdims=True)])
-    s_all = np.repeat(s_row, len(x_all), axis=0)
+    s_rows = static_rows(twin, given, used)
+    s_all = s_rows if twin.samples == "stride" else np.concatenate([s_rows, s_rows.mean(axis=0, keepdims=True)])  # fmt: skip
+    mass = np.full(len(x_all), given.get("body_mass", np.nan))
     fold_pred = np.empty((len(twin.folds), len(x_all), len(twin.targets)))
     for j, f in enumerate(twin.folds):
         arr = scale_inputs(f.scalers, x_all.astype(np.float32), s_all)
-        fold_pred[j] = np.mean([f.scalers.y.inverse(predict(m, arr)) for m in f.models], axis=0)
+        fold_pred[j] = np.mean([f.scalers.to_mpa(predict(m, arr), mass) for m in f.models], axis=0)
     stride_fold = fold_pred[:, :n]
     rec_fold = stride_fold.mean(axis=1) if twin.samples == "stride" else fold_pred[:, n]
     ids = [f.index for f in twin.folds]

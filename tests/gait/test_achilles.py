@@ -72,14 +72,10 @@ def test_synthetic_stance_peaks_at_6_to_10_body_weights() -> None:
         ap_grf_bw,
         vertical_grf_bw,
     )
+    from footdt.cohort.state import mean_state
+    from tests.cohort.test_stance import gait
 
-    p = StanceParams(
-        body_mass_kg=68.0, foot_length_mm=265.0, foot_width_mm=100.0, arch_height_mm=40.0,
-        stance_s=0.26, step_s=0.36, strike_index=0.18, impact_bw=1.6, impact_at=0.12,
-        impact_width=0.03, peak_at=0.44, active_shape=1.6, ap_bw=0.3, cop_end=0.88,
-        pitch_ic_deg=7.0, pitch_to_deg=-40.0, foot_flat_at=0.3, heel_off_at=0.5,
-        ankle_ic_deg=3.0, ankle_peak_deg=19.0, ankle_to_deg=-18.0,
-    )  # fmt: skip
+    p = StanceParams(mean_state(gait(), 3.0), 68.0, 265.0)
     s = np.linspace(0, 1, 201)
     g = FootShankGeometry()
     r = ankle_lever_mm(s, p, g.ankle_mm)
@@ -88,3 +84,15 @@ def test_synthetic_stance_peaks_at_6_to_10_body_weights() -> None:
     f = achilles_force_n(GeometricAchillesModel(g), m, ankle_deg(s, p)) / bw
     assert 6.0 <= f.max() <= 10.0  # REFERENCE: ~6-10 BW
     assert 0.4 <= s[np.argmax(f)] <= 0.65  # near mid-stance to 60 % of stance
+
+
+def test_runner_achilles_scales_the_arm_and_adds_cocontraction() -> None:
+    from footdt.gait.achilles import RunnerAchilles
+
+    base = GeometricAchillesModel(FootShankGeometry())
+    runner = RunnerAchilles(base, arm_scale=0.8, cocontraction=0.1)
+    assert float(runner.moment_arm_mm(10.0)) == pytest.approx(0.8 * float(base.moment_arm_mm(10.0)))
+    f0 = achilles_force_n(base, np.array([100.0, -5.0]), np.array([10.0, 10.0]))
+    f1 = achilles_force_n(runner, np.array([100.0, -5.0]), np.array([10.0, 10.0]))
+    assert f1[0] == pytest.approx(f0[0] * 1.1 / 0.8) and f1[1] == 0.0
+    np.testing.assert_allclose(runner.line_of_action(5.0), base.line_of_action(5.0))

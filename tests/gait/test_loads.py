@@ -60,7 +60,7 @@ def test_phase_means_match_a_hand_computation(tmp_path: Path) -> None:
         assert loads.phase(ph).achilles is None
     frag = fragment(loads)
     assert [p["name"] for p in frag["phases"]] == ["initial_contact", "mid_stance", "push_off"]
-    assert frag["phases"][2]["pressures"][1] == {"surface": "forefoot", "value": 0.3}
+    assert {"surface": "forefoot", "value": 0.3} in frag["phases"][2]["pressures"]
 
 
 def test_two_stances_are_averaged_and_no_stance_is_an_error(tmp_path: Path) -> None:

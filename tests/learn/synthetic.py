@@ -115,7 +115,9 @@ def make_cohort(
             inten = np.clip(inten, 0.3, None)
             w = np.stack([stride_window(rng, float(k), rearfoot) for k in inten])
             rel = f"imu/{sid}_{tid}.npz"
-            np.savez(cohort / rel, windows=w)
+            ic = 0.5 + 0.72 * np.arange(n_strides) + rng.normal(0, 0.005, n_strides)
+            to = ic + 0.26 / inten**0.3  # faster (more intense) strides touch down shorter
+            np.savez(cohort / rel, windows=w, ic_s=ic, to_s=to)
             trials.append(Trial(id=tid, imu=rel, spec="subject.yaml", speed_m_s=speed))
             intensity[(sid, tid)] = float(inten.mean())
             rows += make_rows(sid, tid, float(inten.mean()), mass / 67.7, rng, noise, imu_weight)

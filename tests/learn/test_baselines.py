@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from footdt.learn.baselines import (
+    BASELINES,
     BodyMassBaseline,
     MeanBaseline,
     RidgeBaseline,
@@ -47,7 +48,7 @@ def test_ridge_recovers_a_linear_law_and_ignores_other_rows() -> None:
 def test_ridge_beats_mean_when_labels_follow_the_imu(tmp_path) -> None:
     syn = make_cohort(tmp_path, n_subjects=12, imu_weight=0.9, noise=0.02)
     ds = load_dataset(tiny_spec(), syn.store, syn.cohort)
-    err: dict[str, list[np.ndarray]] = {"mean": [], "body_mass": [], "ridge": []}
+    err: dict[str, list[np.ndarray]] = {k: [] for k in BASELINES}
     for fold in loso_folds(ds):
         fitted = fit_baselines(ds.features, ds.Y, ds.body_mass_kg, ds.subject, fold.train_rows,
                                alphas=[0.01, 0.1, 1, 10, 100], inner_folds=3, seed=0)  # fmt: skip
@@ -59,3 +60,25 @@ def test_ridge_beats_mean_when_labels_follow_the_imu(tmp_path) -> None:
     rmse = {k: np.sqrt(np.concatenate(v).mean(axis=0)) for k, v in err.items()}
     assert (rmse["ridge"] < 0.7 * rmse["mean"]).all(), rmse
     assert (rmse["ridge"] < rmse["body_mass"]).all(), rmse
+
+
+def test_ridge_mass_learns_load_per_kg_and_falls_back_to_body_mass() -> None:
+    """Labels = mass x (a + b x feature): ridge_mass recovers them; with an uninformative
+    feature and a large penalty it returns the body-mass baseline."""
+    rng = np.random.default_rng(1)
+    n = 60
+    mass = rng.uniform(50, 90, n)
+    f = rng.normal(size=(n, 2))
+    Y = (mass * (0.1 + 0.03 * f[:, 0]))[:, None]
+    subject = np.repeat([f"S{i}" for i in range(20)], 3)
+    rows = np.arange(45)
+    r = RidgeBaseline.fit(f, Y, subject, rows, alphas=[1e-3, 1.0], inner_folds=3, seed=0,
+                          mass_kg=mass)  # fmt: skip
+    np.testing.assert_allclose(r.predict(f[45:], mass[45:]), Y[45:], rtol=1e-3)
+    noise = rng.normal(size=(n, 2))
+    flat = RidgeBaseline.fit(noise, Y, subject, rows, alphas=[1e9], inner_folds=3, seed=0,
+                             mass_kg=mass)  # fmt: skip
+    bm = BodyMassBaseline.fit(Y, mass, rows)
+    np.testing.assert_allclose(
+        flat.predict(noise[45:], mass[45:]), bm.predict(mass[45:]), rtol=1e-4
+    )

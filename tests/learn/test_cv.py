@@ -62,7 +62,7 @@ def test_predictions_cover_every_held_out_trial_and_predictor(
 ) -> None:
     out, ds = tuned_run
     pred = pd.read_csv(out / "predictions.csv", dtype={"subject": str, "trial": str})
-    assert set(pred.predictor) == {"model", "mean", "body_mass", "ridge"}
+    assert set(pred.predictor) == {"model", "mean", "body_mass", "ridge", "ridge_mass"}
     for predictor, d in pred.groupby("predictor"):
         assert len(d) == 2 * 2 * len(QUICK_TARGETS), predictor  # 2 subjects x 2 trials x 4 targets
         assert set(d.subject) == {"S01", "S02"}

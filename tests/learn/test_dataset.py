@@ -199,14 +199,35 @@ def test_grouped_kfold_validates_each_subject_once() -> None:
 def test_recorded_channels_samples_and_stance_times_are_checked(fresh_cohort: Synthetic) -> None:
     path = fresh_cohort.cohort / "imu" / "S02_T1.npz"
     w = np.load(path)["windows"]
-    np.savez(path, windows=w, channels=np.array(WINDOW_CHANNELS[::-1]))
+    z = dict(np.load(path))
+    ev = {"ic_s": z["ic_s"], "to_s": z["to_s"]}
+    np.savez(path, windows=w, channels=np.array(WINDOW_CHANNELS[::-1]), **ev)
     with pytest.raises(DatasetError, match="subject S02 trial T1: .* has channels"):
         assemble(tiny_spec(), fresh_cohort.manifest, fresh_cohort.cohort, fresh_cohort.rows)
-    np.savez(path, windows=w, samples_per_phase=np.array(50))
+    np.savez(path, windows=w, samples_per_phase=np.array(50), **ev)
     with pytest.raises(DatasetError, match="subject S02 trial T1: .* 50 samples per phase"):
         assemble(tiny_spec(), fresh_cohort.manifest, fresh_cohort.cohort, fresh_cohort.rows)
     for imu in sorted((fresh_cohort.cohort / "imu").glob("*.npz")):  # gait.phases spelling
-        w = np.load(imu)["windows"]
-        np.savez(imu, windows=w, stance_s=np.full(len(w), 0.25), channels=np.array(WINDOW_CHANNELS))
+        z = dict(np.load(imu))
+        np.savez(imu, windows=z["windows"], stance_s=np.full(len(z["windows"]), 0.25),
+                 channels=np.array(WINDOW_CHANNELS), ic_s=z["ic_s"], to_s=z["to_s"])  # fmt: skip
     ds = assemble(tiny_spec(), fresh_cohort.manifest, fresh_cohort.cohort, fresh_cohort.rows)
     assert ds.feature_names[-1] == "stance_time_s" and (ds.features[:, -1] == 0.25).all()
+    z = dict(np.load(path))
+    np.savez(path, windows=z["windows"], ic_s=z["ic_s"])
+    with pytest.raises(DatasetError, match="S02 trial T1: imu/S02_T1.npz has no ic_s/to_s"):
+        assemble(tiny_spec(), fresh_cohort.manifest, fresh_cohort.cohort, fresh_cohort.rows)
+    np.savez(path, windows=z["windows"], ic_s=z["ic_s"], to_s=z["ic_s"] - 0.1)
+    with pytest.raises(DatasetError, match="S02 trial T1: .* with to_s > ic_s"):
+        assemble(tiny_spec(), fresh_cohort.manifest, fresh_cohort.cohort, fresh_cohort.rows)
+
+
+def test_timing_inputs_come_from_the_strides_gait_events(fresh_cohort: Synthetic) -> None:
+    spec = tiny_spec(static_features=["body_mass", "contact_time", "step_time", "flight_time"])
+    ds = assemble(spec, fresh_cohort.manifest, fresh_cohort.cohort, fresh_cohort.rows)
+    z = np.load(fresh_cohort.cohort / "imu" / "S01_T1.npz")
+    contact = z["to_s"] - z["ic_s"]
+    step = 0.5 * (z["ic_s"][1] - z["ic_s"][0])  # two strides: the one gap serves both
+    row = ds.rows_of(["S01"])[0]
+    np.testing.assert_allclose(ds.static[row, 1:], [contact.mean(), step, step - contact.mean()])
+    assert ds.static_names == ("body_mass", "contact_time", "step_time", "flight_time")

@@ -71,7 +71,9 @@ def test_leaky_scaler_in_a_real_run_stops_it(
     ds: Dataset, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tf_ready: object
 ) -> None:
     honest = folds.fit_fold_scalers
-    monkeypatch.setattr(folds, "fit_fold_scalers", lambda d, rows: honest(d, np.arange(d.n)))
+    monkeypatch.setattr(
+        folds, "fit_fold_scalers", lambda d, rows, **kw: honest(d, np.arange(d.n), **kw)
+    )
     with pytest.raises(LeakageError, match="scaler"):
         run_loso(tiny_spec(static_features=["body_mass"]), ds, tmp_path / "run",
                  options=RunOptions(max_folds=1, save_models=False))  # fmt: skip

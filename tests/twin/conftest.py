@@ -145,10 +145,10 @@ def make_twin_cohort(root: Path, *, n_train: int, n_held: int, trials: int = 2, 
 
 @pytest.fixture(scope="session")
 def twin_cohort(tmp_path_factory: pytest.TempPathFactory) -> TwinCohort:
-    """A 1-epoch cnn1d LOSO run (body mass as a static input) on 5 runners x 2 trials x 6
+    """A 1-epoch cnn1d LOSO run (body mass, contact and flight time as static inputs) on 5 runners x 2 trials x 6
     strides; 2 new runners' recordings."""
     from footdt.learn.runtime import setup_tensorflow
 
     setup_tensorflow(deterministic=True)
     return make_twin_cohort(tmp_path_factory.mktemp("twin"), n_train=5, n_held=2,
-                            static=("body_mass",))  # fmt: skip
+                            static=("body_mass", "contact_time", "flight_time"))  # fmt: skip

@@ -173,3 +173,24 @@ def test_a_network_that_does_not_load_is_named(twin_cohort: TwinCohort, tmp_path
         match=r"fold_01_R002_seed0.keras: cannot load the network .*retrain or install that version",
     ):
         load_twin(run)
+
+
+def test_timing_inputs_are_measured_from_the_recording(twin: Twin, twin_cohort: TwinCohort) -> None:
+    """The run's timing inputs come from the strides predict windows (footdt.gait.timing), as
+    they came from the training windows' IC/TO; the user may not pass them."""
+    from footdt.gait.timing import stride_timing
+    from footdt.twin.predict import static_rows
+
+    assert twin.static_names == ("body_mass", "contact_time", "flight_time")
+    assert twin.user_static == ("body_mass",) and twin.per_kg
+    rec, _ = read_for_twin(twin, next(iter(twin_cohort.recordings.values())), side="right")
+    rec, events, _, _ = resolve_side(rec, "right", twin)
+    with pytest.raises(TwinError, match="contact_time are measured from the recording"):
+        predict_recording(twin, rec, events, static={"body_mass": 70.0, "contact_time": 0.25})
+    _, used = stride_windows(rec, events, twin.channels, twin.samples_per_phase)
+    rows = static_rows(twin, {"body_mass": 70.0}, used)
+    t = stride_timing(np.array([s.ic_s for s in used]), np.array([s.to_s for s in used]))
+    np.testing.assert_allclose(rows[:, 0], 70.0)
+    np.testing.assert_allclose(rows[:, 1], t["contact_time"])
+    np.testing.assert_allclose(rows[:, 2], t["flight_time"])
+    assert 0.15 < rows[:, 1].mean() < 0.35 and 0.0 < rows[:, 2].mean() < 0.25

@@ -1,0 +1,140 @@
+"""Where do the wearables help? Leave-one-subject-out of the networks on a solved synthetic cohort
+beside the baselines, a swapped-IMU control and the information ceiling.
+
+Input: a directory with a synthetic cohort and its labels, as `footdt demo` leaves it
+(``DIR/cohort_solved`` or ``DIR/cohort``, and ``DIR/labels.db``), e.g. after
+``footdt demo --runners 50 --size 5 --out build/study50``.
+
+    .venv/bin/python benchmarks/study_wearables.py build/study50 \
+        [--experiment specs/experiments/demo.yaml] [--archs lstm,cnn1d] [--no-control] \
+        [--name study_wearables]
+
+For each architecture: the experiment with that architecture (everything else as in the spec:
+targets, inputs, per-kg targets, seeds, early stopping) trained by nested LOSO into
+``DIR/study/<arch>`` and evaluated (``footdt.evaluate.run.evaluate_run``): per target RMSE, r and
+MAPE of the network and every baseline, and the paired Wilcoxon p of the per-subject RMSEs against
+body mass and against ridge on IMU + body mass. The control (``footdt.learn.controls``) trains the
+first architecture again on the data set whose runners carry another runner's wearable data. The
+ceiling (``footdt.learn.ceiling``) says per target how much IMU + mass can add over mass.
+Writes benchmarks/results/<name>.json and <name>.md (the table docs/learning.md shows).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _harness import RESULTS, write
+
+
+def _loso(spec: Any, ds: Any, out: Path) -> dict[str, Any]:
+    import shutil
+
+    from footdt.evaluate.run import evaluate_run
+    from footdt.learn.cv import run_loso
+
+    if out.exists():
+        shutil.rmtree(out)
+    t0 = time.perf_counter()
+    run_loso(spec, ds, out, on_event=lambda k, i: k == "fold_done" and print(
+        f"  {i['held_out']}: {i['seconds']:.0f} s", flush=True))  # fmt: skip
+    summary = evaluate_run(out)
+    summary["seconds"] = round(time.perf_counter() - t0, 1)
+    return summary
+
+
+def _per_target(summary: dict[str, Any]) -> dict[str, Any]:
+    rows = {}
+    for t in summary["targets"]:
+        rows[t["target"]] = {
+            **{f"{pr}_{m}": round(float(t[pr][m]), 4) for pr in ("model", "body_mass", "ridge_mass")
+               for m in ("rmse_subject_mean", "r", "mape_subject_mean") if pr in t},
+            "beats_body_mass": bool(t["beats_body_mass"]), "p_vs_body_mass": t["p_vs_body_mass"],
+            "beats_ridge_mass": bool(t.get("beats_ridge_mass", False)),
+            "p_vs_ridge_mass": t.get("p_vs_ridge_mass"),
+        }  # fmt: skip
+    return rows
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("dir", type=Path)
+    ap.add_argument("--experiment", type=Path, default=Path("specs/experiments/demo.yaml"))
+    ap.add_argument("--archs", default="lstm")
+    ap.add_argument("--no-control", action="store_true")
+    ap.add_argument("--name", default="study_wearables")
+    a = ap.parse_args()
+
+    from footdt.demo.learn import quiet_tensorflow
+
+    quiet_tensorflow()
+    from footdt.learn.ceiling import information_ceiling, load_generation
+    from footdt.learn.controls import swap_runner_imu
+    from footdt.learn.dataset import load_dataset
+    from footdt.spec.loader import load_spec
+
+    cohort = a.dir / "cohort_solved" if (a.dir / "cohort_solved").is_dir() else a.dir / "cohort"
+    base = load_spec(a.experiment).spec
+    ds = load_dataset(base, a.dir / "labels.db", cohort)
+    print(f"{len(ds.subjects)} runners, {ds.n} trials, {len(ds.targets)} targets", flush=True)
+    res: dict[str, Any] = {"dir": str(a.dir), "experiment": str(a.experiment),
+                           "n_subjects": len(ds.subjects), "n_trials": ds.n, "runs": {}}  # fmt: skip
+    archs = [x for x in a.archs.split(",") if x]
+    for arch in archs:
+        spec = base.model_copy(
+            update={"model": base.model.model_copy(update={"architecture": arch})}
+        )
+        print(f"{arch}: LOSO", flush=True)
+        s = _loso(spec, ds, a.dir / "study" / arch)
+        res["runs"][arch] = {"model_beats": s["model_beats"], "seconds": s["seconds"],
+                             "targets": _per_target(s)}  # fmt: skip
+    if not a.no_control:
+        spec = base.model_copy(
+            update={"model": base.model.model_copy(update={"architecture": archs[0]})}
+        )
+        swapped, donors = swap_runner_imu(ds, seed=0)
+        print(f"control: {archs[0]} with every runner's IMU swapped for another's", flush=True)
+        s = _loso(spec, swapped, a.dir / "study" / f"{archs[0]}_swapped_imu")
+        res["control"] = {"architecture": archs[0], "donors": donors, "model_beats": s["model_beats"],
+                          "seconds": s["seconds"], "targets": _per_target(s)}  # fmt: skip
+    gen = (
+        cohort / "generation.json"
+        if (cohort / "generation.json").is_file()
+        else a.dir / "cohort" / "generation.json"
+    )
+    res["ceiling"] = information_ceiling(ds, load_generation(gen.parent))
+    path = write(a.name, res)
+    md = _markdown(res, archs)
+    (RESULTS / f"{a.name}.md").write_text(md)
+    print(md)
+    print(f"written {path}")
+
+
+def _markdown(res: dict[str, Any], archs: list[str]) -> str:
+    arch = archs[0]
+    run = res["runs"][arch]["targets"]
+    ctrl = res.get("control", {}).get("targets", {})
+    ceil = res["ceiling"]["targets"]
+    lines = [f"| target | {arch} RMSE | body mass | ridge IMU+mass | p vs body mass | swapped IMU "
+             "| R² mass | R² IMU+mass | R² state+mass |", "|---" * 9 + "|"]  # fmt: skip
+    for t, r in run.items():
+        c, g = ctrl.get(t, {}), ceil[t]["labels"]
+        lines.append(
+            f"| {t} | {r['model_rmse_subject_mean']:.2f} | {r['body_mass_rmse_subject_mean']:.2f} | "
+            f"{r['ridge_mass_rmse_subject_mean']:.2f} | {r['p_vs_body_mass']:.3g} | "
+            f"{c.get('model_rmse_subject_mean', float('nan')):.2f} | {g['body_mass']:.2f} | "
+            f"{g['imu_mass']:.2f} | {g['state_mass']:.2f} |"
+        )
+    beats = {k: v["model_beats"] for k, v in res["runs"].items()}
+    lines.append("")
+    lines.append(f"model beats (of {len(run)}): {beats}; swapped-IMU control: "
+                 f"{res.get('control', {}).get('model_beats')}")  # fmt: skip
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    main()
