@@ -16,11 +16,14 @@ Stride level (need detected events):
 
 - ``check_rate``: a wrong declared sampling rate scales every duration; a stride period outside
   0.45-1.6 s or a mean stance outside 0.12-0.5 s is refused with the rate that would fit.
-- ``check_gravity``: at mid-stance (30-50 % of stance) the sensors are nearly still, so their
-  mean specific force is gravity's reaction: about 1 g along +z. Its magnitude catches wrong
-  units (g declared as m/s^2 and back); its direction catches swapped or flipped axes. The
-  late-swing deceleration (the 60 ms before IC) points along -x and pins the anterior axis, so
-  the message can suggest the right declaration.
+- ``check_gravity``: over whole strides (IC to next IC) a sensor's mean kinematic acceleration is
+  zero (its motion repeats), so its mean specific force is gravity's reaction: about 1 g along
+  +z, as the segments swing about the vertical (with fewer than two strides: 30-50 % of stance).
+  Its magnitude catches wrong units (g declared as m/s^2 and back); its direction catches
+  swapped or flipped axes. A mid-stance window alone is not enough: the tibia leans and brakes
+  there, and reads about as much on -x as on +z (RBDS001: -1.1 g x, +1.1 g z). The late-swing
+  deceleration (the 60 ms before IC) points along -x and pins the anterior axis, so the message
+  can suggest the right declaration.
 - ``check_side``: mirrored into the right-leg frame, the tibia's mid-stance specific force tilts
   medially (+y; RBDS001: +16 deg right, +22 deg left). A clearly lateral tilt (< -5 deg) is
   flagged as a possible left leg declared right (or the reverse).
@@ -160,20 +163,21 @@ def _suggest(rec: Recording, sensor: str, z_dir: np.ndarray, x_dir: np.ndarray |
 
 
 def check_gravity(rec: Recording, events: GaitEvents) -> list[Issue]:
-    """Units and axis orientation of each sensor from gravity at mid-stance (see module doc)."""
-    mid = [(s.ic_s + 0.3 * s.stance_s, s.ic_s + 0.5 * s.stance_s) for s in events.strides]
+    """Units and axis orientation of each sensor from gravity over whole strides (module doc)."""
+    whole = [(s.ic_s, s.next_ic_s) for s in events.strides if s.next_ic_s is not None]
+    mid = whole or [(s.ic_s + 0.3 * s.stance_s, s.ic_s + 0.5 * s.stance_s) for s in events.strides]
     late = [(s.ic_s - 0.06, s.ic_s) for s in events.strides if s.ic_s - 0.06 >= rec.time[0]]
     issues = []
     for sensor in rec.sensors:
         m = _window_mean(rec, sensor, mid)
         mag = float(np.linalg.norm(m))
         if mag < 0.3 * G:
-            issues.append(Issue("units", f"{rec.source}: {sensor}: mean |a| at mid-stance is {mag:.2f} "
+            issues.append(Issue("units", f"{rec.source}: {sensor}: mean |a| over strides is {mag:.2f} "
                                 f"(declared {rec.source_units}): that is ~{mag:.1f} g, so the file is "
                                 "probably in g: use --units g", "error", sensor))  # fmt: skip
             continue
         if mag > 4.0 * G:
-            issues.append(Issue("units", f"{rec.source}: {sensor}: mean |a| at mid-stance is "
+            issues.append(Issue("units", f"{rec.source}: {sensor}: mean |a| over strides is "
                                 f"{mag / G:.1f} g (declared {rec.source_units}): the file is "
                                 "probably in m/s^2: use --units m/s^2", "error", sensor))  # fmt: skip
             continue
@@ -190,7 +194,7 @@ def check_gravity(rec: Recording, events: GaitEvents) -> list[Issue]:
         k = int(np.argmax(np.abs(d)))
         axis = f"{'+' if d[k] > 0 else '-'}{AXES[k]} (column {rec.column(sensor, k)!r})"
         what = (
-            f"gravity at mid-stance reads along {axis}, mean {m[k]:+.2f} m/s^2"
+            f"gravity (mean over whole strides) reads along {axis}, mean {m[k]:+.2f} m/s^2"
             if not z_ok
             else f"the anterior direction (from the late-swing deceleration) reads along {axis}"
         )

@@ -127,7 +127,9 @@ def test_swapped_rbds_axes_are_caught() -> None:
     swapped = Recording(
         rec.time, rec.rate_hz, {s: a[:, [2, 1, 0]] for s, a in rec.acc.items()}, source="rbds"
     )
-    with pytest.raises(GaitDataError, match="foot: gravity at mid-stance reads along \\+x"):
+    with pytest.raises(
+        GaitDataError, match=r"foot: gravity \(mean over whole strides\) reads along \+x"
+    ):
         analyse(swapped)
     mirrored_wrongly = Recording(
         rec.time, rec.rate_hz, {s: a * np.array([1, -1, 1]) for s, a in rec.acc.items()}
