@@ -8,7 +8,9 @@ Public entry points (each module's docstring states its units and rules):
 - ``checks.run_checks`` -> flagged events and ``Issue`` list (bad rate, units, axes, side...);
 - ``phases.make_windows`` -> ``Windows`` (n_strides, 300, 6): foot ax, ay, az, tibia ax, ay, az;
 - ``pressure`` (regional series, plate frames, region masks) and ``strike`` (strike index);
-- ``virtual`` (marker-cluster virtual accelerometers), ``rbds`` and ``validate`` (the RBDS check).
+- ``virtual`` (marker-cluster virtual accelerometers), ``c3d`` (markers and force platforms of a
+  C3D file), ``rbds`` (the RBDS001 trials) and ``validate`` (force-plate contacts, feet on a
+  shared plate, event matching and the leave-one-recording-out protocol).
 """
 
 from footdt.gait.recording import CHANNELS, SENSORS, GaitDataError, Issue, NoStridesError, Recording

@@ -16,11 +16,14 @@ Stride level (need detected events):
 
 - ``check_rate``: a wrong declared sampling rate scales every duration; a stride period outside
   0.45-1.6 s or a mean stance outside 0.12-0.5 s is refused with the rate that would fit.
-- ``check_gravity``: at mid-stance (30-50 % of stance) the sensors are nearly still, so their
-  mean specific force is gravity's reaction: about 1 g along +z. Its magnitude catches wrong
-  units (g declared as m/s^2 and back); its direction catches swapped or flipped axes. The
-  late-swing deceleration (the 60 ms before IC) points along -x and pins the anterior axis, so
-  the message can suggest the right declaration.
+- ``check_gravity``: over whole strides (IC to next IC) a sensor's mean kinematic acceleration is
+  zero (its motion repeats), so its mean specific force is gravity's reaction: about 1 g along
+  +z, as the segments swing about the vertical (with fewer than two strides: 30-50 % of stance).
+  Its magnitude catches wrong units (g declared as m/s^2 and back); its direction catches
+  swapped or flipped axes. A mid-stance window alone is not enough: the tibia leans and brakes
+  there, and reads about as much on -x as on +z (RBDS001: -1.1 g x, +1.1 g z). The late-swing
+  deceleration (the 60 ms before IC) points along -x and pins the anterior axis, so the message
+  can suggest the right declaration.
 - ``check_side``: mirrored into the right-leg frame, the tibia's mid-stance specific force tilts
   medially (+y; RBDS001: +16 deg right, +22 deg left). A clearly lateral tilt (< -5 deg) is
   flagged as a possible left leg declared right (or the reverse).
@@ -141,38 +144,46 @@ def _flip(token: str) -> str:
     return token[1:] if token.startswith("-") else f"-{token}"
 
 
-def _suggest(rec: Recording, sensor: str, z_dir: np.ndarray, x_dir: np.ndarray) -> str:
-    """A ``sensor=...`` declaration that maps the measured directions onto +x and +z."""
+def _suggest(rec: Recording, sensor: str, z_dir: np.ndarray, x_dir: np.ndarray | None) -> str:
+    """A ``sensor=...`` declaration that maps the measured directions onto +x and +z. The
+    anterior axis comes first from the late-swing deceleration (3-7 g, unambiguous), then the
+    superior one from gravity at mid-stance among the other two: a shank leaning ~45 deg at
+    mid-stance reads gravity about equally on x and z (RBDS001 tibia: -1.1 g x, +1.1 g z)."""
     cols = rec.columns[sensor]
-    kz, kx = int(np.argmax(np.abs(z_dir))), int(np.argmax(np.abs(x_dir)))
-    if kx == kz:
-        kx = int(np.argsort(np.abs(x_dir))[-2])
+    if x_dir is not None:
+        kx = int(np.argmax(np.abs(x_dir)))
+        kz = max((k for k in range(3) if k != kx), key=lambda k: abs(z_dir[k]))
+    else:
+        kz = int(np.argmax(np.abs(z_dir)))
+        kx = next(k for k in range(3) if k != kz)  # no late swing seen: x cannot be told
     z = cols[kz] if z_dir[kz] > 0 else _flip(cols[kz])
-    x = cols[kx] if x_dir[kx] > 0 else _flip(cols[kx])
+    x = cols[kx] if x_dir is None or x_dir[kx] > 0 else _flip(cols[kx])
     y = cols[3 - kz - kx]
     return f"{sensor}={x},{y},{z} (check the sign of y)"
 
 
 def check_gravity(rec: Recording, events: GaitEvents) -> list[Issue]:
-    """Units and axis orientation of each sensor from gravity at mid-stance (see module doc)."""
-    mid = [(s.ic_s + 0.3 * s.stance_s, s.ic_s + 0.5 * s.stance_s) for s in events.strides]
+    """Units and axis orientation of each sensor from gravity over whole strides (module doc)."""
+    whole = [(s.ic_s, s.next_ic_s) for s in events.strides if s.next_ic_s is not None]
+    mid = whole or [(s.ic_s + 0.3 * s.stance_s, s.ic_s + 0.5 * s.stance_s) for s in events.strides]
     late = [(s.ic_s - 0.06, s.ic_s) for s in events.strides if s.ic_s - 0.06 >= rec.time[0]]
     issues = []
     for sensor in rec.sensors:
         m = _window_mean(rec, sensor, mid)
         mag = float(np.linalg.norm(m))
         if mag < 0.3 * G:
-            issues.append(Issue("units", f"{rec.source}: {sensor}: mean |a| at mid-stance is {mag:.2f} "
+            issues.append(Issue("units", f"{rec.source}: {sensor}: mean |a| over strides is {mag:.2f} "
                                 f"m/s^2 read as {rec.source_units}, expected about 1 g: "
                                 f"{units_hint(mag, rec.source_units)}", "error", sensor))  # fmt: skip
             continue
         if mag > 4.0 * G:
-            issues.append(Issue("units", f"{rec.source}: {sensor}: mean |a| at mid-stance is "
+            issues.append(Issue("units", f"{rec.source}: {sensor}: mean |a| over strides is "
                                 f"{mag / G:.1f} g read as {rec.source_units}, expected about 1 g: "
                                 f"{units_hint(mag, rec.source_units)}", "error", sensor))  # fmt: skip
             continue
         z_dir = m / mag
-        x = -_window_mean(rec, sensor, late) if late else np.array([1.0, 0.0, 0.0])
+        x_raw = -_window_mean(rec, sensor, late) if late else None
+        x = x_raw if x_raw is not None else np.array([1.0, 0.0, 0.0])
         x_dir = x - z_dir * (x @ z_dir)
         x_dir = x_dir / (np.linalg.norm(x_dir) or 1.0)
         z_ok = z_dir[2] >= 0.5
@@ -183,13 +194,13 @@ def check_gravity(rec: Recording, events: GaitEvents) -> list[Issue]:
         k = int(np.argmax(np.abs(d)))
         axis = f"{'+' if d[k] > 0 else '-'}{AXES[k]} (column {rec.column(sensor, k)!r})"
         what = (
-            f"gravity at mid-stance reads along {axis}, mean {m[k]:+.2f} m/s^2"
+            f"gravity (mean over whole strides) reads along {axis}, mean {m[k]:+.2f} m/s^2"
             if not z_ok
             else f"the anterior direction (from the late-swing deceleration) reads along {axis}"
         )
         issues.append(Issue(
             "axes_swapped", f"{rec.source}: {sensor}: {what}; expected z superior and x anterior: "
-            f"the axes look swapped or flipped; try --sensors {_suggest(rec, sensor, z_dir, x_dir)}",
+            f"the axes look swapped or flipped; try --sensors {_suggest(rec, sensor, m, x_raw)}",
             "error", sensor, rec.column(sensor, k),
         ))  # fmt: skip
     return issues

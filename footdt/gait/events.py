@@ -1,9 +1,9 @@
 """Initial contact (IC) and toe-off (TO) from foot and tibia acceleration alone.
 
 The rule (feature-based, in the style of Aubol & Milner 2020, J Biomech 105:109768, who identify
-foot contact from features of a single triaxial accelerometer's signal; the exact features
-below are footdt's own, chosen and checked against force-plate contacts on RBDS001, see
-docs/gait.md):
+foot contact from features of a single triaxial accelerometer's signal; the features below are
+footdt's own and are checked leave-one-recording-out against force-plate contacts and on
+synthetic rearfoot, midfoot and forefoot strikers, see docs/gait.md):
 
 1. ``s(t)`` = mean over the available sensors (foot, tibia) of the resultant specific force
    ``|f|`` in g. It is orientation-free, so sensor alignment does not matter for detection.
@@ -11,21 +11,33 @@ docs/gait.md):
    within ``[min_stride_s, max_stride_s]``: the first local maximum within 80 % of the highest,
    so neither a contralateral-step echo at ``T/2`` nor a multiple ``2T`` is taken. A weak
    maximum (< 0.2) means no strides.
-3. **IC** = the impact peak of ``s``: peaks of ``s`` at least ``0.6 T`` apart and above
-   ``min_impact_g`` (and above half the median peak, which drops non-stride bumps). If the
-   highest peak is a late-swing bump, IC moves to the last local maximum before the steepest
-   fall of ``s`` within 100 ms (the foot coming to rest). The time is refined by a parabola
-   through the peak and its neighbours. At IC the swinging foot is arrested: the late-swing
-   deceleration and the impact transient both peak there (RBDS001: 0-10 ms after the
-   force-plate contact).
-4. **TO** = the minimum of ``s`` (3-sample centred mean at 100 Hz) within
-   ``[IC + 0.20 T, IC + 0.55 T]`` (and before the next IC): as the ground force vanishes the leg
-   briefly approaches free fall, so ``|f|`` dips below 1 g between the push-off and early-swing
-   peaks (RBDS001: the dip lags the 20 N force threshold by ~15 ms). A minimum on the edge of the
-   window is flagged ``to_uncertain``; a stride more than 20 % off ``T`` ``irregular_stride``.
+3. One landing per stride: peaks of ``s`` at least ``0.6 T`` apart and above ``min_impact_g``
+   (and above half the median peak, which drops non-stride bumps). The peak is either the impact
+   or the late-swing deceleration, which can be as high and comes up to ~70 ms earlier (RBDS001
+   at 3.5 m/s, left foot), so it only locates the landing.
+4. **IC** = the fall of ``s`` into foot-flat, minus ``ic_offset_s``: within ``fall_window_s``
+   of that peak, the first local maximum of the fall rate ``-ds/dt`` that reaches 80 % of the
+   window's largest (a soft-tissue or shank rebound can fall as fast a few tens of ms later). When the foot lands, the ground arrests it: the late-swing deceleration and
+   the impact end and ``|f|`` drops to the ~1-2 g of a foot at rest on the belt. That drop is
+   the sharpest feature of the stride whether the peak before it is the impact, the swing
+   deceleration or a plateau of both, and whatever the strike pattern; it comes a nearly
+   constant time after contact (RBDS001 at 2.5 and 3.5 m/s, both legs, markers low-passed at
+   15-20 Hz: 23-27 ms; synthetic rearfoot, midfoot and forefoot strikers: 24-25 ms). The
+   offset is learned from force-plate contacts (``fit_offsets``; the default comes from every
+   RBDS001 recording), per sensor set (``IC_OFFSETS_S``). The time is refined by a parabola
+   through the steepest-fall sample and its neighbours.
+5. **TO** = the minimum of ``s`` (3-sample centred mean at 100 Hz) within
+   ``[IC + 0.20 T, IC + 0.55 T]`` (and before the next IC), minus ``to_offset_s``: as the
+   ground force vanishes the leg briefly approaches free fall, so ``|f|`` dips between the
+   push-off and early-swing peaks. On RBDS001 the dip lags the force-plate toe-off by 23 ms at
+   2.5 m/s and 35 ms at 3.5 m/s; in the synthetic cohort (docs/cohort.md) it comes 12 ms before
+   the generator's toe-off. The default offset is 0 (see docs/gait.md). A minimum on the edge
+   of the window is flagged ``to_uncertain``; a stride more than 20 % off ``T``
+   ``irregular_stride``.
 
-Times are in s; peaks in g. Strides whose TO window runs past the end of the recording are
-dropped; the last complete one has no ``next_ic_s``.
+Times are in s; peaks in g. A landing needs its late swing and fall window inside the
+recording. Where the TO window runs past the end of the recording it is cut there, and a dip at
+the cut is flagged ``to_uncertain`` (it may lie beyond); the last stride has no ``next_ic_s``.
 """
 
 from __future__ import annotations
@@ -47,6 +59,27 @@ class DetectorSettings:
     relative_height: float = 0.5
     to_window: tuple[float, float] = (0.20, 0.55)
     irregular: float = 0.2
+    fall_window_s: tuple[float, float] = (-0.06, 0.15)
+    #: IC = steepest fall - this (s); None: ``IC_OFFSETS_S`` for the sensor set used.
+    ic_offset_s: float | None = None
+    #: TO = dip of s - this (s).
+    to_offset_s: float = 0.0
+
+    def ic_offset_for(self, sensors: tuple[str, ...]) -> float:
+        if self.ic_offset_s is not None:
+            return self.ic_offset_s
+        return IC_OFFSETS_S.get(sensor_set_name(sensors), IC_OFFSETS_S["foot+tibia"])
+
+
+#: Steepest fall of s after force-plate IC (s), per sensor set: the median of the per-recording
+#: medians over RBDS001 at 2.5 and 3.5 m/s, both legs, virtual sensors at 100 Hz
+#: (benchmarks/bench_gait_loro.py, ``fit_offsets``).
+IC_OFFSETS_S: dict[str, float] = {"foot+tibia": 0.0246, "foot": 0.0234, "tibia": 0.0264}
+
+
+def sensor_set_name(sensors: tuple[str, ...]) -> str:
+    """``foot+tibia``, ``foot``, ``tibia`` (or the names joined by ``+``)."""
+    return "+".join(sensors)
 
 
 DEFAULT_SETTINGS = DetectorSettings()
@@ -141,17 +174,19 @@ def _parabolic(y: np.ndarray, i: int) -> float:
     return 0.0 if den == 0 else float(np.clip(0.5 * (y[i - 1] - y[i + 1]) / den, -0.5, 0.5))
 
 
-def _last_peak_before_drop(s: np.ndarray, p: int, w: int) -> int:
-    """The last local maximum of ``s`` at or after ``p`` and before the steepest fall within
-    ``w`` samples after ``p`` (the foot coming to rest right after contact)."""
-    seg = s[p : p + w + 1]
-    if len(seg) < 3:
-        return p
-    j = int(np.argmin(np.diff(seg)))
-    for i in range(j, 0, -1):
-        if seg[i] >= seg[i - 1] and seg[i] >= seg[i + 1]:
-            return p + i
-    return p
+def _landing_fall(fall: np.ndarray, i0: int, i1: int, share: float = 0.8) -> int:
+    """The sample of the landing's fall within ``[i0, i1]``: the first local maximum of the
+    fall rate that reaches ``share`` of the window's largest. The drop into foot-flat is the
+    first steep fall after the landing peak; a rebound of the soft tissue or the shank can fall
+    as fast a few tens of ms later (RBDS001 tibia at 3.5 m/s)."""
+    seg = fall[i0 : i1 + 1]
+    top = float(seg.max())
+    for k in range(len(seg)):
+        left = k == 0 or seg[k] >= seg[k - 1]
+        right = k == len(seg) - 1 or seg[k] > seg[k + 1]
+        if left and right and seg[k] >= share * top:
+            return i0 + k
+    return i0 + int(np.argmax(seg))
 
 
 def detect_events(
@@ -186,26 +221,48 @@ def detect_events(
         )
     k = max(1, round(0.01 * rate))
     smooth = np.convolve(s, np.ones(2 * k + 1) / (2 * k + 1), mode="same")
-    peaks = np.array([_last_peak_before_drop(s, int(p), max(2, round(0.1 * rate))) for p in peaks])
-    ics = [rec.time[p] + _parabolic(s, int(p)) / rate for p in peaks]
+    fall = -np.gradient(s) * rate  # g/s, > 0 where s falls
+    lo_w, hi_w = settings.fall_window_s
+    ic_off = settings.ic_offset_for(use)
+    landings: list[int] = []
+    ics: list[float] = []
+    peak_g: list[float] = []
+    w100 = max(2, round(0.1 * rate))
+    for p in peaks:
+        i0 = int(p + np.floor(lo_w * rate))
+        i1 = int(p + np.ceil(hi_w * rate))
+        if i0 < 1 or i1 > len(s) - 2 or p < 0.25 * period * rate:
+            continue  # the landing (and the late swing before it) is not inside the recording
+        j = _landing_fall(fall, i0, i1)
+        if landings and j - landings[-1] < 0.6 * period * rate:
+            continue  # two peaks of one landing (never two landings this close)
+        landings.append(j)
+        ics.append(rec.time[j] + _parabolic(-fall, j) / rate - ic_off)
+        peak_g.append(float(np.max(s[max(0, j - w100) : j + 1])))  # the landing's peak
     strides: list[Stride] = []
     a, b = settings.to_window
-    for j, p in enumerate(peaks):
-        nxt = peaks[j + 1] if j + 1 < len(peaks) else None
-        i0 = p + int(np.ceil(a * period * rate))
-        i1 = p + int(np.floor(b * period * rate))
-        if nxt is not None:
-            i1 = min(i1, nxt - int(0.1 * period * rate))
-        if i1 >= len(s) - 1 or i1 <= i0 + 1:
+    to_off = settings.to_offset_s
+    for j in range(len(ics)):
+        has_next = j + 1 < len(ics)
+        p_ic = int(np.clip(np.rint((ics[j] - rec.time[0]) * rate), 0, len(s) - 1))
+        i0 = p_ic + int(np.ceil(a * period * rate))
+        i1 = p_ic + int(np.floor(b * period * rate))
+        if has_next:
+            nxt_ic = int(np.rint((ics[j + 1] - rec.time[0]) * rate))
+            i1 = min(i1, nxt_ic - int(0.1 * period * rate))
+        end = len(s) - 1 - k  # the last sample whose centred mean is complete
+        cut = i1 > end
+        i1 = min(i1, end)
+        if i1 <= i0 + 1:
             continue
         i = i0 + int(np.argmin(smooth[i0 : i1 + 1]))
-        flags = ["to_uncertain"] if i in (i0, i1) else []
-        to = rec.time[i] + _parabolic(smooth, i) / rate
-        next_ic = ics[j + 1] if nxt is not None else None
+        flags = ["to_uncertain"] if i in (i0, i1) or (cut and i >= i1 - 1) else []
+        to = rec.time[i] + _parabolic(smooth, i) / rate - to_off
+        next_ic = ics[j + 1] if has_next else None
         if next_ic is not None and abs((next_ic - ics[j]) / period - 1.0) > settings.irregular:
             flags.append("irregular_stride")
         strides.append(Stride(len(strides), float(ics[j]), float(to),
-                              None if next_ic is None else float(next_ic), float(s[p]), tuple(flags)))  # fmt: skip
+                              None if next_ic is None else float(next_ic), peak_g[j], tuple(flags)))  # fmt: skip
     if not strides:
         raise NoStridesError(
             f"{where}: no complete stance found (recording {rec.duration_s:.2f} s)"

@@ -136,7 +136,7 @@ def test_swapped_axes_are_detected_from_gravity(tmp_path: Path, signal) -> None:
     t, acc, _, _ = signal
     p = write_csv(tmp_path / "j.csv", t, acc)
     swapped = ["foot=foot_ax,foot_az,foot_ay", SENSOR_ARGS[1]]
-    with pytest.raises(GaitDataError, match=r"foot: gravity at mid-stance reads along \+y \(column 'foot_az'\).*"
+    with pytest.raises(GaitDataError, match=r"foot: gravity \(mean over whole strides\) reads along \+y \(column 'foot_az'\).*"
                        r"try --sensors foot=foot_ax,foot_ay,foot_az"):  # fmt: skip
         load(p, swapped)
     flipped = ["foot=foot_ax,foot_ay,-foot_az", SENSOR_ARGS[1]]

@@ -74,8 +74,8 @@ def test_windows_of_a_recording_roundtrip(tmp_path: Path) -> None:
         == ("foot_ax", "foot_ay", "foot_az", "tibia_ax", "tibia_ay", "tibia_az")
     )
     assert win.units == "m/s^2" and win.meta["n_dropped_flagged"] == 0
-    # foot az carries the impact spike at IC: the first samples of the window are near its peak
-    assert win.data[:, :5, 2].max(axis=1).min() > 5 * 9.8
+    # foot az carries the impact from IC: the first ~10 ms of the window are near its peak
+    assert win.data[:, :20, 2].max(axis=1).min() > 5 * 9.8
     back = load_windows(win.save(tmp_path / "trial.npz"))
     np.testing.assert_array_equal(back.data, win.data)
     assert back.channels == win.channels and back.phases == PHASES and back.samples_per_phase == 100
