@@ -67,6 +67,15 @@ def main() -> None:
     ap.add_argument("--archs", default="lstm")
     ap.add_argument("--no-control", action="store_true")
     ap.add_argument("--name", default="study_wearables")
+    ap.add_argument(
+        "--cohort",
+        type=Path,
+        default=None,
+        help="cohort directory (default: DIR/cohort_solved or DIR/cohort)",
+    )
+    ap.add_argument(
+        "--seeds", default=None, help="comma-separated seeds instead of the experiment's"
+    )
     a = ap.parse_args()
 
     from footdt.demo.learn import quiet_tensorflow
@@ -77,11 +86,19 @@ def main() -> None:
     from footdt.learn.dataset import load_dataset
     from footdt.spec.loader import load_spec
 
-    cohort = a.dir / "cohort_solved" if (a.dir / "cohort_solved").is_dir() else a.dir / "cohort"
+    cohort = a.cohort or (
+        a.dir / "cohort_solved" if (a.dir / "cohort_solved").is_dir() else a.dir / "cohort"
+    )
     base = load_spec(a.experiment).spec
+    if a.seeds:
+        seeds = [int(x) for x in a.seeds.split(",")]
+        base = base.model_copy(
+            update={"validation": base.validation.model_copy(update={"seeds": seeds})}
+        )
     ds = load_dataset(base, a.dir / "labels.db", cohort)
     print(f"{len(ds.subjects)} runners, {ds.n} trials, {len(ds.targets)} targets", flush=True)
-    res: dict[str, Any] = {"dir": str(a.dir), "experiment": str(a.experiment),
+    res: dict[str, Any] = {"dir": str(a.dir), "cohort": str(cohort), "experiment": str(a.experiment),
+                           "seeds": base.validation.seeds,
                            "n_subjects": len(ds.subjects), "n_trials": ds.n, "runs": {}}  # fmt: skip
     archs = [x for x in a.archs.split(",") if x]
     for arch in archs:
