@@ -8,7 +8,7 @@ BIN    := $(VENV)/bin
 PY     := $(BIN)/python
 TYPED  := footdt
 
-.PHONY: install system-deps test test-fast test-slow lint typecheck demo docs bench clean
+.PHONY: install system-deps test test-fast test-slow lint typecheck demo docs bench fuzz clean
 
 install: $(VENV)/.installed
 
@@ -53,6 +53,12 @@ demo: install
 
 docs: install
 	$(BIN)/mkdocs build --strict --site-dir build/site
+
+# The long fuzz run of `footdt validate` (docs/robustness.md); the default test run has 300 cases.
+FUZZ_CASES ?= 20000
+FUZZ_SEED ?= 1
+fuzz: install
+	$(PY) -m tests.fuzz.run --cases $(FUZZ_CASES) --seed $(FUZZ_SEED) --json build/fuzz.json
 
 bench: install system-deps
 	$(PY) benchmarks/bench_block.py
