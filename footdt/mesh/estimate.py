@@ -132,13 +132,33 @@ def primitive_measures(geometry: object) -> tuple[float, float] | None:
     return None
 
 
+#: Skin volume (mm^3) and skin + bone surface area (mm^2) of the built-in template at its default
+#: 265 mm length (``footdt.mesh.foot._template_measures``; tests/spec/test_hostile.py checks them).
+TEMPLATE_VOLUME_MM3, TEMPLATE_AREA_MM2, TEMPLATE_LENGTH_MM = 1.133e6, 1.288e5, 265.0
+
+
+def foot_measures(geometry: object) -> tuple[float, float] | None:
+    """Volume and area of a template or personalised foot, scaled from the default template by
+    its length (for an estimate before anything is built); None for other geometries."""
+    from footdt.spec.geometry import FootTemplate, Personalised
+
+    if isinstance(geometry, FootTemplate):
+        length = geometry.foot_length
+    elif isinstance(geometry, Personalised):
+        length = (geometry.measurements or {}).get("foot_length", TEMPLATE_LENGTH_MM)
+    else:
+        return None
+    k = length / TEMPLATE_LENGTH_MM
+    return TEMPLATE_VOLUME_MM3 * k**3, TEMPLATE_AREA_MM2 * k**2
+
+
 def check_spec_estimate(
     spec: SubjectSpec, source: SourceMap | None = None, memory_limit_gb: float | None = None
 ) -> MeshEstimate | None:
-    """For a primitive geometry, estimate the mesh and refuse it (``MeshError`` at the spec's
-    ``mesh`` line) when meshing would exceed the memory limit; None for other geometries (the
-    foot mesher checks its own estimate)."""
-    measures = primitive_measures(spec.geometry)
+    """For a primitive, template or personalised geometry, estimate the mesh and refuse it
+    (``MeshError`` at the spec's ``mesh`` line) when meshing would exceed the memory limit; None
+    for user surfaces (the foot mesher checks its own estimate once they are loaded)."""
+    measures = primitive_measures(spec.geometry) or foot_measures(spec.geometry)
     if measures is None:
         return None
     est = estimate_mesh(*measures, spec.mesh)

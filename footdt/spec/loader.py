@@ -30,7 +30,7 @@ from footdt.errors import SpecError, excerpt, shorten
 from footdt.spec.experiment import ExperimentSpec
 from footdt.spec.fields import describe
 from footdt.spec.geometry import Geometry
-from footdt.spec.subject import SubjectSpec
+from footdt.spec.subject import MeshOptions, SubjectSpec
 
 Loc = tuple[str | int, ...]
 AnySpec = SubjectSpec | ExperimentSpec
@@ -110,7 +110,15 @@ class LoadedSpec:
             update["part_sizes"] = {k: v * factor for k, v in spec.mesh.part_sizes.items()}
         if order is not None:
             update["order"] = order
-        mesh = spec.mesh.model_copy(update=update)
+        try:  # the same bounds as in a spec file
+            mesh = MeshOptions.model_validate({**spec.mesh.model_dump(), **update})
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            field = ".".join(str(p) for p in err["loc"])
+            raise SpecError(
+                f"{self.source.display}: mesh {field} {excerpt(update.get(str(err['loc'][0])))}: "
+                f"{_message(err, 'see docs/spec.md')}"
+            ) from None
         return LoadedSpec(spec.model_copy(update={"mesh": mesh}), self.source)
 
 

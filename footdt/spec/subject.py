@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
@@ -254,7 +254,7 @@ class SubjectSpec(_Strict):
     materials: dict[Name, LinearElastic] = Field(min_length=1)
     sections: list[Section] = Field(min_length=1)
     landmarks: dict[Name, Vec3] = Field(default_factory=dict, description="Named points (mm).")
-    node_sets: dict[Name, list[Vec3]] = Field(
+    node_sets: dict[Name, Annotated[list[Vec3], Field(min_length=1)]] = Field(
         default_factory=dict,
         description="Named sets of points (mm), each snapped to its nearest node.",
     )

@@ -84,7 +84,8 @@ class Summary:
 
 
 def _materialise(case: Case, folder: Path) -> Path:
-    path = folder / f"case{case.suffix}"
+    path = folder / f"{case.filename}{case.suffix}"
+    path.parent.mkdir(parents=True, exist_ok=True)
     if case.special == "fifo":
         os.mkfifo(path)
     elif case.special == "dev_zero":
@@ -102,11 +103,14 @@ def _materialise(case: Case, folder: Path) -> Path:
     return path
 
 
-def _remove(path: Path) -> None:
+def _remove(path: Path, folder: Path) -> None:
     if path.is_dir() and not path.is_symlink():
         path.rmdir()
     elif path.exists() or path.is_symlink():
         path.unlink()
+    while path.parent != folder:  # folders a file name made (bar [/].yaml)
+        path = path.parent
+        path.rmdir()
 
 
 def _alarm(signum: int, frame: Any) -> None:
@@ -158,7 +162,7 @@ def run_case(case: Case, folder: Path, time_limit: float = TIME_LIMIT_S) -> Outc
         return Outcome(case, "hang", time.perf_counter() - start, f"over {time_limit:g} s")
     finally:
         signal.signal(signal.SIGALRM, old)
-        _remove(path)
+        _remove(path, folder)
     seconds = time.perf_counter() - start
     exc = result.exception
     if exc is not None and not isinstance(exc, SystemExit):

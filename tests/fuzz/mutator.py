@@ -177,6 +177,11 @@ class Case:
     expect: str  # "refuse" | "any"
     special: str | None = None  # "fifo" | "dev_zero" | "folder" | "missing" | "symlink_loop"
     what: str = ""  # what a data mutation changed (path = value)
+    filename: str = "case"  # the file's name without suffix (may hold markup and a folder)
+
+
+#: File names a case may get: markup, spaces, a folder whose name opens a bracket (bar [/].yaml).
+FILENAMES = ("case", "case", "case", "bar [/]", "[bold]x[/bold]", "ünï cödé", "a b;c", "-x")
 
 
 def seeds() -> list[Seed]:
@@ -519,16 +524,18 @@ def generate(n: int, seed: int = 0) -> Iterator[Case]:
     while made < n:
         s = rng.choice(pool)
         r = rng.random()
+        fname = rng.choice(FILENAMES)
         name = str(s.path.relative_to(REPO))
         if r < 0.55:
             m = mutate_data(rng, s.data)
             if m is None:
                 continue
             op, data, expect = m
-            yield Case(name, op, s.suffix, serialise(data, s.suffix), expect, what=LAST["what"])
+            content = serialise(data, s.suffix)
+            yield Case(name, op, s.suffix, content, expect, what=LAST["what"], filename=fname)
         elif r < 0.9:
             op, content, expect = mutate_text(rng, s)
-            yield Case(name, op, s.suffix, content, expect)
+            yield Case(name, op, s.suffix, content, expect, filename=fname)
         else:
             data: Any = s.data
             ops, whats = [], []

@@ -469,3 +469,33 @@ def test_primitive_meshing_is_refused_before_gmsh(monkeypatch) -> None:
     box = Box(type="box", size=(10000.0, 10000.0, 10000.0))
     with pytest.raises(MeshError, match=r"mesh size 0.5 mm is too fine: ~[\d,]+ nodes"):
         primitives.mesh_primitive(box, MeshOptions(size=0.5))
+
+
+def test_template_measures_for_the_estimate() -> None:
+    from footdt.anatomy.template import build_template
+    from footdt.mesh.estimate import TEMPLATE_AREA_MM2, TEMPLATE_VOLUME_MM3, foot_measures
+    from footdt.mesh.foot import _template_measures
+    from footdt.spec.geometry import FootTemplate
+
+    volume, area = _template_measures(build_template(FootTemplate(type="foot_template")))
+    assert volume == pytest.approx(TEMPLATE_VOLUME_MM3, rel=0.02)
+    assert area == pytest.approx(TEMPLATE_AREA_MM2, rel=0.02)
+    assert foot_measures(FootTemplate(type="foot_template", foot_length=530)) == pytest.approx(
+        (8 * TEMPLATE_VOLUME_MM3, 4 * TEMPLATE_AREA_MM2)
+    )
+
+
+def test_fine_template_mesh_refused_at_validate(tmp_path: Path) -> None:
+    text = (SPECS / "subjects" / "template.yaml").read_text()
+    p = tmp_path / "t.yaml"
+    p.write_text(text.replace("  size: 3.0 ", "  size: 0.05 "))
+    msg = _error(p)
+    assert ": mesh: mesh size 0.05 mm is too fine" in msg and len(msg.splitlines()) == 1
+
+
+def test_with_mesh_keeps_the_bounds() -> None:
+    loaded = load_spec(SPECS / "verification" / "bar_compression.yaml")
+    assert loaded.with_mesh(4.0).spec.mesh.size == 4.0
+    for size in (1e-320, float("nan"), 1e30):
+        with pytest.raises(SpecError, match="bar_compression.yaml: mesh size .*must be"):
+            loaded.with_mesh(size)
