@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     Threads = int
     ActiveSetIterations = int
 else:
-    Rtol = quantity("1", ge=1e-14, le=0.1, hint="a relative residual such as 1e-8")
+    Rtol = quantity("1", gt=0, lt=1, hint="a relative residual such as 1e-8")
     Iterations = count(ge=1, le=10_000_000, unit="iterations")
     Threads = count(ge=0, le=4096, unit="threads", hint="0 uses every core")
     ActiveSetIterations = count(ge=1, le=10000, unit="iterations")

@@ -314,8 +314,7 @@ class SubjectSpec(_Strict):
 
     @field_validator("phases")
     @classmethod
-    def _phases_are_loaded_and_held(cls, phases: list[Phase], info: ValidationInfo) -> list[Phase]:
-        known = "boundary_conditions" in info.data
+    def _phase_loads(cls, phases: list[Phase], info: ValidationInfo) -> list[Phase]:
         common = info.data.get("boundary_conditions") or []
         anatomical = isinstance(
             info.data.get("geometry"), FootTemplate | UserSurfaces | Personalised
@@ -323,17 +322,6 @@ class SubjectSpec(_Strict):
         for i, p in enumerate(phases):
             if p.boundary_conditions:
                 check_bc_conflicts([*common, *p.boundary_conditions], f" in phase '{p.name}'")
-            if known and not common and not p.boundary_conditions:
-                raise ValueError(
-                    f"{i}: phase '{p.name}' has no boundary condition, so the model can move as "
-                    "a rigid body: fix a surface (boundary_conditions, here or at the top level)"
-                )
-            bcs = [*common, *p.boundary_conditions]
-            if not p.pressures and not p.forces and not any(bc.value for bc in bcs):
-                raise ValueError(
-                    f"{i}: phase '{p.name}' has no load (every stress would be 0): add a pressure, "
-                    "a force or a non-zero boundary value"
-                )
             if anatomical:
                 _check_foot_loads(i, p)
         return phases

@@ -47,8 +47,24 @@ def validate_file(path: str | Path, *, deep: bool = False) -> dict[str, Any]:
     elif spec.kind == "subject":
         from footdt.mesh.estimate import check_spec_estimate
 
+        _check_held(spec, source)
         check_spec_estimate(spec, source)
     return {"file": str(p), "ok": True, "kind": spec.kind, "id": spec.id}
+
+
+def _check_held(spec: Any, source: Any) -> None:
+    """Every phase needs a boundary condition: without one the model can move as a rigid body and
+    no solve can succeed. (A phase without loads is allowed: a cohort template leaves them to
+    ``footdt cohort generate``. ``--compile`` runs the full rigid-body check.)"""
+    if spec.boundary_conditions:
+        return
+    for i, phase in enumerate(spec.phases):
+        if not phase.boundary_conditions:
+            raise source.error(
+                ("phases", i),
+                f"phase '{phase.name}' has no boundary condition, so the model can move as a "
+                "rigid body: fix a surface (boundary_conditions, here or at the top level)",
+            )
 
 
 def _check_template(template: Path | None, source: Any) -> None:

@@ -499,3 +499,10 @@ def test_with_mesh_keeps_the_bounds() -> None:
     for size in (1e-320, float("nan"), 1e30):
         with pytest.raises(SpecError, match="bar_compression.yaml: mesh size .*must be"):
             loaded.with_mesh(size)
+
+
+def test_validate_wants_a_boundary_condition_in_every_phase(write_spec) -> None:
+    text = BAR.replace("boundary_conditions:\n  - {on: xmin, dofs: [x, y, z]}\n", "")
+    msg = _spec_error(write_spec, text)
+    assert "spec.yaml:11: phases.0: phase 'p' has no boundary condition" in msg
+    assert load_spec(write_spec(text)).spec.id == "bar"  # a partial spec still loads (templates)
