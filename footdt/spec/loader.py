@@ -369,7 +369,7 @@ def _read_bytes(path: Path, shown: str) -> bytes:
     try:
         fd = os.open(path, flags)
     except FileNotFoundError:
-        raise SpecError(f"{shown}: file not found") from None
+        raise SpecError(f"{shown}: file not found: check the path") from None
     except PermissionError:
         raise SpecError(f"{shown}: permission denied: make the file readable") from None
     except (OSError, ValueError) as exc:
