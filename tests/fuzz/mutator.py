@@ -312,7 +312,7 @@ def _dotted(path: Path_) -> str:
 
 def mutate_data(rng: random.Random, data: dict[str, Any], chained: bool = False) -> Mutation | None:
     """One mutation of the parsed data with its expectation; None if the op does not apply
-    (``chained``: no deep nesting, which a second deep value would push past the dumper)."""
+    (``chained``: no deep nesting or long lists, which a second one would blow up)."""
     leaves = list(_leaves(data))
     op = rng.choice(
         [
@@ -403,11 +403,12 @@ def mutate_data(rng: random.Random, data: dict[str, Any], chained: bool = False)
         for _ in range(rng.choice([70, 150, 300])):
             deep = [deep]
         return op, _set(data, p, deep), "refuse"
-    if op == "long_list" and lists:
+    if op == "long_list" and lists and not chained:
         p, v = rng.choice(lists)
         if not v:
             return None
-        return op, _set(data, p, _copy(v) * rng.choice([100, 3000])), "any"
+        times = max(2, rng.choice([100, 3000]) // len(v))  # a list of up to ~3,000 items
+        return op, _set(data, p, _copy(v) * times), "any"
     if op == "swap_values" and len(leaves) >= 2:
         (p, _), (_, b) = rng.sample(leaves, 2)
         return op, _set(data, p, _copy(b)), "any"
