@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
-#: Longest line an error message may have (the CLI shortens longer lines in the middle).
+#: Longest line of an error as printed (``error: `` + message); a message line is kept within
+#: ``MAX_MESSAGE`` characters so the printed line fits.
 MAX_LINE = 300
+MAX_MESSAGE = MAX_LINE - len("error: ")
 
 
 def excerpt(value: Any, limit: int = 40) -> str:
@@ -25,7 +27,7 @@ def excerpt(value: Any, limit: int = 40) -> str:
     return text
 
 
-def shorten(line: str, limit: int = MAX_LINE) -> str:
+def shorten(line: str, limit: int = MAX_MESSAGE) -> str:
     """One line of at most ``limit`` characters: a longer one keeps its start (where) and end
     (what to do) around an ellipsis."""
     line = " ".join(line.split()) if ("\n" in line or "\r" in line) else line

@@ -25,7 +25,7 @@ def mesh_geometry(spec: SubjectSpec, source: SourceMap) -> VolumeMesh:
 
 
 def _mesh(spec: SubjectSpec, source: SourceMap) -> VolumeMesh:
-    from footdt.errors import MeshError
+    from footdt.errors import MeshError, shorten
 
     geometry = spec.geometry
     if isinstance(geometry, Box | Cylinder | Tube | BoxWithInclusion):
@@ -44,7 +44,7 @@ def _mesh(spec: SubjectSpec, source: SourceMap) -> VolumeMesh:
         try:
             return mesh_primitive(geometry, spec.mesh)
         except MeshError as exc:
-            raise MeshError(f"{source.where(('mesh',))}: mesh: {exc}") from None
+            raise MeshError(shorten(f"{source.where(('mesh',))}: mesh: {exc}")) from None
 
     if isinstance(geometry, Personalised):
         return _personalise(geometry, spec, source)

@@ -18,7 +18,7 @@ import os
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING
 
-from footdt.errors import MeshError
+from footdt.errors import MeshError, shorten
 from footdt.spec.geometry import Box, BoxWithInclusion, Cylinder, Tube
 from footdt.spec.subject import MeshOptions
 
@@ -167,5 +167,5 @@ def check_spec_estimate(
     except MeshError as exc:
         if source is None:
             raise
-        raise MeshError(f"{source.where(('mesh',))}: mesh: {exc}") from None
+        raise MeshError(shorten(f"{source.where(('mesh',))}: mesh: {exc}")) from None
     return est
