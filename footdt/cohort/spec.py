@@ -37,7 +37,7 @@ else:
     Fraction = quantity("1", ge=0, le=1)
     SpeedCv = quantity("1", ge=0, le=0.2)
     RateHz = quantity("Hz", gt=20, le=2000)
-    BandwidthHz = quantity("Hz", gt=0, le=1000)
+    BandwidthHz = quantity("Hz", ge=1, le=1000)
     NoiseG = quantity("g", ge=0, le=10)
     RangeG = quantity("g", gt=2, le=1000)
     MisplacementDeg = quantity("degrees", ge=0, le=90)
@@ -91,8 +91,8 @@ class Normal(_Strict):
         hi = float("inf") if self.high is None else self.high
         if lo >= hi:
             raise ValueError(f"low ({self.low}) must be below high ({self.high})")
-        if self.sd == 0 and not lo <= self.mean <= hi:
-            raise ValueError("with sd 0 the mean must lie within [low, high]")
+        if not lo <= self.mean <= hi:  # else every draw piles up at a bound
+            raise ValueError(f"the mean ({self.mean:g}) must lie within [low, high]")
         return self
 
 

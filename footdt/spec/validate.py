@@ -53,17 +53,29 @@ def validate_file(path: str | Path, *, deep: bool = False) -> dict[str, Any]:
 
 
 def _check_held(spec: Any, source: Any) -> None:
-    """Every phase needs a boundary condition: without one the model can move as a rigid body and
-    no solve can succeed. (A phase without loads is allowed: a cohort template leaves them to
-    ``footdt cohort generate``. ``--compile`` runs the full rigid-body check.)"""
-    if spec.boundary_conditions:
-        return
+    """Every phase needs a boundary condition (without one the model can move as a rigid body
+    and no solve can succeed) and a load (without one every stress is 0). The spec model itself
+    allows both, so that a cohort template can leave loads to ``footdt cohort generate``;
+    ``--compile`` runs the full rigid-body check."""
     for i, phase in enumerate(spec.phases):
-        if not phase.boundary_conditions:
+        bcs = [*spec.boundary_conditions, *phase.boundary_conditions]
+        if not bcs:
             raise source.error(
                 ("phases", i),
                 f"phase '{phase.name}' has no boundary condition, so the model can move as a "
                 "rigid body: fix a surface (boundary_conditions, here or at the top level)",
+            )
+        loaded = (
+            any(p.value for p in phase.pressures)
+            or any(any(f.total) for f in phase.forces)
+            or any(bc.value for bc in bcs)
+        )
+        if not loaded:
+            raise source.error(
+                ("phases", i),
+                f"phase '{phase.name}' has no load, so every stress would be 0: add a pressure, a "
+                "force or a non-zero boundary value (a cohort template may leave them to `footdt "
+                "cohort generate`)",
             )
 
 

@@ -191,7 +191,13 @@ def seeds() -> list[Seed]:
     out = []
     for path in sorted([*(REPO / "specs").rglob("*.yaml"), *(REPO / "solvers").glob("*.toml")]):
         data, _ = read_data(path)
-        out.append(Seed(path=path, text=path.read_text(), data=data))
+        text = path.read_text()
+        template = data.get("template") if data.get("kind") == "cohort" else None
+        if isinstance(template, str):  # mutated copies live elsewhere: name the template fully
+            full = str((path.parent / template).resolve())
+            data["template"] = full
+            text = text.replace(f"template: {template}", f"template: {full}")
+        out.append(Seed(path=path, text=text, data=data))
     return out
 
 

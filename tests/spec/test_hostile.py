@@ -506,3 +506,22 @@ def test_validate_wants_a_boundary_condition_in_every_phase(write_spec) -> None:
     msg = _spec_error(write_spec, text)
     assert "spec.yaml:11: phases.0: phase 'p' has no boundary condition" in msg
     assert load_spec(write_spec(text)).spec.id == "bar"  # a partial spec still loads (templates)
+
+
+def test_cohort_mean_inside_its_bounds(tmp_path: Path) -> None:
+    p = tmp_path / "c.yaml"
+    template = SPECS / "subjects" / "template.yaml"
+    p.write_text(
+        f"kind: cohort\ntemplate: {template}\nheight_m: {{mean: 44.7, sd: 0.06, low: 1.55, high: 2.0}}\n"
+    )
+    assert "c.yaml:3: height_m: the mean (44.7) must lie within [low, high]" in _error(p)
+
+
+def test_validate_wants_a_load_in_every_phase(write_spec) -> None:
+    for text in (
+        BAR.replace("    pressures:\n      - {surface: xmax, value: 1.0}\n", ""),
+        BAR.replace("value: 1.0}", "value: 0.0}"),
+    ):
+        msg = _spec_error(write_spec, text)
+        assert "phases.0: phase 'p' has no load, so every stress would be 0" in msg
+        assert load_spec(write_spec(text)).spec.id == "bar"
