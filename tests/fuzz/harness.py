@@ -45,9 +45,11 @@ class Summary:
     examples: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     slowest: float = 0.0
     seconds: float = 0.0
+    must_refuse: int = 0  # cases whose mutation makes the file invalid
 
     def add(self, o: Outcome) -> None:
         self.cases += 1
+        self.must_refuse += o.case.expect == "refuse"
         self.counts[o.status] += 1
         op = o.case.op.split(":")[0]
         self.by_op.setdefault(op, Counter())[o.status] += 1
@@ -76,6 +78,7 @@ class Summary:
             "cases": self.cases,
             "counts": {s: self.counts[s] for s in STATUSES},
             "refused_cleanly": self.counts["error"],
+            "must_refuse": self.must_refuse,
             "slowest_s": round(self.slowest, 3),
             "total_s": round(self.seconds, 1),
             "by_op": {op: dict(c) for op, c in sorted(self.by_op.items())},

@@ -41,6 +41,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     for s in STATUSES:
         print(f"  {s:<10} {summary.counts[s]}")
+    print(f"  ({summary.must_refuse} cases were invalid by construction)")
     for status, examples in summary.examples.items():
         for ex in examples[:3]:
             print(f"--- {status}: {ex['seed']} {ex['op']}\n{ex['detail'][-800:]}")
