@@ -255,6 +255,51 @@ class _Walk:
         return data
 
 
+def _measure(root: yaml.Node) -> None:
+    """Refuse a node graph that would expand (through aliases) to more than ``MAX_VALUES`` values
+    or ``MAX_DEPTH`` levels, or that contains itself, in time linear in its distinct nodes: an
+    alias bomb is refused before a single value is built."""
+    memo: dict[int, tuple[int, int]] = {}  # id -> (values, height) of the expanded subtree
+    open_: set[int] = set()
+
+    def visit(node: yaml.Node, depth: int) -> tuple[int, int]:
+        line = node.start_mark.line + 1 if node.start_mark else 1
+        if depth > MAX_DEPTH:
+            raise _Refused(line, f"nested deeper than {MAX_DEPTH} levels: flatten the file")
+        key = id(node)
+        if key in memo:
+            size, height = memo[key]
+            if depth + height > MAX_DEPTH:
+                raise _Refused(line, f"nested deeper than {MAX_DEPTH} levels: flatten the file")
+            return size, height
+        if isinstance(node, yaml.ScalarNode):
+            return 1, 0
+        if key in open_:
+            raise _Refused(line, "a YAML alias refers to the list or mapping that holds it")
+        open_.add(key)
+        children: list[yaml.Node] = (
+            list(node.value)
+            if isinstance(node, yaml.SequenceNode)
+            else [n for pair in node.value for n in pair]
+        )
+        size, height = 1, 0
+        for child in children:
+            s, h = visit(child, depth + 1)
+            size += s
+            height = max(height, h + 1)
+            if size > MAX_VALUES:
+                raise _Refused(
+                    line,
+                    f"the file expands to more than {MAX_VALUES:,} values (through YAML "
+                    "aliases?): a spec this large is refused",
+                )
+        open_.discard(key)
+        memo[key] = (size, height)
+        return size, height
+
+    visit(root, 0)
+
+
 def _yaml_data(text: str, lines: dict[Loc, int]) -> Any:
     """Parse one YAML document into data plus a line map (raises ``_Refused`` or YAMLError)."""
     depth = 0
@@ -271,7 +316,10 @@ def _yaml_data(text: str, lines: dict[Loc, int]) -> Any:
         node = loader.get_single_node()
     finally:
         loader.dispose()
-    return None if node is None else _Walk(lines).node(node, (), 0)
+    if node is None:
+        return None
+    _measure(node)
+    return _Walk(lines).node(node, (), 0)
 
 
 # --- TOML ----------------------------------------------------------------------------------------

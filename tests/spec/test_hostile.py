@@ -124,7 +124,7 @@ def test_alias_bomb_is_refused_fast(tmp_path: Path) -> None:
     assert p.stat().st_size < 1500
     t = time.perf_counter()
     assert "expands to more than 200,000 values" in _error(p)
-    assert time.perf_counter() - t < 5
+    assert time.perf_counter() - t < 1  # measured on the node graph: nothing is expanded
 
 
 def test_large_toml_is_linear(tmp_path: Path) -> None:
