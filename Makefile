@@ -8,7 +8,7 @@ BIN    := $(VENV)/bin
 PY     := $(BIN)/python
 TYPED  := footdt
 
-.PHONY: install system-deps test test-fast test-slow lint typecheck demo docs bench clean fuzz
+.PHONY: install system-deps test test-fast test-slow lint typecheck demo docs bench fuzz clean
 
 install: $(VENV)/.installed
 
@@ -54,12 +54,16 @@ demo: install
 docs: install
 	$(BIN)/mkdocs build --strict --site-dir build/site
 
+# The long fuzz runs (the default test run does a bounded number of cases): `footdt validate` over
+# mutated specs (docs/robustness.md), then recordings (docs/gait.md).
+FUZZ_CASES ?= 20000
+FUZZ_SEED ?= 1
+fuzz: install
+	$(PY) -m tests.fuzz.run --cases $(FUZZ_CASES) --seed $(FUZZ_SEED) --json build/fuzz.json
+	FOOTDT_FUZZ_CASES=3000 $(BIN)/pytest -q -s -p no:cacheprovider tests/gait/test_fuzz_recordings.py -k read_or_refused
+
 bench: install system-deps
 	$(PY) benchmarks/bench_block.py
-
-# the long fuzz run (the default test run does a bounded number of cases)
-fuzz: install
-	FOOTDT_FUZZ_CASES=3000 $(BIN)/pytest -q -s -p no:cacheprovider tests/gait/test_fuzz_recordings.py -k read_or_refused
 
 clean:
 	rm -rf build .pytest_cache .mypy_cache .ruff_cache

@@ -12,8 +12,9 @@ from typing import Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.text import Text
 
-from footdt.errors import FootdtError
+from footdt.errors import FootdtError, shorten
 
 console = Console()
 err_console = Console(stderr=True)
@@ -40,9 +41,35 @@ def causes(exc: BaseException) -> list[str]:
     return out
 
 
+#: Longest line the printer lets through: errors are written to stay within 300 characters
+#: (``footdt.errors.MAX_LINE``); this only guards against a message that echoes megabytes.
+PRINT_LIMIT = 1000
+
+
+def error_lines(message: str) -> list[str]:
+    """The lines ``fail`` prints for ``message``: one per message line, blank lines dropped, each
+    shortened in the middle to at most ``PRINT_LIMIT`` characters (with the ``error: `` prefix)."""
+    lines = [ln for ln in str(message).splitlines() if ln.strip()] or ["(no message)"]
+    return [f"error: {shorten(ln, PRINT_LIMIT - 7)}" for ln in lines]
+
+
+def print_error(message: str) -> None:
+    """Print ``error: message`` to stderr. The message is plain text, never rich markup: user
+    text such as ``[bold]x[/bold]`` or ``[/]`` in a value or a file name is shown as it is."""
+    for line in error_lines(message):
+        text = Text(line, no_wrap=True, overflow="ignore")
+        text.stylize("bold red", 0, len("error:"))
+        err_console.print(text, highlight=False, soft_wrap=True)
+
+
+def print_plain(line: str, style: str = "") -> None:
+    """Print one line of plain text (file names, ids) to stdout without reading markup in it."""
+    console.print(Text(line, style=style), highlight=False, soft_wrap=True)
+
+
 def fail(message: str, code: int = 1) -> typer.Exit:
     """Print ``error: message`` (one line per message line) to stderr and return an Exit to raise."""
-    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    print_error(message)
     return typer.Exit(code)
 
 

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from footdt.cli.common import console, err_console, fail, handle_errors, print_json
+from footdt.cli.common import console, fail, handle_errors, print_json
 from footdt.errors import FootdtError, SpecError
 
 if TYPE_CHECKING:
@@ -27,47 +27,28 @@ def validate(
     as_json: bool = typer.Option(False, "--json", help="Print results as JSON."),
 ) -> None:
     """Check spec files: schema, units, references. Errors read `file:line: field: message`."""
-    from footdt.spec.loader import load_spec, read_data
-    from footdt.spec.profile import load_profile
+    from rich.text import Text
+
+    from footdt.cli.common import print_error
+    from footdt.spec.validate import validate_file
 
     results = []
     for f in files:
         try:
-            data, _ = read_data(f)
-            if "backend" in data and "kind" not in data:
-                prof = load_profile(f)
-                results.append(
-                    {"file": str(f), "ok": True, "kind": "solver_profile", "id": prof.name}
-                )
-                continue
-            if data.get("kind") == "cohort":
-                from footdt.cohort.spec import load_cohort_spec
-
-                cohort = load_cohort_spec(f)
-                results.append({"file": str(f), "ok": True, "kind": "cohort", "id": cohort.id})
-                continue
-            loaded = load_spec(f)
-            if deep and loaded.spec.kind == "subject":
-                from footdt.compile import compile_spec
-
-                compile_spec(loaded)
-            results.append(
-                {"file": str(f), "ok": True, "kind": loaded.spec.kind, "id": loaded.spec.id}
-            )
+            results.append(validate_file(f, deep=deep))
         except FootdtError as exc:
             results.append({"file": str(f), "ok": False, "error": str(exc)})
+        except MemoryError:
+            results.append({"file": str(f), "ok": False, "error": f"{f}: out of memory"})
     if as_json:
         print_json(results)
     else:
         for r in results:
             if r["ok"]:
-                console.print(
-                    f"[green]ok[/]    {r['file']} ({r['kind']} '{r['id']}')", highlight=False
-                )
+                line = Text.assemble(("ok", "green"), f"    {r['file']} ({r['kind']} '{r['id']}')")
+                console.print(line, highlight=False, soft_wrap=True)
             else:
-                err_console.print(
-                    f"[bold red]error:[/] {r['error']}", highlight=False, soft_wrap=True
-                )
+                print_error(r["error"])
     if not all(r["ok"] for r in results):
         raise typer.Exit(2)
 

@@ -9,11 +9,68 @@ Relative paths (``template``) are resolved against the spec file's directory.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
-from footdt.errors import SpecError
+from footdt.spec.fields import FilePath, Name, Seed, count, quantity
+
+if TYPE_CHECKING:
+    Number = float
+    Runners = int
+    Trials = int
+    Strides = int
+    Fraction = float
+    SpeedCv = float
+    RateHz = float
+    BandwidthHz = float
+    NoiseG = float
+    RangeG = float
+    MisplacementDeg = float
+    MisplacementMm = float
+else:
+    #: A distribution parameter; its physical range is checked per field (``PHYSICAL``).
+    Number = quantity("", ge=-1e6, le=1e6)
+    Runners = count(ge=1, le=10000, unit="runners")
+    Trials = count(ge=1, le=20, unit="trials")
+    Strides = count(ge=3, le=200, unit="strides")
+    Fraction = quantity("1", ge=0, le=1)
+    SpeedCv = quantity("1", ge=0, le=0.2)
+    RateHz = quantity("Hz", gt=20, le=2000)
+    BandwidthHz = quantity("Hz", ge=1, le=1000)
+    NoiseG = quantity("g", ge=0, le=10)
+    RangeG = quantity("g", gt=2, le=1000)
+    MisplacementDeg = quantity("degrees", ge=0, le=90)
+    MisplacementMm = quantity("mm", ge=0, le=100)
+
+#: Physical range (low, high, unit) of each distribution a cohort draws from: a distribution
+#: whose bounds (or, without bounds, mean +- 4 sd) leave it is refused.
+PHYSICAL: dict[str, tuple[float, float, str]] = {
+    "body_mass_kg": (20.0, 300.0, "kg"),
+    "height_m": (1.0, 2.5, "m"),
+    "foot_length_ratio": (0.1, 0.2, "foot length / stature"),
+    "speed_m_s": (0.5, 10.0, "m/s"),
+    "tissue_stiffness": (0.1, 10.0, "x soft-tissue E"),
+    "fascia_stiffness": (0.1, 10.0, "x fascia stiffness"),
+    "width_ratio": (0.2, 0.6, "foot width / length"),
+    "arch_ratio": (0.05, 0.3, "arch height / length"),
+}
+
+
+def _physical(value: Normal | Range, info: ValidationInfo) -> Normal | Range:
+    name = str(info.field_name)
+    low, high, unit = PHYSICAL[name]
+    if isinstance(value, Range):
+        lo, hi = value.low, value.high
+    else:
+        lo = value.low if value.low is not None else value.mean - 4 * value.sd
+        hi = value.high if value.high is not None else value.mean + 4 * value.sd
+    if lo < low or hi > high:
+        raise ValueError(
+            f"draws values from {lo:g} to {hi:g} ({unit}), outside the physical range "
+            f"{low:g}-{high:g}: set mean/sd/low/high inside it"
+        )
+    return value
 
 
 class _Strict(BaseModel):
@@ -23,10 +80,10 @@ class _Strict(BaseModel):
 class Normal(_Strict):
     """A normal distribution truncated to [low, high] (sampled by inverse CDF)."""
 
-    mean: float
-    sd: float = Field(ge=0)
-    low: float | None = None
-    high: float | None = None
+    mean: Number
+    sd: Number = Field(ge=0)
+    low: Number | None = None
+    high: Number | None = None
 
     @model_validator(mode="after")
     def _bounds(self) -> Normal:
@@ -34,16 +91,16 @@ class Normal(_Strict):
         hi = float("inf") if self.high is None else self.high
         if lo >= hi:
             raise ValueError(f"low ({self.low}) must be below high ({self.high})")
-        if self.sd == 0 and not lo <= self.mean <= hi:
-            raise ValueError("with sd 0 the mean must lie within [low, high]")
+        if not lo <= self.mean <= hi:  # else every draw piles up at a bound
+            raise ValueError(f"the mean ({self.mean:g}) must lie within [low, high]")
         return self
 
 
 class Range(_Strict):
     """A uniform distribution on [low, high]."""
 
-    low: float
-    high: float
+    low: Number
+    high: Number
 
     @model_validator(mode="after")
     def _order(self) -> Range:
@@ -55,12 +112,23 @@ class Range(_Strict):
 class Sensors(_Strict):
     """Accelerometer properties of the synthetic recordings."""
 
-    rate_hz: float = Field(100.0, gt=20, le=2000, description="Output sampling rate (Hz).")
-    bandwidth_hz: float = Field(40.0, gt=0, description="Sensor low-pass bandwidth (Hz).")
-    noise_g: float = Field(0.03, ge=0, description="White noise SD (g).")
-    range_g: float = Field(16.0, gt=2, description="Full-scale range (g); larger values clip.")
-    misplacement_deg: float = Field(4.0, ge=0, description="SD of mounting rotation (deg/axis).")
-    misplacement_mm: float = Field(8.0, ge=0, description="SD of mounting offset (mm/axis).")
+    rate_hz: RateHz = Field(100.0, description="Output sampling rate (Hz).")
+    bandwidth_hz: BandwidthHz = Field(40.0, description="Sensor low-pass bandwidth (Hz).")
+    noise_g: NoiseG = Field(0.03, description="White noise SD (g).")
+    range_g: RangeG = Field(16.0, description="Full-scale range (g); larger values clip.")
+    misplacement_deg: MisplacementDeg = Field(
+        4.0, description="SD of mounting rotation (deg/axis)."
+    )
+    misplacement_mm: MisplacementMm = Field(8.0, description="SD of mounting offset (mm/axis).")
+
+    @model_validator(mode="after")
+    def _nyquist(self) -> Sensors:
+        if self.bandwidth_hz > self.rate_hz / 2:
+            raise ValueError(
+                f"bandwidth_hz ({self.bandwidth_hz:g} Hz) must not exceed half of rate_hz "
+                f"({self.rate_hz / 2:g} Hz)"
+            )
+        return self
 
 
 class Hidden(_Strict):
@@ -113,20 +181,24 @@ class Hidden(_Strict):
         description="Share of the lower limb's impact deceleration the foot sensor feels.",
     )
 
+    _physical = field_validator(
+        "tissue_stiffness", "fascia_stiffness", "width_ratio", "arch_ratio"
+    )(_physical)
+
 
 class CohortSpec(_Strict):
     """A synthetic cohort: N runners x trials, drawn reproducibly from ``seed``."""
 
     kind: Literal["cohort"] = "cohort"
-    id: str = Field("cohort", min_length=1)
+    id: Name = Field("cohort")
     description: str = ""
-    seed: int = Field(0, ge=0, description="Every file follows from it: same seed, same bytes.")
-    n_runners: int = Field(50, ge=1, le=10000)
-    trials: int = Field(3, ge=1, le=20, description="Trials per runner.")
-    strides_per_trial: int = Field(10, ge=3, le=200, description="Strides per IMU recording.")
-    rearfoot_fraction: float = Field(0.76, ge=0, le=1)
-    forefoot_share: float = Field(
-        0.6, ge=0, le=1, description="Share of forefoot (vs midfoot) strikers among non-rearfoot."
+    seed: Seed = Field(0, description="Every file follows from it: same seed, same bytes.")
+    n_runners: Runners = Field(50)
+    trials: Trials = Field(3, description="Trials per runner.")
+    strides_per_trial: Strides = Field(10, description="Strides per IMU recording.")
+    rearfoot_fraction: Fraction = Field(0.76)
+    forefoot_share: Fraction = Field(
+        0.6, description="Share of forefoot (vs midfoot) strikers among non-rearfoot."
     )
     body_mass_kg: Normal = Normal(mean=67.7, sd=9.6, low=45.0, high=110.0)
     height_m: Normal = Normal(mean=1.76, sd=0.06, low=1.55, high=2.0)
@@ -134,7 +206,7 @@ class CohortSpec(_Strict):
         Normal(mean=0.15, sd=0.004, low=0.135, high=0.165), description="Foot length / stature."
     )
     speed_m_s: Range = Field(Range(low=2.5, high=3.5), description="Preferred speed (m/s).")
-    trial_speed_cv: float = Field(0.03, ge=0, le=0.2, description="Trial-to-trial speed CV.")
+    trial_speed_cv: SpeedCv = Field(0.03, description="Trial-to-trial speed CV.")
     sensors: Sensors = Sensors()
     hidden: Hidden = Hidden()
     foot_model: Literal["personalised", "template"] = Field(
@@ -143,10 +215,14 @@ class CohortSpec(_Strict):
         "length, width and arch height (shared topology, no re-meshing); template: the parametric "
         "template re-meshed for each runner.",
     )
-    template: Path | None = Field(
+    template: FilePath | None = Field(
         None,
         description="Subject spec template that each trial's spec copies, relative to this file; "
         "default specs/subjects/template.yaml (relative to the working directory).",
+    )
+
+    _physical = field_validator("body_mass_kg", "height_m", "foot_length_ratio", "speed_m_s")(
+        _physical
     )
 
 
@@ -154,24 +230,15 @@ def load_cohort_spec(path: str | Path) -> CohortSpec:
     """Read and validate a cohort spec; errors read ``file:line: field: message``.
 
     A relative ``template`` comes back resolved against the spec file's directory."""
-    from footdt.spec.loader import read_data
+    from footdt.errors import excerpt
+    from footdt.spec.loader import read_data, validate_model
 
     p = Path(path)
     data, source = read_data(p)
     kind = data.get("kind", "cohort")
     if kind != "cohort":
-        raise source.error(("kind",), f"expected kind 'cohort', got {kind!r}")
-    try:
-        spec = CohortSpec.model_validate(data)
-    except ValidationError as exc:
-        msgs = []
-        for err in exc.errors():
-            loc: tuple[Any, ...] = tuple(err["loc"])
-            msg = err["msg"].removeprefix("Value error, ")
-            if err["type"] == "extra_forbidden":
-                msg = "unknown key (check the spelling; see docs/cohort.md)"
-            msgs.append(str(source.error(loc, msg)))
-        raise SpecError("\n".join(msgs)) from None
+        raise source.error(("kind",), f"expected kind 'cohort', got {excerpt(kind)}")
+    spec = validate_model(CohortSpec, data, source, kind="cohort spec")
     if spec.template is not None and not spec.template.is_absolute():
         spec = spec.model_copy(update={"template": (p.parent / spec.template).resolve()})
     return spec

@@ -25,6 +25,8 @@ def mesh_geometry(spec: SubjectSpec, source: SourceMap) -> VolumeMesh:
 
 
 def _mesh(spec: SubjectSpec, source: SourceMap) -> VolumeMesh:
+    from footdt.errors import MeshError, shorten
+
     geometry = spec.geometry
     if isinstance(geometry, Box | Cylinder | Tube | BoxWithInclusion):
         from footdt.mesh.primitives import mesh_primitive
@@ -39,8 +41,10 @@ def _mesh(spec: SubjectSpec, source: SourceMap) -> VolumeMesh:
                 raise source.error(
                     ("mesh", "part_sizes", part), f"no part named {part!r}; parts: {sorted(known)}"
                 )
-        return mesh_primitive(geometry, spec.mesh)
-    from footdt.errors import MeshError
+        try:
+            return mesh_primitive(geometry, spec.mesh)
+        except MeshError as exc:
+            raise MeshError(shorten(f"{source.where(('mesh',))}: mesh: {exc}")) from None
 
     if isinstance(geometry, Personalised):
         return _personalise(geometry, spec, source)

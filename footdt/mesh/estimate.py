@@ -13,11 +13,18 @@ one node per edge (edges ~ nodes + elements). Memory:
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING
 
-from footdt.errors import MeshError
+from footdt.errors import MeshError, shorten
+from footdt.spec.geometry import Box, BoxWithInclusion, Cylinder, Tube
 from footdt.spec.subject import MeshOptions
+
+if TYPE_CHECKING:
+    from footdt.spec.loader import SourceMap
+    from footdt.spec.subject import SubjectSpec
 
 #: Fitted coefficients of the element-count model (see module docstring).
 VOLUME_COEFF = 3.5
@@ -99,3 +106,66 @@ def check_estimate(
             f"mesh size {est.size:g} mm is too fine: {est.describe()}, over the {limit / 1e9:.1f} GB "
             f"limit for {what}; use a larger mesh.size or part_sizes"
         )
+
+
+def primitive_measures(geometry: object) -> tuple[float, float] | None:
+    """Volume (mm^3) and surface area (mm^2) of a primitive geometry; None for other kinds."""
+    if isinstance(geometry, Box | BoxWithInclusion):
+        a, b, c = geometry.size
+        volume, area = a * b * c, 2 * (a * b + b * c + c * a)
+        if isinstance(geometry, BoxWithInclusion):
+            x, y, z = geometry.inclusion_size
+            area += 2 * (x * y + y * z + z * x)
+        return volume, area
+    if isinstance(geometry, Cylinder | Tube):
+        f = geometry.angle / 360.0
+        h = geometry.height
+        if isinstance(geometry, Cylinder):
+            r_out, r_in = geometry.radius, 0.0
+        else:
+            r_out, r_in = geometry.outer_radius, geometry.inner_radius
+        ring = math.pi * (r_out**2 - r_in**2)
+        area = 2 * f * ring + f * 2 * math.pi * (r_out + r_in) * h
+        if geometry.angle < 360:
+            area += 2 * (r_out - r_in) * h
+        return f * ring * h, area
+    return None
+
+
+#: Skin volume (mm^3) and skin + bone surface area (mm^2) of the built-in template at its default
+#: 265 mm length (``footdt.mesh.foot._template_measures``; tests/spec/test_hostile.py checks them).
+TEMPLATE_VOLUME_MM3, TEMPLATE_AREA_MM2, TEMPLATE_LENGTH_MM = 1.133e6, 1.288e5, 265.0
+
+
+def foot_measures(geometry: object) -> tuple[float, float] | None:
+    """Volume and area of a template or personalised foot, scaled from the default template by
+    its length (for an estimate before anything is built); None for other geometries."""
+    from footdt.spec.geometry import FootTemplate, Personalised
+
+    if isinstance(geometry, FootTemplate):
+        length = geometry.foot_length
+    elif isinstance(geometry, Personalised):
+        length = (geometry.measurements or {}).get("foot_length", TEMPLATE_LENGTH_MM)
+    else:
+        return None
+    k = length / TEMPLATE_LENGTH_MM
+    return TEMPLATE_VOLUME_MM3 * k**3, TEMPLATE_AREA_MM2 * k**2
+
+
+def check_spec_estimate(
+    spec: SubjectSpec, source: SourceMap | None = None, memory_limit_gb: float | None = None
+) -> MeshEstimate | None:
+    """For a primitive, template or personalised geometry, estimate the mesh and refuse it
+    (``MeshError`` at the spec's ``mesh`` line) when meshing would exceed the memory limit; None
+    for user surfaces (the foot mesher checks its own estimate once they are loaded)."""
+    measures = primitive_measures(spec.geometry) or foot_measures(spec.geometry)
+    if measures is None:
+        return None
+    est = estimate_mesh(*measures, spec.mesh)
+    try:
+        check_estimate(est, memory_limit_gb)
+    except MeshError as exc:
+        if source is None:
+            raise
+        raise MeshError(shorten(f"{source.where(('mesh',))}: mesh: {exc}")) from None
+    return est

@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from footdt.errors import MeshError, excerpt
 from footdt.mesh.gmsh_session import VolumeMesh, extract_volume_mesh, gmsh_session
 from footdt.spec.geometry import Box, BoxWithInclusion, Cylinder, Tube
 from footdt.spec.subject import MeshOptions
@@ -19,6 +20,27 @@ Primitive = Box | Cylinder | Tube | BoxWithInclusion
 
 
 def mesh_primitive(geometry: Primitive, options: MeshOptions) -> VolumeMesh:
+    """Mesh a primitive; refused (``MeshError``) before gmsh starts when the size estimate is over
+    the memory limit, and with one line if gmsh itself fails."""
+    from footdt.mesh.estimate import check_estimate, estimate_mesh, primitive_measures
+
+    measures = primitive_measures(geometry)
+    assert measures is not None
+    check_estimate(estimate_mesh(*measures, options))
+    try:
+        return _mesh_primitive(geometry, options)
+    except MeshError:
+        raise
+    except Exception as exc:  # gmsh raises bare Exceptions (OpenCASCADE, meshing failures)
+        if type(exc) is not Exception:
+            raise
+        raise MeshError(
+            f"gmsh could not mesh the {geometry.type}: {excerpt(str(exc), 120)}; check that the "
+            "sizes are in mm and that mesh.size is not far below the smallest feature"
+        ) from None
+
+
+def _mesh_primitive(geometry: Primitive, options: MeshOptions) -> VolumeMesh:
     with gmsh_session(seed=options.seed) as gmsh:
         occ = gmsh.model.occ
         if isinstance(geometry, Box):

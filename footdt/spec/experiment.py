@@ -1,16 +1,137 @@
 """The experiment spec: what to learn from which inputs, and how to validate it.
 
-Hyperparameter names and the search-space format are checked by ``footdt.learn`` (which knows
-the architectures); this module only fixes the shape of the file.
+Hyperparameters and the search space are checked here against ``HYPERPARAMETERS`` (name, kind
+and physical range; ``footdt.learn.architectures.DEFAULTS`` holds the same names with their
+defaults), so a bad value is refused by ``footdt validate`` rather than after an hour of training.
 """
 
 from __future__ import annotations
 
-from typing import Any, Literal
+import re
+from collections import Counter
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from footdt.domain import DEFAULT_PEAK_STAT, PAPER_TARGET_NAMES, PHASES, STATS
+from footdt.domain import BONES, DEFAULT_PEAK_STAT, PAPER_TARGET_NAMES, PHASES, SOFT_TISSUE, STATS
+from footdt.errors import excerpt
+from footdt.spec.fields import Name, Seed, check_number, count, describe, quantity
+
+if TYPE_CHECKING:
+    SamplesPerPhase = int
+    Trials = int
+    Folds = int
+    Repeats = int
+    PrunerCount = int
+    RidgeAlpha = float
+else:
+    SamplesPerPhase = count(ge=1, le=10000, unit="samples")
+    Trials = count(ge=1, le=100000, unit="trials")
+    Folds = count(ge=2, le=1000, unit="folds")
+    Repeats = count(ge=0, le=10000, unit="repeats")
+    PrunerCount = count(ge=0, le=100000)
+    RidgeAlpha = quantity("1", gt=0, le=1e12)
+
+
+@dataclass(frozen=True)
+class HyperparameterRange:
+    """What a hyperparameter means, whether it is a whole number, and its allowed range."""
+
+    meaning: str
+    integer: bool
+    low: float
+    high: float
+    low_open: bool = False
+    high_open: bool = False
+
+    def check(self, name: str, value: Any) -> Any:
+        """The value (an int for whole-number hyperparameters) or ``ValueError``."""
+        bounds: dict[str, float] = {
+            ("gt" if self.low_open else "ge"): self.low,
+            ("lt" if self.high_open else "le"): self.high,
+        }
+        try:
+            checked = check_number(value, "", integer=self.integer, **bounds)
+        except ValueError as exc:
+            raise ValueError(f"{name}: {self.meaning} {exc}") from None
+        return checked if self.integer else value  # a float keeps its spelling (and the hash)
+
+
+#: Every hyperparameter an architecture understands, with its physical or practical range.
+HYPERPARAMETERS: dict[str, HyperparameterRange] = {
+    "epochs": HyperparameterRange("passes over the training rows", True, 1, 10000),
+    "batch_size": HyperparameterRange("rows per gradient step", True, 1, 65536),
+    "learning_rate": HyperparameterRange("Adam step size", False, 1e-8, 1),
+    "weight_decay": HyperparameterRange("AdamW decoupled weight decay", False, 0, 1),
+    "pool": HyperparameterRange("time-axis pooling factor, samples", True, 1, 100),
+    "units": HyperparameterRange("LSTM units", True, 1, 4096),
+    "filters": HyperparameterRange("convolution filters", True, 1, 4096),
+    "kernel_size": HyperparameterRange("convolution kernel length, samples", True, 1, 300),
+    "levels": HyperparameterRange("TCN residual blocks", True, 1, 12),
+    "dense_units": HyperparameterRange("units of the regression head", True, 1, 4096),
+    "attention_units": HyperparameterRange("attention layer units", True, 1, 4096),
+    "dropout": HyperparameterRange("fraction of units dropped", False, 0, 1, high_open=True),
+    "da_weight": HyperparameterRange("domain-classifier loss weight", False, 0, 100),
+}
+
+
+def _known(name: Any) -> HyperparameterRange:
+    if not isinstance(name, str) or name not in HYPERPARAMETERS:
+        import difflib
+
+        close = difflib.get_close_matches(str(name), list(HYPERPARAMETERS), n=1)
+        hint = f"did you mean '{close[0]}'? " if close else ""
+        known = ", ".join(HYPERPARAMETERS)
+        if isinstance(name, str) and re.fullmatch(r"[A-Za-z0-9_]{1,40}", name):
+            raise ValueError(f"{name}: unknown hyperparameter; {hint}known: {known}")
+        raise ValueError(f"unknown hyperparameter {excerpt(name)}; {hint}known: {known}")
+    return HYPERPARAMETERS[name]
+
+
+def _check_search_entry(name: str, rng: Any) -> Any:
+    spec = _known(name)
+    if isinstance(rng, list):
+        if not rng or len(rng) > 1000:
+            raise ValueError(f"{name}: give between 1 and 1000 choices, got {len(rng)}")
+        choices = [spec.check(name, v) for v in rng]
+        if len(set(choices)) < len(choices):
+            raise ValueError(f"{name}: a choice is listed twice (it would be drawn twice as often)")
+        return choices
+    if not isinstance(rng, dict):
+        raise ValueError(
+            f"{name}: use [choices] or {{low, high[, log, step]}}, got {describe(rng)}"
+        )
+    extra = sorted(str(k) for k in set(rng) - {"low", "high", "log", "step"})
+    if extra or "low" not in rng or "high" not in rng:
+        what = f"unknown key(s) {excerpt(extra)}" if extra else "low and high are both needed"
+        raise ValueError(f"{name}: {what}; use {{low, high[, log, step]}}")
+    low, high = spec.check(f"{name}.low", rng["low"]), spec.check(f"{name}.high", rng["high"])
+    if low > high:
+        raise ValueError(f"{name}: low ({low:g}) must not exceed high ({high:g})")
+    log = rng.get("log", False)
+    if not isinstance(log, bool):
+        raise ValueError(f"{name}.log: must be true or false, got {describe(log)}")
+    if log and low <= 0:
+        raise ValueError(f"{name}: a log range needs low > 0, got {low:g}")
+    if log and spec.integer:
+        raise ValueError(
+            f"{name}: a whole-number hyperparameter cannot take a log range; list choices"
+        )
+    out: dict[str, Any] = {"low": low, "high": high}
+    if "log" in rng:
+        out["log"] = log
+    if "step" in rng:
+        if log:
+            raise ValueError(f"{name}: step and log cannot be combined; drop one")
+        try:
+            out["step"] = check_number(
+                rng["step"], "", gt=0, le=(high - low) if high > low else None, integer=spec.integer
+            )
+        except ValueError as exc:
+            raise ValueError(f"{name}.step: {exc}") from None
+    return out
+
 
 Sensor = Literal["foot", "tibia"]
 Axis = Literal["ax", "ay", "az"]
@@ -29,9 +150,9 @@ class _Strict(BaseModel):
 
 
 class Inputs(_Strict):
-    sensors: list[Sensor] = Field(default_factory=_sensors)
-    channels: list[Axis] = Field(default_factory=_axes)
-    samples_per_phase: int = Field(100, gt=0)
+    sensors: list[Sensor] = Field(default_factory=_sensors, min_length=1)
+    channels: list[Axis] = Field(default_factory=_axes, min_length=1)
+    samples_per_phase: SamplesPerPhase = Field(100, description="Resampled points per phase.")
     static_features: list[
         Literal["body_mass", "height", "foot_length", "speed", "contact_time", "step_time",
                 "stride_time", "flight_time", "cadence"]
@@ -48,10 +169,19 @@ class Inputs(_Strict):
         "back to the trial for evaluation).",
     )
 
+    @field_validator("sensors", "channels", "static_features")
+    @classmethod
+    def _no_repeats(cls, names: list[str]) -> list[str]:
+        _refuse_repeats(names, "listed more than once")
+        return names
+
 
 class ModelChoice(_Strict):
     architecture: Literal["tcn", "cnn1d", "lstm", "cnn_lstm", "lstm_mlp", "lstm_attention"] = "lstm"
-    hyperparameters: dict[str, Any] = Field(default_factory=dict)
+    hyperparameters: dict[str, Any] = Field(
+        default_factory=dict,
+        description="name: value; names and ranges in footdt.spec.experiment.HYPERPARAMETERS.",
+    )
     search_space: dict[str, Any] = Field(
         default_factory=dict,
         description="name: [choices] | {low, high, log?, step?}; tuned by Optuna inside each "
@@ -69,25 +199,35 @@ class ModelChoice(_Strict):
         description="Inductive mode: the domains among training subjects (strike group or subject).",
     )
 
+    @field_validator("hyperparameters")
+    @classmethod
+    def _hyperparameters(cls, given: dict[str, Any]) -> dict[str, Any]:
+        return {name: _known(name).check(name, value) for name, value in given.items()}
+
+    @field_validator("search_space")
+    @classmethod
+    def _search_space(cls, space: dict[str, Any]) -> dict[str, Any]:
+        return {name: _check_search_entry(name, rng) for name, rng in space.items()}
+
 
 class Pruner(_Strict):
-    n_startup_trials: int = Field(5, ge=0, description="Trials that are never pruned.")
-    n_warmup_steps: int = Field(5, ge=0, description="Epochs of a trial that are never pruned.")
+    n_startup_trials: PrunerCount = Field(5, description="Trials that are never pruned.")
+    n_warmup_steps: PrunerCount = Field(5, description="Epochs of a trial that are never pruned.")
 
 
 class Validation(_Strict):
     scheme: Literal["loso"] = "loso"
-    inner_trials: int = Field(20, ge=1, description="Optuna trials inside each outer fold.")
-    inner_folds: int = Field(
+    inner_trials: Trials = Field(20, description="Optuna trials inside each outer fold.")
+    inner_folds: Folds = Field(
         3,
-        ge=2,
         description="Grouped (by subject) folds of the training subjects for tuning and ridge alpha.",
     )
-    seeds: list[int] = Field(default_factory=lambda: [0], min_length=1)
+    seeds: list[Seed] = Field(default_factory=lambda: [0], min_length=1, max_length=1000)
     pruner: Pruner = Field(default_factory=Pruner)
     early_stopping_patience: int | None = Field(
         10,
         ge=1,
+        le=10_000,
         description="Epochs without improvement on the early-stopping runners before training "
         "stops (the best epoch's weights are kept); null: train every epoch.",
     )
@@ -98,42 +238,51 @@ class Validation(_Strict):
         description="Share of each fold's training runners held out (per seed, at random) to "
         "stop training early; never the held-out runner.",
     )
-    ridge_alphas: list[float] = Field(
+    ridge_alphas: list[RidgeAlpha] = Field(
         default_factory=lambda: [10.0**e for e in range(-3, 4)],
         min_length=1,
+        max_length=1000,
         description="Ridge penalties tried by inner CV (features standardised, so unitless).",
     )
-    permutation_repeats: int = Field(
-        5, ge=0, description="Repeats of per-sensor permutation importance."
+    permutation_repeats: Repeats = Field(
+        5, description="Repeats of per-sensor permutation importance."
     )
     deterministic: bool = Field(
         True, description="TensorFlow op determinism (slower, reproducible)."
     )
 
-    @field_validator("ridge_alphas")
+    @field_validator("seeds")
     @classmethod
-    def _positive(cls, alphas: list[float]) -> list[float]:
-        if any(a <= 0 for a in alphas):
-            raise ValueError("ridge_alphas must be > 0")
-        return alphas
+    def _distinct_seeds(cls, seeds: list[int]) -> list[int]:
+        _refuse_repeats(seeds, "listed more than once (each seed is one repeat of the training)")
+        return seeds
 
 
 class ExperimentSpec(_Strict):
     """An experiment spec: ML targets (``phase.bone.stat``), inputs, model and validation."""
 
     kind: Literal["experiment"]
-    id: str
+    id: Name
     description: str = ""
     targets: list[str] = Field(default_factory=lambda: list(PAPER_TARGET_NAMES), min_length=1)
     peak_stat: Literal["p95", "p99", "max"] = Field(
         DEFAULT_PEAK_STAT, description="Which stored statistic a 'peak' target reads."
     )
-    label_backend: str | None = Field(
+    label_backend: Name | None = Field(
         None, description="Backend whose labels to learn; None: the store must hold only one."
     )
     inputs: Inputs = Field(default_factory=Inputs)
     model: ModelChoice = Field(default_factory=ModelChoice)
     validation: Validation = Field(default_factory=Validation)
+
+    @field_validator("label_backend")
+    @classmethod
+    def _known_backend(cls, name: str | None) -> str | None:
+        from footdt.backends import REGISTRY
+
+        if name is not None and name not in REGISTRY:
+            raise ValueError(f"unknown backend '{name}'; use one of {', '.join(REGISTRY)}")
+        return name
 
     @field_validator("targets")
     @classmethod
@@ -142,9 +291,18 @@ class ExperimentSpec(_Strict):
             parts = t.split(".")
             if len(parts) != 3 or parts[0] not in PHASES or parts[2] not in (*STATS, "peak"):
                 raise ValueError(
-                    f"target {t!r} is not 'phase.bone.stat' with phase in {PHASES} "
-                    f"and stat in {(*STATS, 'peak')}"
+                    f"target {excerpt(t)} is not 'phase.bone.stat' with phase in "
+                    f"{', '.join(PHASES)} and stat in {', '.join((*STATS, 'peak'))}"
                 )
-        if len(set(targets)) != len(targets):
-            raise ValueError("targets are listed more than once")
+            if parts[1] not in (*BONES, SOFT_TISSUE):
+                raise ValueError(
+                    f"target {excerpt(t)} names no part footdt labels; bones: {', '.join(BONES)}"
+                )
+        _refuse_repeats(targets, "listed more than once")
         return targets
+
+
+def _refuse_repeats(items: list[Any], what: str) -> None:
+    dup = [x for x, n in Counter(items).items() if n > 1]
+    if dup:
+        raise ValueError(f"{excerpt(dup[0])} is {what}: keep one")

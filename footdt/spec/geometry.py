@@ -7,15 +7,40 @@ surface files.
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from footdt.domain import BONES
+from footdt.errors import excerpt
+from footdt.spec.fields import FilePath, Length, Name, Point, quantity
 
-Vec3 = tuple[float, float, float]
-PositiveLength = Annotated[float, Field(gt=0, json_schema_extra={"unit": "mm"})]
+Vec3 = Point
+PositiveLength = Length
+if TYPE_CHECKING:
+    Angle = float
+    Scale = float
+    FootLength = float
+    FootWidth = float
+    ArchHeight = float
+    Measurement = float
+    ContactDepth = float
+    CutHeight = float
+else:
+    Angle = quantity("degrees", gt=0, le=360)
+    Scale = quantity("1", ge=1e-6, le=1e6, hint="the factor that turns file units into mm")
+    FootLength = quantity("mm", ge=50, le=1000)
+    FootWidth = quantity("mm", ge=20, le=400)
+    ArchHeight = quantity("mm", ge=2, le=200)
+    Measurement = quantity("mm", gt=0, le=1000)
+    ContactDepth = quantity("mm", gt=0, le=100)
+    CutHeight = quantity("mm", gt=0, le=1000)
+
+
+def _names(names: list[str]) -> str:
+    """User-given names for a message: at most three, each cut to 40 characters."""
+    shown = [n if len(n) <= 40 else excerpt(n) for n in names[:3]]
+    return ", ".join(shown) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
 
 
 class _Strict(BaseModel):
@@ -33,7 +58,7 @@ class Box(_Strict):
         description="Edge lengths along x, y, z (mm).", json_schema_extra={"unit": "mm"}
     )
     origin: Vec3 = Field((0.0, 0.0, 0.0), description="Corner with the smallest coordinates (mm).")
-    part: str = Field("body", description="Name of the single part.")
+    part: Name = Field("body", description="Name of the single part.")
 
 
 class Cylinder(_Strict):
@@ -46,9 +71,9 @@ class Cylinder(_Strict):
     type: Literal["cylinder"]
     radius: PositiveLength
     height: PositiveLength
-    angle: float = Field(360.0, gt=0, le=360, description="Sector angle (degrees).")
+    angle: Angle = Field(360.0, description="Sector angle (degrees).")
     origin: Vec3 = (0.0, 0.0, 0.0)
-    part: str = "body"
+    part: Name = "body"
 
 
 class Tube(_Strict):
@@ -58,9 +83,9 @@ class Tube(_Strict):
     inner_radius: PositiveLength
     outer_radius: PositiveLength
     height: PositiveLength
-    angle: float = Field(360.0, gt=0, le=360, description="Sector angle (degrees).")
+    angle: Angle = Field(360.0, description="Sector angle (degrees).")
     origin: Vec3 = (0.0, 0.0, 0.0)
-    part: str = "body"
+    part: Name = "body"
 
     @model_validator(mode="after")
     def _radii(self) -> Tube:
@@ -84,8 +109,8 @@ class BoxWithInclusion(_Strict):
     inclusion_center: Vec3 | None = Field(
         None, description="Centre of the inclusion (mm); default the centre of the box."
     )
-    matrix_part: str = "matrix"
-    inclusion_part: str = "inclusion"
+    matrix_part: Name = "matrix"
+    inclusion_part: Name = "inclusion"
 
     @model_validator(mode="after")
     def _inside(self) -> BoxWithInclusion:
@@ -106,9 +131,9 @@ class FootTemplate(_Strict):
     """The built-in right-foot template, scaled to the subject (filled by the anatomy module)."""
 
     type: Literal["foot_template"]
-    foot_length: PositiveLength = Field(265.0, description="Heel to longest toe (mm).")
-    foot_width: PositiveLength = Field(100.0, description="Ball width (mm).")
-    arch_height: PositiveLength = Field(40.0, description="Navicular height (mm).")
+    foot_length: FootLength = Field(265.0, description="Heel to longest toe (mm).")
+    foot_width: FootWidth = Field(100.0, description="Ball width (mm).")
+    arch_height: ArchHeight = Field(40.0, description="Navicular height (mm).")
 
 
 class UserSurfaces(_Strict):
@@ -120,20 +145,18 @@ class UserSurfaces(_Strict):
     """
 
     type: Literal["surfaces"]
-    skin: Path
-    bones: dict[str, Path]
-    scale: float = Field(1.0, gt=0, description="Multiply file coordinates by this to get mm.")
+    skin: FilePath
+    bones: dict[str, FilePath]
+    scale: Scale = Field(1.0, description="Multiply file coordinates by this to get mm.")
     side: Literal["right", "left"] = Field("right", description="Left feet are mirrored (y -> -y).")
-    contact_depth: float = Field(
+    contact_depth: ContactDepth = Field(
         3.0,
-        gt=0,
         description="Plantar skin within this height of the lowest skin point forms the "
         "plantar contact surface and its regions (mm).",
         json_schema_extra={"unit": "mm"},
     )
-    cut_height: float | None = Field(
+    cut_height: CutHeight | None = Field(
         None,
-        gt=0,
         description="Height of the proximal cut above the lowest skin point (mm): the skin, "
         "tibia and fibula are cut by the horizontal plane there. Default: the skin's flat top "
         "(an opening or a flat cap), used when the skin is open or the tibia or fibula reaches it.",
@@ -144,7 +167,7 @@ class UserSurfaces(_Strict):
     def _bone_names(self) -> UserSurfaces:
         unknown = sorted(set(self.bones) - set(BONES))
         if unknown:
-            raise ValueError(f"unknown bone name(s) {unknown}; known: {', '.join(BONES)}")
+            raise ValueError(f"unknown bone name(s) {_names(unknown)}; known: {', '.join(BONES)}")
         return self
 
 
@@ -160,15 +183,15 @@ class Personalised(_Strict):
     """
 
     type: Literal["personalised"]
-    measurements: dict[str, PositiveLength] | None = Field(
+    measurements: dict[str, Measurement] | None = Field(
         None,
         description="Skin measurements (mm) the shape must meet.",
         json_schema_extra={"unit": "mm"},
     )
-    scan: Path | None = Field(None, description="Foot scan surface (STL/PLY/OBJ).")
-    scale: float = Field(1.0, gt=0, description="Multiply scan coordinates by this to get mm.")
+    scan: FilePath | None = Field(None, description="Foot scan surface (STL/PLY/OBJ).")
+    scale: Scale = Field(1.0, description="Multiply scan coordinates by this to get mm.")
     side: Literal["right", "left"] = Field("right", description="Left feet are mirrored (y -> -y).")
-    ssm: Path | None = Field(None, description="Shape-model file; default: the built-in model.")
+    ssm: FilePath | None = Field(None, description="Shape-model file; default: the built-in model.")
     remesh: bool = Field(False, description="Re-mesh the morphed surfaces instead of morphing.")
 
     @model_validator(mode="after")
@@ -187,7 +210,7 @@ class Personalised(_Strict):
         unknown = sorted(set(value or {}) - set(MEASUREMENTS) - set(ALIASES))
         if unknown:
             known = ", ".join([*MEASUREMENTS, *ALIASES])
-            raise ValueError(f"unknown measurement(s) {', '.join(unknown)}; known: {known}")
+            raise ValueError(f"unknown measurement(s) {_names(unknown)}; known: {known}")
         return value
 
 

@@ -92,7 +92,10 @@ def test_errors_are_one_line(cohort: Synthetic, tmp_path: Path) -> None:
     res = _invoke(
         "train", bad, "--store", cohort.store, "--cohort", cohort.cohort, "--out", tmp_path / "r2"
     )
-    assert res.exit_code == 1 and "unknown hyperparameter(s) ['unitz']" in res.output
+    # refused when the spec is read (a spec error, exit 2), with the line and a suggestion
+    assert (
+        res.exit_code == 2 and "model.hyperparameters.unitz: unknown hyperparameter" in res.output
+    )
     other = make_cohort(tmp_path / "other", n_subjects=3, n_trials=1, n_strides=1, write=False)
     res = _invoke("tune", QUICK, "--store", cohort.store, "--cohort", other.cohort, "--trials", "1")
     assert res.exit_code == 1 and "have labels in the store but are not in the cohort" in res.output
