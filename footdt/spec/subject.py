@@ -190,14 +190,18 @@ class Phase(_Strict):
     @field_validator("forces")
     @classmethod
     def _one_force_per_target(cls, forces: list[Force]) -> list[Force]:
-        first: dict[str, int] = {}
+        """Unnamed forces on one target would add up silently; named ones are separate loads on
+        purpose (e.g. soleus and gastrocnemii on the Achilles insertion), but a name is used once."""
+        first: dict[tuple[str, str | None], int] = {}
         for i, f in enumerate(forces):
-            if f.on in first:
+            key = (f.on, f.name)
+            if key in first:
+                what = f"force {f.name!r}" if f.name else "an unnamed force"
                 raise ValueError(
-                    f"entries {first[f.on]} and {i} both put a force on '{f.on}' (they would add "
-                    "up silently): give one entry with the total"
+                    f"entries {first[key]} and {i} both put {what} on '{f.on}' (they would add "
+                    "up silently): give one entry with the total, or name them differently"
                 )
-            first[f.on] = i
+            first[key] = i
         return forces
 
     @field_validator("boundary_conditions")

@@ -44,10 +44,10 @@ BY_HAND = """\
     forces: [{on: zmax, total: [0.0, 0.0, 4.0]}]
   - name: two
     pressures: [{surface: ymax, value: 0.5}, {surface: xmax, value: 2.0}]
-    forces: [{on: zmax, total: [0.0, 0.0, 4.0]}, {on: zmax, total: [0.0, 0.0, 3.0]}]
+    forces: [{on: zmax, name: a, total: [0.0, 0.0, 4.0]}, {on: zmax, name: b, total: [0.0, 0.0, 3.0]}]
   - name: three
     pressures: [{surface: ymax, value: 0.5}, {surface: xmax, value: 2.0}]
-    forces: [{on: zmax, total: [0.0, 0.0, 3.0]}, {on: zmax, total: [0.0, 0.0, -1.0]}]
+    forces: [{on: zmax, name: a, total: [0.0, 0.0, 3.0]}, {on: zmax, name: b, total: [0.0, 0.0, -1.0]}]
 """
 
 

@@ -425,7 +425,7 @@ def test_printer_shortens_and_splits_lines() -> None:
 def test_rigid_body_check_is_linear_in_memory() -> None:
     import numpy as np
 
-    from footdt.compile.check_constraints import _free_modes
+    from footdt.ir_validate import _free_modes
 
     rng = np.random.default_rng(0)
     nodes = rng.random((20000, 3))
