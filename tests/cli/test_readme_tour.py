@@ -32,6 +32,8 @@ def parse(command: str) -> None:
     """Resolve ``command``'s (sub-)command and parse its arguments as footdt would."""
     args = shlex.split(command)[1:]
     cmd: click.Command = typer.main.get_command(app)
+    while args and args[0] in ("--verbose", "-v"):  # footdt's own options come first
+        args = args[1:]
     ctx: click.Context | None = None
     while isinstance(cmd, TyperGroup):  # footdt, then labels / gait / cohort / loads
         name, args = args[0], args[1:]
@@ -49,8 +51,15 @@ def test_tour_command_parses(command: str, tmp_path: Path, monkeypatch: pytest.M
     monkeypatch.chdir(tmp_path)
     (tmp_path / "specs").symlink_to(REPO / "specs")
     for token in shlex.split(command):
-        if not token.startswith("-") and Path(token).suffix and "/" not in token:
-            Path(token).touch()
+        p = Path(token)
+        if (
+            not token.startswith("-")
+            and p.suffix
+            and not token.startswith("specs/")
+            and not p.exists()
+        ):
+            p.parent.mkdir(parents=True, exist_ok=True)
+            p.touch()
     parse(command)
 
 
