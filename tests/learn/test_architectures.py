@@ -69,7 +69,10 @@ def test_saved_model_reloads_with_identical_predictions(
 
 
 def test_same_seed_same_predictions(tiny_cohort: Synthetic, tf_ready: object) -> None:
-    spec = tiny_spec(architecture="lstm", hyperparameters={"epochs": 2})
+    # without early stopping: with 3 training runners its shrinkage may return the baseline
+    # for every seed, which would hide a seed that is not used
+    spec = tiny_spec(architecture="lstm", hyperparameters={"epochs": 2},
+                     validation={"early_stopping_patience": None})  # fmt: skip
     ds = load_dataset(spec, tiny_cohort.store, tiny_cohort.cohort)
     tr, te = ds.rows_of(["S01", "S02", "S03"]), ds.rows_of(["S04"])
     hp = resolve_hyperparameters(spec.model.hyperparameters)
