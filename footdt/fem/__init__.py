@@ -12,7 +12,7 @@ topology and reused by every morphed runner; consistent surface-pressure loads o
   tension-only active set), one factorisation per distinct system, residual checks. Shared by the
   ``native`` and ``sfepy`` backends.
 
-Why not scikit-fem: its assembly of the same 2.5 mm foot (352k tets) took 30 s and 2.7 GB on this
-machine (a Python loop over the 144 pairs of local basis functions and a 47M-entry COO matrix),
-against ~1 s here; see docs/performance.md.
+Why not scikit-fem: its assembly of the same 2.5 mm foot (352k tets) took 13-30 s (machine load)
+and 2.75 GB here (a Python loop over the 144 pairs of local basis functions and a 47M-entry COO
+matrix), against 1.4-1.9 s and 0.79 GB (benchmarks/bench_skfem.py, docs/performance.md).
 """
