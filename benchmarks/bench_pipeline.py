@@ -93,9 +93,11 @@ def make_foot_cohort(root: Path, runners: int, size: float, foot_model: str) -> 
     return root / "cohort"
 
 
-def footdt_run(cohort: Path, store: Path, out: Path, workers: int) -> tuple[float, dict]:
+def footdt_run(
+    cohort: Path, store: Path, out: Path, workers: int, backend: str = "sfepy"
+) -> tuple[float, dict]:
     cmd = [sys.executable, "-m", "footdt.cli.run", "run", str(cohort), "--store", str(store),
-           "--out", str(out), "--workers", str(workers), "--json"]  # fmt: skip
+           "--out", str(out), "--workers", str(workers), "--backend", backend, "--json"]  # fmt: skip
     start = time.perf_counter()
     proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True)
     wall = time.perf_counter() - start

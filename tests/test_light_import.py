@@ -37,7 +37,7 @@ def test_cli_help_is_light() -> None:
 def test_backend_registry_is_light() -> None:
     assert (
         _loaded_after(
-            "from footdt.backends import get_backend\n[get_backend(n) for n in ('abaqus','calculix','sfepy')]"
+            "from footdt.backends import get_backend\n[get_backend(n) for n in ('abaqus','calculix','sfepy','native')]"
         )
         == set()
     )

@@ -11,6 +11,7 @@ from footdt.errors import FootdtError
 REGISTRY: dict[str, str] = {
     "abaqus": "footdt.backends.abaqus:AbaqusBackend",
     "calculix": "footdt.backends.calculix:CalculixBackend",
+    "native": "footdt.backends.native:NativeBackend",
     "sfepy": "footdt.backends.sfepy:SfepyBackend",
 }
 

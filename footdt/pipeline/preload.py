@@ -1,5 +1,7 @@
 """Imported once by the worker pool's fork server, so that every worker starts with the solver
-stack already imported (SfePy, PARDISO, gmsh, SQLAlchemy) instead of importing it per worker.
+stack already imported (SfePy, footdt's own FE kernel, PARDISO, gmsh, SQLAlchemy) instead of
+importing it per worker. (A worker then keeps, across its trials, the last mesh topology and
+PARDISO factorisation it made: ``footdt.fem.assembly.TOPOLOGIES``, ``linsolve.KEPT_FACTOR``.)
 
 Importing runs no solver and starts no thread pool; it is silent (SfePy prints while importing).
 It also builds SfePy's discretisation of one tetrahedron, which fills SfePy's lazy caches.
@@ -17,7 +19,9 @@ MODULES = (
     "footdt.results",
     "footdt.labels.store",
     "footdt.backends.sfepy",
-    "pypardiso",
+    "footdt.backends.native",
+    "footdt.fem.assembly",
+    "footdt.fem.statics",
     "gmsh",
 )
 
@@ -26,6 +30,10 @@ def preload() -> None:
     for name in MODULES:
         with contextlib.suppress(ImportError), contextlib.redirect_stdout(io.StringIO()):
             importlib.import_module(name)
+    with contextlib.suppress(ImportError):
+        from footdt.backends.linsolve import pardiso_available
+
+        pardiso_available()  # imports pypardiso with MKL's path set (no search of sys.prefix)
     with contextlib.suppress(ImportError):
         from footdt.backends.sfepy import _quiet_sfepy
 

@@ -26,12 +26,14 @@ class SolverProfile(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     name: Name = "default"
-    backend: Literal["sfepy", "calculix", "abaqus"]
+    backend: Literal["sfepy", "calculix", "abaqus", "native"]
     linear_solver: Literal[
         "pardiso", "amg", "superlu", "spooles", "iterative_cholesky", "default"
     ] = Field(
         "default",
         description="sfepy: pardiso (direct, default) | amg (low memory) | superlu (small models only); "
+        "native: pardiso (direct, factorisation kept for the next model of the same mesh topology, "
+        "default) | amg | superlu; "
         "calculix: spooles (default) | iterative_cholesky; abaqus: default.",
     )
     rtol: Rtol = Field(1e-8, description="Relative residual a solve must reach.")
@@ -61,6 +63,7 @@ class SolverProfile(BaseModel):
 
 _SOLVERS = {
     "sfepy": ("default", "pardiso", "amg", "superlu"),
+    "native": ("default", "pardiso", "amg", "superlu"),
     "calculix": ("default", "spooles", "iterative_cholesky"),
     "abaqus": ("default",),
 }

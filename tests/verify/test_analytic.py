@@ -9,7 +9,7 @@ import pytest
 from footdt.backends import get_backend
 from footdt.verify.run import run_case
 
-BACKENDS = [b for b in ("sfepy", "calculix") if get_backend(b).availability()]
+BACKENDS = [b for b in ("sfepy", "calculix", "native") if get_backend(b).availability()]
 
 
 def _runnable(backend: str, order: int) -> None:
