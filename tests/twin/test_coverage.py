@@ -29,13 +29,15 @@ def coverage(root: Path, seed: int) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     hits: dict[str, list[np.ndarray]] = {"cv+": [], "split": []}
     widths: dict[str, list[np.ndarray]] = {"cv+": [], "split": []}
     labels = []
+    mass = {s.id: s.body_mass_kg for s in tc.new.subjects}  # the networks learn per kg
     for key, csv in tc.recordings.items():
         rec, _ = read_for_twin(twin, csv, side="right")
         rec, events, _, _ = resolve_side(rec, "right", twin)
         y = np.array([tc.labels[key][t.name] for t in twin.targets])
         labels.append(y)
         for method in hits:
-            p = predict_recording(twin, rec, events, method=method)  # type: ignore[arg-type]
+            p = predict_recording(twin, rec, events, method=method,  # type: ignore[arg-type]
+                                  static={"body_mass": mass[key[0]]})  # fmt: skip
             hits[method].append((p.recording_lower_mpa <= y) & (y <= p.recording_upper_mpa))
             widths[method].append(p.recording_upper_mpa - p.recording_lower_mpa)
     out = {m: (np.array(hits[m]), np.array(widths[m])) for m in hits}
