@@ -22,15 +22,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 REPO = Path(__file__).resolve().parents[1]
 
 from _harness import write  # noqa: E402
+from bench_cohort import TEMPLATE  # noqa: E402  (the same small template subject spec)
 
-TEMPLATE = """\
-kind: subject
-id: template
-geometry: {type: foot_template, foot_length: 265, foot_width: 100, arch_height: 40}
-materials: {bone: {E: 7300, nu: 0.3}, soft_tissue: {E: 1.15, nu: 0.45}}
-sections: [{part: soft_tissue, material: soft_tissue}, {part: calcaneus, material: bone}]
-phases: [{name: initial_contact}, {name: mid_stance}, {name: push_off}]
-"""
 
 ROWS = (  # (label, key in the step statistics, scale, format)
     ("contact time (s)", "contact_s", 1.0, "{:.3f}"),
