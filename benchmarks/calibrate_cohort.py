@@ -24,7 +24,6 @@ REPO = Path(__file__).resolve().parents[1]
 from _harness import write  # noqa: E402
 from bench_cohort import TEMPLATE  # noqa: E402  (the same small template subject spec)
 
-
 ROWS = (  # (label, key in the step statistics, scale, format)
     ("contact time (s)", "contact_s", 1.0, "{:.3f}"),
     ("step time (s)", "step_s", 1.0, "{:.3f}"),
