@@ -34,7 +34,7 @@ import numpy as np
 from footdt.errors import FootdtError
 from footdt.gait.events import GaitEvents, Stride
 from footdt.gait.recording import SENSORS, GaitDataError, Issue, Recording
-from footdt.gait.timing import TIMING_FEATURES
+from footdt.gait.timing import TIMING_FEATURES, stride_timing
 from footdt.learn.dataset import TargetRef, resolve_targets
 from footdt.learn.folds import FoldScalers
 from footdt.twin.damage import DEFAULT_EXPONENT, BoneDamage, damage_by_bone, reference_stress
@@ -420,8 +420,6 @@ def static_inputs(twin: Twin, static: Mapping[str, float] | None) -> dict[str, f
 def static_rows(twin: Twin, given: Mapping[str, float], strides: Sequence[Stride]) -> np.ndarray:
     """(n_strides, S) static inputs in the run's order: the user's values and each stride's
     timing from its gait events (``footdt.gait.timing``, as the training windows had it)."""
-    from footdt.gait.timing import stride_timing
-
     ic = np.array([s.ic_s for s in strides])
     to = np.array([s.to_s for s in strides])
     timing = stride_timing(ic, to) if any(n in TIMING_FEATURES for n in twin.static_names) else {}
