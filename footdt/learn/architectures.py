@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from footdt.errors import FootdtError
 
 ARCHITECTURES = ("tcn", "cnn1d", "lstm", "cnn_lstm", "lstm_mlp", "lstm_attention")
@@ -109,8 +111,12 @@ def build_network(
     n_targets: int,
     n_static: int = 0,
     hp: dict[str, Any] | None = None,
+    readout: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> Any:
-    """A compiled-free ``keras.Model``: inputs ``imu`` (+ ``static``), output ``y`` (standardised)."""
+    """A compiled-free ``keras.Model``: inputs ``imu`` (+ ``static``), output ``y`` (standardised).
+
+    With ``readout`` = (W (S, K), b (K,)), a frozen linear layer ``readout`` of the static inputs
+    is added to ``y``: the network learns the residual of that read-out (``model.readout``)."""
     import keras
     from keras import layers as L
 
@@ -135,6 +141,19 @@ def build_network(
     # (with per-body-mass targets, exactly the body-mass baseline); it departs from it only as
     # far as the training runners' IMU and inputs justify
     y = L.Dense(n_targets, name="y", kernel_initializer="zeros")(h)
+    if readout is not None:
+        if not n_static:
+            raise HyperparameterError("a read-out needs static inputs (inputs.static_features)")
+        w, b = readout
+        if w.shape != (n_static, n_targets) or b.shape != (n_targets,):
+            raise HyperparameterError(
+                f"read-out of shape {w.shape}, {b.shape} for {n_static} static inputs and "
+                f"{n_targets} targets"
+            )
+        lin = L.Dense(n_targets, name="readout", trainable=False)
+        r = lin(static)
+        lin.set_weights([w.astype("float32"), b.astype("float32")])
+        y = L.Add(name="output")([r, y])
     return keras.Model(inputs if n_static else imu, y, name=architecture)
 
 

@@ -92,7 +92,9 @@ def run_fold(
         h = res_t.history
         stopping.append({"seed": seed, "subjects": list(res_t.stop_subjects),
                          "epochs_run": len(h.train_loss), "best_epoch": h.best_epoch,
-                         "shrinkage": h.shrinkage})  # fmt: skip
+                         "shrinkage": h.shrinkage,
+                         "readout_rows": None if res_t.readout is None else res_t.readout.rows.tolist(),
+                         "readout_alpha": None if res_t.readout is None else res_t.readout.alpha.tolist()})  # fmt: skip
         write_csv(out / "curves" / f"fold_{fold.index:02d}_{fold.held_out}_seed{seed}.csv",
                   _curve_frame(h))  # fmt: skip
         if opts.save_models:
@@ -136,6 +138,7 @@ def run_fold(
                             "body_mass": fitted["body_mass"].per_kg.tolist()},  # type: ignore[union-attr]
         "ridge_alpha": dict(zip(ds.targets, ridge.alpha.tolist(), strict=True)),
         "target_scaling": spec.model.target_scaling,
+        "readout": spec.model.readout,
         "early_stopping": stopping,
         "seconds": round(time.perf_counter() - t0, 2),
     }  # fmt: skip
@@ -178,7 +181,7 @@ def run_loso(
         "tuned": bool(spec.model.search_space), "inner_trials": spec.validation.inner_trials,
         "seeds": spec.validation.seeds, "targets": list(ds.targets), "peak_stat": spec.peak_stat,
         "samples": spec.inputs.samples, "channels": list(ds.channels), "static": list(ds.static_names),
-        "target_scaling": spec.model.target_scaling,
+        "target_scaling": spec.model.target_scaling, "readout": spec.model.readout,
         "early_stopping_patience": spec.validation.early_stopping_patience,
         "optuna_storage": opts.storage if (opts.storage or "sqlite").startswith("sqlite")
         else "--storage (URL not recorded: it may hold a password)",

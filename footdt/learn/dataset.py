@@ -27,6 +27,8 @@ from footdt.gait.timing import TIMING_FEATURES, TIMING_UNITS, timing_matrix
 
 #: Static side inputs and their units: the runner's (manifest) and the recording's stride timing
 #: (``footdt.gait.timing``, from the window file's IC/TO times, as ``footdt predict`` computes it).
+IMU_SUMMARY = "imu_summary"  # the static-input group of the IMU summary features
+IMU_STATIC_PREFIX = "imu."
 STATIC_UNITS = {"body_mass": "kg", "height": "m", "foot_length": "mm", "speed": "m/s",
                 **TIMING_UNITS}  # fmt: skip
 
@@ -217,6 +219,26 @@ def read_window_file(
     return w, stance, timing
 
 
+def imu_static_name(feature: str) -> str:
+    """The static-input name of an IMU summary feature (``imu.<feature>``)."""
+    return f"{IMU_STATIC_PREFIX}{feature}"
+
+
+def measured_static(name: str) -> bool:
+    """A static input measured from the recording (stride timing, IMU summary features), not
+    given by the user."""
+    return name in TIMING_FEATURES or name.startswith(IMU_STATIC_PREFIX)
+
+
+def expand_static(static_features: Sequence[str], feature_names: Sequence[str]) -> tuple[str, ...]:
+    """The static inputs in order, with ``imu_summary`` replaced by one ``imu.<feature>`` input
+    per IMU summary feature (``footdt.learn.features``)."""
+    out: list[str] = []
+    for name in static_features:
+        out += [imu_static_name(f) for f in feature_names] if name == IMU_SUMMARY else [name]
+    return tuple(out)
+
+
 def _static_value(name: str, subject: Subject, trial: Trial) -> float:
     """A manifest static input (timing inputs come from the window file, not from here)."""
     value = {
@@ -344,10 +366,12 @@ def assemble(
                     f"earlier trials' {feat_names} (stance_time_s must be in every file or none)"
                 )
             tcol = {n: timing[:, i] for i, n in enumerate(TIMING_FEATURES)}
+            tcol.update({imu_static_name(n): feats[:, i] for i, n in enumerate(names)})
+            s_names = expand_static(spec.inputs.static_features, names)
             s_rows = np.stack(
                 [tcol[n] if n in tcol else np.full(len(w), _static_value(n, subject, trial))
-                 for n in spec.inputs.static_features], axis=1,
-            ) if spec.inputs.static_features else np.zeros((len(w), 0))  # fmt: skip
+                 for n in s_names], axis=1,
+            ) if s_names else np.zeros((len(w), 0))  # fmt: skip
             samples = (
                 [(w[i], feats[i], timing[i], s_rows[i], i) for i in range(len(w))]
                 if per_stride
@@ -365,7 +389,8 @@ def assemble(
                 cols["tri"].append(trial.id)
                 cols["grp"].append(subject.group)
                 cols["mass"].append(subject.body_mass_kg)
-    n_static = len(spec.inputs.static_features)
+    static_names = expand_static(spec.inputs.static_features, feat_names or [])
+    n_static = len(static_names)
     return Dataset(
         X=np.asarray(cols["X"], dtype=np.float32),
         Y=np.asarray(cols["Y"], dtype=np.float64),
@@ -381,7 +406,7 @@ def assemble(
         body_mass_kg=np.asarray(cols["mass"], dtype=np.float64),
         targets=tuple(t.name for t in targets),
         channels=ch_names,
-        static_names=tuple(spec.inputs.static_features),
+        static_names=static_names,
         feature_names=tuple(feat_names or ()),
         label_backend=backend,
     )

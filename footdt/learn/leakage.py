@@ -70,6 +70,12 @@ def check_fold(ds: Dataset, record: dict[str, Any], scaler: dict[str, np.ndarray
     for es in record.get("early_stopping", []):
         if held in es["subjects"]:
             out.append(f"{fold}: early stopping (seed {es['seed']}) watched the held-out subject")
+        if es.get("readout_rows") is not None:
+            rows_ok(f"the read-out (seed {es['seed']})", es["readout_rows"])
+            seen = set(ds.subject[np.asarray(es["readout_rows"], dtype=int)].tolist())
+            if seen & set(es["subjects"]):
+                out.append(f"{fold}: the read-out (seed {es['seed']}) was fitted on the "
+                           "early-stopping runners that judge the network")  # fmt: skip
     tuning = record.get("tuning")
     if tuning:
         if held in tuning["subjects_seen"]:

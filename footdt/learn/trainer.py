@@ -211,17 +211,58 @@ class Outcome:
     history: History
     domain: DomainPlan | None
     stop_subjects: tuple[str, ...] = ()  # training runners kept out to decide early stopping
+    readout: Readout | None = None  # the fixed linear read-out the network adds to
 
 
-def shrink_to_baseline(model: Any, stop: Arrays) -> list[float]:
+@dataclass(frozen=True)
+class Readout:
+    """A linear read-out of the standardised static inputs onto the standardised targets
+    (``model.readout: ridge``): ``z = s @ weight + bias``, fitted on ``rows``."""
+
+    weight: np.ndarray  # (S, K)
+    bias: np.ndarray  # (K,)
+    alpha: np.ndarray  # (K,) ridge penalty per target
+    rows: np.ndarray  # dataset rows it was fitted on
+
+    def __call__(self, s: np.ndarray) -> np.ndarray:
+        return np.asarray(s, dtype=np.float64) @ self.weight + self.bias
+
+
+def fit_readout(
+    data: Arrays, subject: np.ndarray, rows: np.ndarray, *, alphas: Any, inner_folds: int,
+    seed: int,
+) -> Readout:  # fmt: skip
+    """Ridge from ``data.s`` to ``data.y`` (scikit-learn, the ``ridge`` baseline's fit: penalty
+    per target by subject-grouped inner CV), folded into one weight matrix and bias."""
+    from footdt.learn.baselines import RidgeBaseline
+
+    n = len(data)
+    if data.s is None or data.y is None:
+        raise ValueError("a read-out needs static inputs and targets")
+    idx = np.arange(n)
+    k = min(inner_folds, len(set(subject.tolist())))
+    rb = RidgeBaseline.fit(data.s, data.y, np.asarray(subject), idx, alphas=alphas,
+                           inner_folds=k, seed=seed)  # fmt: skip
+    scaler, ridge = rb.model[0], rb.model[-1]
+    coef = np.asarray(ridge.coef_, dtype=np.float64).reshape(data.y.shape[1], -1).T  # (S, K)
+    w = coef / scaler.scale_[:, None]
+    b = np.asarray(ridge.intercept_, dtype=np.float64) - scaler.mean_ @ w
+    return Readout(w, b, rb.alpha, np.asarray(rows))
+
+
+def shrink_to_baseline(model: Any, stop: Arrays, readout: Readout | None = None) -> list[float]:
     """Scale each target's output towards 0 (the baseline the targets are scaled around: body
     mass with per-kg targets) by ``lam`` in [0, 1], the least-squares factor on the early-stopping
     runners: ``lam = clip(<z, y> / <z, z>, 0, 1)`` with ``z`` the network's output there. A target
     on which the network's departures from the baseline do not carry over to runners it was not
     fitted on is pulled back to the baseline. Folded into the output layer's weights, so saved
-    networks predict with it."""
+    networks predict with it. With a ``readout`` the baseline is the read-out: only the
+    network's residual on it is shrunk."""
     z = predict(model, stop).astype(np.float64)
     y = np.asarray(stop.y, dtype=np.float64)
+    if readout is not None:
+        base = readout(stop.s)
+        z, y = z - base, y - base
     zz = (z * z).sum(axis=0)
     lam = np.clip(np.where(zz > 1e-12, (z * y).sum(axis=0) / np.maximum(zz, 1e-12), 0.0), 0.0, 1.0)
     layer = model.get_layer("y")
@@ -287,6 +328,11 @@ def train_and_predict(
     target = (
         Arrays(evaluation.x, None) if plan is not None and plan.mode == "transductive" else None
     )
+    readout = (
+        fit_readout(train, ds.subject[train_rows], train_rows, alphas=val_spec.ridge_alphas,
+                    inner_folds=val_spec.inner_folds, seed=seed)
+        if spec.model.readout == "ridge" else None
+    )  # fmt: skip
     seed_everything(seed)
     model = build_network(
         spec.model.architecture,
@@ -295,6 +341,7 @@ def train_and_predict(
         n_targets=ds.Y.shape[1],
         n_static=ds.static.shape[1],
         hp=hp,
+        readout=None if readout is None else (readout.weight, readout.bias),
     )
     hist = fit(
         model, train, hp, seed=seed, domain=plan, target=target,
@@ -302,9 +349,9 @@ def train_and_predict(
         patience=val_spec.early_stopping_patience,
     )  # fmt: skip
     if stop is not None and stop.y is not None:
-        hist.shrinkage = shrink_to_baseline(model, stop)
+        hist.shrinkage = shrink_to_baseline(model, stop, readout)
     pred_z = predict(model, evaluation)
     val_loss = float(np.mean((pred_z - evaluation.y) ** 2)) if evaluation.y is not None else None
     pred = scalers.to_mpa(pred_z, ds.body_mass_kg[eval_rows])
     stopped_on = tuple(split[1]) if split is not None else ()
-    return Outcome(model, scalers, pred, val_loss, hist, plan, stopped_on)
+    return Outcome(model, scalers, pred, val_loss, hist, plan, stopped_on, readout)

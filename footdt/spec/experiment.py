@@ -12,7 +12,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from footdt.domain import BONES, DEFAULT_PEAK_STAT, PAPER_TARGET_NAMES, PHASES, SOFT_TISSUE, STATS
 from footdt.errors import excerpt
@@ -155,12 +155,14 @@ class Inputs(_Strict):
     samples_per_phase: SamplesPerPhase = Field(100, description="Resampled points per phase.")
     static_features: list[
         Literal["body_mass", "height", "foot_length", "speed", "contact_time", "step_time",
-                "stride_time", "flight_time", "cadence"]
+                "stride_time", "flight_time", "cadence", "imu_summary"]
     ] = Field(
         default_factory=list,
         description="Side inputs: body_mass (kg), height (m), foot_length (mm), speed (m/s) from "
         "the manifest; contact_time, step_time, stride_time, flight_time (s) and cadence "
-        "(steps/min) from the recording's gait events (footdt.gait.timing).",
+        "(steps/min) from the recording's gait events (footdt.gait.timing); imu_summary: the "
+        "IMU summary features of each stride (footdt.learn.features: peaks, loading rates, "
+        "stance time), one input each, named imu.<feature>.",
     )  # fmt: skip
     samples: Literal["trial_mean", "stride"] = Field(
         "trial_mean",
@@ -192,6 +194,13 @@ class ModelChoice(_Strict):
         description="per_body_mass: the network learns label / body mass, standardised, with a "
         "zero-initialised output, so it starts from (and falls back to) the body-mass baseline; "
         "standard: labels in MPa, standardised (starts from the training mean).",
+    )
+    readout: Literal["none", "ridge"] = Field(
+        "none",
+        description="ridge: the network's output is a fixed linear read-out of the static inputs "
+        "(ridge regression on the training runners, penalty per target by subject-grouped inner "
+        "CV) plus the network, whose zero-initialised output learns the residual; an untrained "
+        "network is then the ridge read-out instead of the body-mass baseline. Needs static inputs.",
     )
     domain_adaptation: Literal["none", "transductive", "inductive"] = "none"
     domain_key: Literal["group", "subject"] = Field(
@@ -239,7 +248,7 @@ class Validation(_Strict):
         "stop training early; never the held-out runner.",
     )
     ridge_alphas: list[RidgeAlpha] = Field(
-        default_factory=lambda: [10.0**e for e in range(-3, 4)],
+        default_factory=lambda: [10.0**e for e in range(-3, 6)],
         min_length=1,
         max_length=1000,
         description="Ridge penalties tried by inner CV (features standardised, so unitless).",
@@ -300,6 +309,16 @@ class ExperimentSpec(_Strict):
                 )
         _refuse_repeats(targets, "listed more than once")
         return targets
+
+    @model_validator(mode="after")
+    def _readout_needs_static(self) -> ExperimentSpec:
+        if self.model.readout != "none" and not self.inputs.static_features:
+            raise ValueError(
+                f"model.readout: {self.model.readout} reads the static inputs, and "
+                "inputs.static_features is empty: list some (e.g. [body_mass, imu_summary]) "
+                "or set readout: none"
+            )
+        return self
 
 
 def _refuse_repeats(items: list[Any], what: str) -> None:

@@ -35,7 +35,13 @@ from footdt.errors import FootdtError
 from footdt.gait.events import GaitEvents, Stride
 from footdt.gait.recording import SENSORS, GaitDataError, Issue, Recording
 from footdt.gait.timing import TIMING_FEATURES, stride_timing
-from footdt.learn.dataset import TargetRef, resolve_targets
+from footdt.learn.dataset import (
+    IMU_STATIC_PREFIX,
+    TargetRef,
+    imu_static_name,
+    measured_static,
+    resolve_targets,
+)
 from footdt.learn.folds import FoldScalers
 from footdt.twin.damage import DEFAULT_EXPONENT, BoneDamage, damage_by_bone, reference_stress
 from footdt.twin.intervals import (
@@ -98,7 +104,7 @@ class Twin:
     def user_static(self) -> tuple[str, ...]:
         """Static inputs the user gives (``--static``): the run's, less the stride timing that
         is measured from the recording, plus body mass when the networks learned per kg."""
-        names = [n for n in self.static_names if n not in TIMING_FEATURES]
+        names = [n for n in self.static_names if not measured_static(n)]
         if self.per_kg and "body_mass" not in names:
             names.append("body_mass")
         return tuple(names)
@@ -237,7 +243,7 @@ def load_twin(
         train_rate_hz=training_rate(c, subjects), train_sides=sides,
         ood=fit_reference(strides.features, [str(s) for s in strides.subjects], strides.names),
         ood_uses_stance=strides.with_stance,
-        static_ref=static_reference(c, subjects, [n for n in run["static"] if n not in TIMING_FEATURES]),
+        static_ref=static_reference(c, subjects, [n for n in run["static"] if not measured_static(n)]),
     )  # fmt: skip
 
 
@@ -394,10 +400,10 @@ def static_inputs(twin: Twin, static: Mapping[str, float] | None) -> dict[str, f
     timing inputs (measured from the recording), and values that are not finite or outside their
     physical range (``footdt.twin.static``) are errors."""
     given = dict(static or {})
-    measured = sorted(set(given) & set(TIMING_FEATURES))
+    measured = sorted(n for n in given if measured_static(n))
     if measured:
         raise TwinError(f"static input(s) {', '.join(measured)} are measured from the recording's "
-                        "gait events: do not pass them")  # fmt: skip
+                        "gait events and accelerations: do not pass them")  # fmt: skip
     check_static(given)
     unknown = sorted(set(given) - set(twin.user_static))
     if unknown:
@@ -417,14 +423,27 @@ def static_inputs(twin: Twin, static: Mapping[str, float] | None) -> dict[str, f
     return {n: float(given[n]) for n in twin.user_static}
 
 
-def static_rows(twin: Twin, given: Mapping[str, float], strides: Sequence[Stride]) -> np.ndarray:
-    """(n_strides, S) static inputs in the run's order: the user's values and each stride's
-    timing from its gait events (``footdt.gait.timing``, as the training windows had it)."""
+def static_rows(
+    twin: Twin, given: Mapping[str, float], strides: Sequence[Stride], windows: np.ndarray
+) -> np.ndarray:
+    """(n_strides, S) static inputs in the run's order: the user's values, each stride's
+    timing from its gait events (``footdt.gait.timing``) and IMU summary features of its
+    ``windows`` (``footdt.learn.features``), as the training data had them."""
+    from footdt.learn.features import imu_features
+
     ic = np.array([s.ic_s for s in strides])
     to = np.array([s.to_s for s in strides])
-    timing = stride_timing(ic, to) if any(n in TIMING_FEATURES for n in twin.static_names) else {}
+    measured = stride_timing(ic, to) if any(n in TIMING_FEATURES for n in twin.static_names) else {}
+    if any(n.startswith(IMU_STATIC_PREFIX) for n in twin.static_names):
+        stance = np.array([s.stance_s for s in strides]) if twin.ood_uses_stance else None
+        feats, names = imu_features(windows, twin.channels, stance, twin.samples_per_phase)
+        measured.update({imu_static_name(n): feats[:, i] for i, n in enumerate(names)})
+    missing = [n for n in twin.static_names if n not in measured and n not in given]
+    if missing:
+        raise TwinError(f"static input(s) {', '.join(missing)} cannot be measured from this "
+                        "recording (the run was trained with them)")  # fmt: skip
     cols = [
-        timing[n] if n in timing else np.full(len(strides), given[n]) for n in twin.static_names
+        measured[n] if n in measured else np.full(len(strides), given[n]) for n in twin.static_names
     ]
     return np.stack(cols, axis=1) if cols else np.zeros((len(strides), 0))
 
@@ -442,7 +461,7 @@ def predict_recording(
     x, used = stride_windows(rec, events, twin.channels, twin.samples_per_phase)
     n = len(x)
     x_all = x if twin.samples == "stride" else np.concatenate([x, x.mean(axis=0, keepdims=True)])
-    s_rows = static_rows(twin, given, used)
+    s_rows = static_rows(twin, given, used, x)
     s_all = s_rows if twin.samples == "stride" else np.concatenate([s_rows, s_rows.mean(axis=0, keepdims=True)])  # fmt: skip
     mass = np.full(len(x_all), given.get("body_mass", np.nan))
     fold_pred = np.empty((len(twin.folds), len(x_all), len(twin.targets)))

@@ -118,7 +118,8 @@ def _by_target(labels: dict, peak: str) -> dict[tuple[str, str], dict[str, float
 
 
 def make_twin_cohort(root: Path, *, n_train: int, n_held: int, trials: int = 2, strides: int = 6,
-                     seed: int = 5, epochs: int = 1, static: tuple[str, ...] = ()) -> TwinCohort:  # fmt: skip
+                     seed: int = 5, epochs: int = 1, static: tuple[str, ...] = (),
+                     readout: str = "none") -> TwinCohort:  # fmt: skip
     """Generate ``n_train`` runners (cohort ``seed``) and train a LOSO run on them; generate
     ``n_held`` new runners from the same cohort spec with another seed (the same population:
     same strike-class fractions and distributions) and write their recordings as CSV."""
@@ -130,7 +131,7 @@ def make_twin_cohort(root: Path, *, n_train: int, n_held: int, trials: int = 2, 
     store = write_store(
         root / "labels.db", _rows(synthetic_labels(gen, seed), {s["id"] for s in gen["subjects"]})
     )
-    exp = tiny_spec(static_features=list(static), hyperparameters={"epochs": epochs},
+    exp = tiny_spec(static_features=list(static), hyperparameters={"epochs": epochs}, readout=readout,
                     validation={"permutation_repeats": 0, "seeds": [0]})  # fmt: skip
     ds = load_dataset(exp, store, train)
     run_loso(exp, ds, root / "run", options=RunOptions(store=str(store), cohort=str(train)))
@@ -145,10 +146,12 @@ def make_twin_cohort(root: Path, *, n_train: int, n_held: int, trials: int = 2, 
 
 @pytest.fixture(scope="session")
 def twin_cohort(tmp_path_factory: pytest.TempPathFactory) -> TwinCohort:
-    """A 1-epoch cnn1d LOSO run (body mass, contact and flight time as static inputs) on 5 runners x 2 trials x 6
-    strides; 2 new runners' recordings."""
+    """A 1-epoch cnn1d LOSO run (body mass, contact and flight time and the IMU summary features
+    as static inputs, a ridge read-out of them under the network, as the demo) on 5 runners x 2
+    trials x 6 strides; 2 new runners' recordings."""
     from footdt.learn.runtime import setup_tensorflow
 
     setup_tensorflow(deterministic=True)
     return make_twin_cohort(tmp_path_factory.mktemp("twin"), n_train=5, n_held=2,
-                            static=("body_mass", "contact_time", "flight_time"))  # fmt: skip
+                            static=("body_mass", "contact_time", "flight_time", "imu_summary"),
+                            readout="ridge")  # fmt: skip

@@ -181,19 +181,26 @@ def test_timing_inputs_are_measured_from_the_recording(twin: Twin, twin_cohort: 
     from footdt.gait.timing import stride_timing
     from footdt.twin.predict import static_rows
 
-    assert twin.static_names == ("body_mass", "contact_time", "flight_time")
+    assert twin.static_names[:3] == ("body_mass", "contact_time", "flight_time")
+    assert all(n.startswith("imu.") for n in twin.static_names[3:]) and len(twin.static_names) > 6
     assert twin.user_static == ("body_mass",) and twin.per_kg
     rec, _ = read_for_twin(twin, next(iter(twin_cohort.recordings.values())), side="right")
     rec, events, _, _ = resolve_side(rec, "right", twin)
     with pytest.raises(TwinError, match="contact_time are measured from the recording"):
         predict_recording(twin, rec, events, static={"body_mass": 70.0, "contact_time": 0.25})
-    _, used = stride_windows(rec, events, twin.channels, twin.samples_per_phase)
-    rows = static_rows(twin, {"body_mass": 70.0}, used)
+    x, used = stride_windows(rec, events, twin.channels, twin.samples_per_phase)
+    rows = static_rows(twin, {"body_mass": 70.0}, used, x)
     t = stride_timing(np.array([s.ic_s for s in used]), np.array([s.to_s for s in used]))
     np.testing.assert_allclose(rows[:, 0], 70.0)
     np.testing.assert_allclose(rows[:, 1], t["contact_time"])
     np.testing.assert_allclose(rows[:, 2], t["flight_time"])
     assert 0.15 < rows[:, 1].mean() < 0.35 and 0.0 < rows[:, 2].mean() < 0.25
+    from footdt.learn.features import imu_features
+
+    stance = np.array([s.stance_s for s in used]) if twin.ood_uses_stance else None
+    feats, names = imu_features(x, twin.channels, stance, twin.samples_per_phase)
+    assert twin.static_names[3:] == tuple(f"imu.{n}" for n in names)
+    np.testing.assert_allclose(rows[:, 3:], feats)
 
 
 @pytest.mark.parametrize(
