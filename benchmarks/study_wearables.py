@@ -7,7 +7,7 @@ Input: a directory with a synthetic cohort and its labels, as `footdt demo` leav
 
     .venv/bin/python benchmarks/study_wearables.py build/study50 \
         [--experiment specs/experiments/demo.yaml] [--archs lstm,cnn1d] [--no-control] \
-        [--name study_wearables]
+        [--name study_wearables] [--seeds 0,1,2,3,4] [--control-seeds 0,1]
 
 For each architecture: the experiment with that architecture (everything else as in the spec:
 targets, inputs, per-kg targets, seeds, early stopping) trained by nested LOSO into
@@ -76,6 +76,11 @@ def main() -> None:
     ap.add_argument(
         "--seeds", default=None, help="comma-separated seeds instead of the experiment's"
     )
+    ap.add_argument(
+        "--control-seeds",
+        default=None,
+        help="comma-separated seeds for the swapped-IMU control (default: the study's)",
+    )
     a = ap.parse_args()
 
     from footdt.demo.learn import quiet_tensorflow
@@ -113,10 +118,15 @@ def main() -> None:
         spec = base.model_copy(
             update={"model": base.model.model_copy(update={"architecture": archs[0]})}
         )
+        if a.control_seeds:
+            seeds = [int(x) for x in a.control_seeds.split(",")]
+            spec = spec.model_copy(
+                update={"validation": spec.validation.model_copy(update={"seeds": seeds})}
+            )
         swapped, donors = swap_runner_imu(ds, seed=0)
         print(f"control: {archs[0]} with every runner's IMU swapped for another's", flush=True)
         s = _loso(spec, swapped, a.dir / "study" / f"{archs[0]}_swapped_imu")
-        res["control"] = {"architecture": archs[0], "donors": donors, "model_beats": s["model_beats"],
+        res["control"] = {"architecture": archs[0], "seeds": spec.validation.seeds, "donors": donors, "model_beats": s["model_beats"],
                           "seconds": s["seconds"], "targets": _per_target(s)}  # fmt: skip
     gen = (
         cohort / "generation.json"

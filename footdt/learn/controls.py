@@ -2,8 +2,8 @@
 runner's own accelerometers?
 
 ``swap_runner_imu`` gives every runner the wearable data of another runner (a random derangement
-of the runners, seeded): IMU windows, IMU features, stride timing and the timing static inputs
-move with the wearable, while labels, body mass and the other static inputs stay with the runner.
+of the runners, seeded): IMU windows, IMU features, stride timing and the static inputs measured
+from the recording (timing, IMU summary features) move with the wearable, while labels, body mass and the other static inputs stay with the runner.
 A learner trained and scored on the swapped data set under the same leave-one-subject-out folds
 must lose whatever it gained from the IMU; if it keeps the gain, the gain was not the IMU's.
 """
@@ -14,8 +14,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from footdt.gait.timing import TIMING_FEATURES
-from footdt.learn.dataset import Dataset
+from footdt.learn.dataset import Dataset, measured_static
 
 
 def derangement(n: int, rng: np.random.Generator) -> np.ndarray:
@@ -41,7 +40,7 @@ def swap_runner_imu(ds: Dataset, seed: int = 0) -> tuple[Dataset, dict[str, str]
         src[mine] = theirs[np.arange(len(mine)) % len(theirs)]
     static = ds.static.copy()
     for j, name in enumerate(ds.static_names):
-        if name in TIMING_FEATURES:
+        if measured_static(name):  # stride timing and IMU summary features
             static[:, j] = ds.static[src, j]
     swapped = replace(ds, X=ds.X[src], features=ds.features[src], timing=ds.timing[src],
                       static=static)  # fmt: skip

@@ -91,13 +91,56 @@ def test_early_stopping_split_is_seeded_and_leaves_enough_to_train() -> None:
 def test_swapped_imu_moves_the_wearable_not_the_runner(small_cohort: Synthetic) -> None:
     from footdt.learn.controls import swap_runner_imu
 
-    spec = tiny_spec(static_features=["body_mass", "contact_time"])
+    spec = tiny_spec(static_features=["body_mass", "contact_time", "imu_summary"])
     ds = load_dataset(spec, small_cohort.store, small_cohort.cohort)
+    assert ds.static_names[2:] == tuple(f"imu.{n}" for n in ds.feature_names)
+    np.testing.assert_array_equal(ds.static[:, 2:], ds.features)
     sw, donor = swap_runner_imu(ds, seed=0)
     assert all(a != b for a, b in donor.items()) and sorted(donor.values()) == sorted(ds.subjects)
     for s, d in donor.items():
         mine, theirs = ds.rows_of([s]), ds.rows_of([d])
         np.testing.assert_array_equal(sw.X[mine], ds.X[theirs])
-        np.testing.assert_array_equal(sw.static[mine, 1], ds.static[theirs, 1])  # timing moves
+        np.testing.assert_array_equal(sw.static[mine, 1:], ds.static[theirs, 1:])  # timing, IMU move
         np.testing.assert_array_equal(sw.static[mine, 0], ds.static[mine, 0])  # mass stays
         np.testing.assert_array_equal(sw.Y[mine], ds.Y[mine])  # labels stay
+
+
+def test_an_untrained_network_with_a_readout_is_the_ridge_readout(
+    small_cohort: Synthetic, tf_ready: object
+) -> None:
+    """model.readout: ridge -- before training the output is the ridge read-out of the static
+    inputs (scikit-learn's prediction), fitted on the training rows it names."""
+    from footdt.learn.baselines import RidgeBaseline
+    from footdt.learn.trainer import fit_readout
+
+    spec = tiny_spec(static_features=["body_mass", "contact_time", "imu_summary"])
+    ds = load_dataset(spec, small_cohort.store, small_cohort.cohort)
+    train, test = ds.rows_of(ds.subjects[:6]), ds.rows_of(ds.subjects[6:])
+    sc = fit_fold_scalers(ds, train, per_kg=True)
+    tr = fold_arrays(ds, train, sc, labels=True)
+    ro = fit_readout(tr, ds.subject[train], train, alphas=[0.1, 10.0], inner_folds=3, seed=0)
+    rb = RidgeBaseline.fit(tr.s, tr.y, ds.subject[train], np.arange(len(train)), alphas=[0.1, 10.0],
+                           inner_folds=3, seed=0)  # fmt: skip
+    te = fold_arrays(ds, test, sc, labels=False)
+    np.testing.assert_allclose(ro(te.s), rb.model.predict(te.s), rtol=1e-6, atol=1e-6)
+    net = build_network("lstm", n_steps=300, n_channels=6, n_targets=ds.Y.shape[1],
+                        n_static=ds.static.shape[1], hp={"units": 4, "dense_units": 4},
+                        readout=(ro.weight, ro.bias))  # fmt: skip
+    np.testing.assert_allclose(predict(net, te), ro(te.s), rtol=1e-4, atol=1e-4)
+    assert not net.get_layer("readout").trainable
+
+
+def test_the_readout_never_sees_the_early_stopping_runners(
+    small_cohort: Synthetic, tf_ready: object
+) -> None:
+    spec = tiny_spec(static_features=["body_mass", "imu_summary"], readout="ridge",
+                     validation={"early_stopping_patience": 2})  # fmt: skip
+    ds = load_dataset(spec, small_cohort.store, small_cohort.cohort)
+    held = ds.subjects[0]
+    train, test = ds.rows_of(ds.subjects[1:]), ds.rows_of([held])
+    out = train_and_predict(spec, ds, train, test, resolve_hyperparameters(
+        spec.model.hyperparameters), seed=1, score=False)  # fmt: skip
+    assert out.readout is not None and out.stop_subjects
+    seen = set(ds.subject[out.readout.rows].tolist())
+    assert held not in seen and not seen & set(out.stop_subjects)
+    assert seen | set(out.stop_subjects) == set(ds.subjects[1:])

@@ -521,3 +521,12 @@ def test_validate_wants_a_load_in_every_phase(write_spec) -> None:
         msg = _spec_error(write_spec, text)
         assert "phases.0: phase 'p' has no load, so every stress would be 0" in msg
         assert load_spec(write_spec(text)).spec.id == "bar"
+
+
+def test_a_readout_without_static_inputs_is_refused_in_one_line(write_spec) -> None:
+    text = QUICK.replace("static_features: [body_mass]", "static_features: []").replace(
+        "  architecture: cnn1d\n", "  architecture: cnn1d\n  readout: ridge\n"
+    )
+    msg = _spec_error(write_spec, text)
+    assert "model.readout: ridge reads the static inputs" in msg and "static_features" in msg
+    assert len(msg.splitlines()) == 1
