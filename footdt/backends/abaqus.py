@@ -29,6 +29,7 @@ from footdt.errors import BackendUnavailable, FootdtError, SolveError
 from footdt.fileio import atomic_write
 from footdt.ir import AnalysisModel
 from footdt.mechanics import von_mises
+from footdt.results import make_result
 from footdt.spec.profile import SolverProfile
 
 JOB = "footdt"
@@ -189,18 +190,8 @@ def read_abaqus_json(path: str | Path, model: AnalysisModel) -> SolveResult:
             f"{p}: malformed results file ({type(exc).__name__}: {exc}); re-extract it"
         ) from exc
     assert volume is not None
-    return SolveResult(
-        subject=model.subject,
-        trial=model.trial,
-        backend="abaqus",
-        backend_version=str(data.get("abaqus_version", "unknown")),
-        model_hash=model.content_hash(),
-        spec_hash=str(model.provenance.get("spec_hash", "unknown")),
-        mesh_hash=model.mesh_hash(),
-        element_volume=volume,
-        phases=phases,
-        info={"source": str(p), "odb": data.get("odb")},
-    )
+    return make_result(model, "abaqus", str(data.get("abaqus_version", "unknown")), volume, phases,
+                       {"source": str(p), "odb": data.get("odb")})  # fmt: skip
 
 
 def _check_step_end(step: dict[str, Any], where: str) -> None:

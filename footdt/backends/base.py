@@ -16,6 +16,7 @@ import numpy as np
 
 from footdt.errors import BackendUnavailable, UnsupportedFeature
 from footdt.ir import AnalysisModel, validate
+from footdt.results import PhaseResult, SolveResult, make_result
 from footdt.spec.profile import SolverProfile, default_profile
 
 #: Every capability a backend may declare (features of ``AnalysisModel.features()``).
@@ -41,38 +42,6 @@ class Availability:
 
     def __bool__(self) -> bool:
         return self.ok
-
-
-@dataclass(eq=False)
-class PhaseResult:
-    """Per-element results of one phase, in the IR's element order."""
-
-    name: str
-    von_mises: np.ndarray  # (M,) MPa
-    stress: np.ndarray | None = None  # (M, 6) MPa, mechanics.STRESS_COMPONENTS order
-    displacement: np.ndarray | None = None  # (N, 3) mm
-    residual: float | None = None  # relative residual ||K u - f|| / ||f|| of the final solve
-    reaction: np.ndarray | None = None  # (3,) N, sum of reaction forces at prescribed DOFs
-
-
-@dataclass(eq=False)
-class SolveResult:
-    subject: str
-    trial: str
-    backend: str
-    backend_version: str
-    model_hash: str
-    spec_hash: str
-    mesh_hash: str
-    element_volume: np.ndarray  # (M,) mm^3
-    phases: dict[str, PhaseResult]
-    wall_time: float = 0.0
-    info: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def max_residual(self) -> float | None:
-        res = [p.residual for p in self.phases.values() if p.residual is not None]
-        return max(res) if res else None
 
 
 @dataclass
@@ -134,18 +103,7 @@ class Backend:
         info: dict[str, Any] | None = None,
     ) -> SolveResult:
         """A ``SolveResult`` carrying the model's identity (subject, trial, hashes) and ours."""
-        return SolveResult(
-            subject=model.subject,
-            trial=model.trial,
-            backend=self.name,
-            backend_version=self.version(),
-            model_hash=model.content_hash(),
-            spec_hash=str(model.provenance.get("spec_hash", "unknown")),
-            mesh_hash=model.mesh_hash(),
-            element_volume=element_volume,
-            phases=phases,
-            info=_with_personalisation(info or {}, model),
-        )
+        return make_result(model, self.name, self.version(), element_volume, phases, info)
 
     # ------------------------------------------------------------------ driver
     def check(self, model: AnalysisModel) -> None:
@@ -165,9 +123,7 @@ class Backend:
         start = time.perf_counter()
         prepared = self.prepare(model, Path(workdir), profile)
         self.run(prepared)
-        result = self.extract(prepared)
-        result.wall_time = time.perf_counter() - start
-        return result
+        return self.extract(prepared).timed(time.perf_counter() - start)
 
 
 class ProgramBackend(Backend):
@@ -199,12 +155,4 @@ class ProgramBackend(Backend):
         return super().solve(model, workdir, profile)
 
 
-def _with_personalisation(info: dict[str, Any], model: AnalysisModel) -> dict[str, Any]:
-    """A personalised model's subject shape (SSM, PC weights, fit errors) travels with its result
-    into the solve record of the label store."""
-    shape = model.provenance.get("personalisation")
-    if not shape:
-        return info
-    keep = ("source", "ssm", "pc_weights", "requested_mm", "measurement_error_mm",
-            "skin_error_p95_mm", "remeshed")  # fmt: skip
-    return {**info, "personalisation": {k: shape[k] for k in keep if k in shape}}
+__all__ = ["PhaseResult", "SolveResult"]  # they live in footdt.results

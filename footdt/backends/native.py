@@ -21,6 +21,7 @@ CalculiX on the same mesh; see tests/backends/test_native.py and docs/backends.m
 from __future__ import annotations
 
 import time
+from dataclasses import replace as dc_replace
 from pathlib import Path
 from typing import Any
 
@@ -92,9 +93,8 @@ class NativeBackend(Backend):
         prepared.state["timings"]["solve"] = time.perf_counter() - start
         start = time.perf_counter()
         fields = [res.displacement.ravel() for res in results.values()]  # type: ignore[union-attr]
-        for res, stress in zip(results.values(), disc.stresses(fields), strict=True):
-            res.stress = stress
-            res.von_mises = von_mises(stress)
+        for (name, res), stress in zip(results.items(), disc.stresses(fields), strict=True):
+            results[name] = dc_replace(res, stress=stress, von_mises=von_mises(stress))
         prepared.state["timings"]["stress"] = time.perf_counter() - start
         prepared.state["results"], prepared.state["info"] = results, info
 

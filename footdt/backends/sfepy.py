@@ -19,6 +19,7 @@ import importlib.util
 import io
 import time
 from collections.abc import Iterator
+from dataclasses import replace as dc_replace
 from pathlib import Path
 from typing import Any
 
@@ -235,10 +236,10 @@ class SfepyBackend(Backend):
         results, info = solve_phases(prepared.model, fe.K, fe.unit_pressure, prepared.profile)
         prepared.state["timings"]["solve"] = time.perf_counter() - start
         start = time.perf_counter()
-        for res in results.values():
+        for name, res in results.items():
             assert res.displacement is not None
-            res.stress = fe.stress(res.displacement.ravel())
-            res.von_mises = von_mises(res.stress)
+            stress = fe.stress(res.displacement.ravel())
+            results[name] = dc_replace(res, stress=stress, von_mises=von_mises(stress))
         prepared.state["timings"]["stress"] = time.perf_counter() - start
         prepared.state["results"], prepared.state["info"] = results, info
 

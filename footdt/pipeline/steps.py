@@ -25,9 +25,9 @@ from footdt.errors import FootdtError, ModelDirError
 from footdt.fileio import json_digest
 
 if TYPE_CHECKING:
-    from footdt.backends.base import SolveResult
     from footdt.ir import AnalysisModel
     from footdt.labels.store import LabelStore
+    from footdt.results import SolveResult
     from footdt.spec.loader import LoadedSpec
     from footdt.spec.profile import SolverProfile
 
