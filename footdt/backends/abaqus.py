@@ -11,25 +11,22 @@ import json
 import re
 import shutil
 import subprocess
+import time
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 import numpy as np
+from pydantic import Field
 
-from footdt.backends.base import (
-    ALL_CAPABILITIES,
-    PhaseResult,
-    Prepared,
-    ProgramBackend,
-    SolveResult,
-)
-from footdt.backends.inp.deck import build_deck
+from footdt.backends.base import ALL_CAPABILITIES, Job, ProgramBackend, RunRecord
+from footdt.backends.inp.deck import Deck, build_deck
 from footdt.backends.inp.writer import STEP_TIME, DeckWriter
-from footdt.errors import BackendUnavailable, FootdtError, SolveError
+from footdt.errors import FootdtError, SolveError
 from footdt.fileio import atomic_write
 from footdt.ir import AnalysisModel
 from footdt.mechanics import von_mises
-from footdt.results import make_result
+from footdt.results import PhaseResult, SolveResult, make_result
 from footdt.spec.profile import SolverProfile
 
 JOB = "footdt"
@@ -47,31 +44,64 @@ INSTALL_HINT = (
 )
 
 
-class AbaqusBackend(ProgramBackend):
+class AbaqusOptions(SolverProfile):
+    """Options of the abaqus backend (``backend = "abaqus"`` in a profile): ``executable`` and
+    ``threads`` (cpus=); Abaqus/Standard chooses its own linear solver."""
+
+    backend: Literal["abaqus"] = "abaqus"
+    linear_solver: Literal["default"] = Field("default", description="Abaqus/Standard's own.")
+
+
+@dataclass(frozen=True, kw_only=True)
+class AbaqusJob(Job):
+    """``footdt.inp``, ``abaqus_extract.py`` and ``run_abaqus.sh`` (``files``); the run writes
+    ``results`` (``footdt_results.json``)."""
+
+    @property
+    def results(self) -> Path:
+        return self.workdir / RESULTS
+
+
+@dataclass(frozen=True, kw_only=True)
+class AbaqusRun(RunRecord):
+    """The Abaqus run: the program run and its log (``footdt.runlog``)."""
+
+    executable: str
+    log: Path
+
+
+def write_deck(deck: Deck) -> str:
+    """The Abaqus deck of ``deck``."""
+    return DeckWriter("abaqus").write(deck)
+
+
+class AbaqusBackend(ProgramBackend[AbaqusOptions, AbaqusJob, AbaqusRun]):
     name: ClassVar[str] = "abaqus"
+    options_type: ClassVar[type[SolverProfile]] = AbaqusOptions
     capabilities: ClassVar[frozenset[str]] = ALL_CAPABILITIES  # the deck can say everything
     install_hint: ClassVar[str] = INSTALL_HINT
     default_executable: ClassVar[str] = "abaqus"
+    writes_inputs: ClassVar[bool] = True
+    inputs: ClassVar[tuple[str, ...]] = (f"{JOB}.inp", *ABAQUS_ONLY_FILES)
 
-    def version(self) -> str:
-        exe = self._find()
-        if exe is None:
-            raise BackendUnavailable(f"abaqus not found: {INSTALL_HINT}")
+    def version(self, options: AbaqusOptions | None = None) -> str:
+        exe = self.require(options)
         out = subprocess.run(
             [exe, "information=release"], capture_output=True, text=True, timeout=120
         )
         m = re.search(r"Abaqus\s+(\S+)", out.stdout + out.stderr)
         return m.group(1) if m else "unknown"
 
-    def write_inputs(self, model: AnalysisModel, out_dir: Path) -> dict[str, Path]:
-        """Write ``footdt.inp``, ``abaqus_extract.py`` and ``run_abaqus.sh`` into ``out_dir``."""
-        out_dir.mkdir(parents=True, exist_ok=True)
-        inp = out_dir / f"{JOB}.inp"
+    def prepare(self, model: AnalysisModel, workdir: Path, options: AbaqusOptions) -> AbaqusJob:
+        """Write ``footdt.inp``, ``abaqus_extract.py`` and ``run_abaqus.sh`` into ``workdir``
+        (what ``footdt compile --backend abaqus`` writes; run the script where Abaqus is)."""
+        workdir.mkdir(parents=True, exist_ok=True)
+        inp = workdir / f"{JOB}.inp"
         deck = build_deck(model)
-        atomic_write(inp, lambda tmp: tmp.write_text(DeckWriter("abaqus").write(deck)))
-        script = out_dir / EXTRACT_SCRIPT.name
+        atomic_write(inp, lambda tmp: tmp.write_text(write_deck(deck)))
+        script = workdir / EXTRACT_SCRIPT.name
         atomic_write(script, lambda tmp: shutil.copyfile(EXTRACT_SCRIPT, tmp))
-        run = out_dir / RUN_SCRIPT
+        run = workdir / RUN_SCRIPT
         text = (
             "#!/bin/sh\n"
             f"# footdt: solve {inp.name} with Abaqus, then write {RESULTS} for\n"
@@ -89,37 +119,32 @@ class AbaqusBackend(ProgramBackend):
         )
         atomic_write(run, lambda tmp: tmp.write_text(text))
         run.chmod(0o755)
-        return {"inp": inp, "extract": script, "run": run}
+        files = {"inp": inp, "extract": script, "run": run}
+        return AbaqusJob(model=model, workdir=workdir, options=options, files=files)
 
-    def prepare(self, model: AnalysisModel, workdir: Path, profile: SolverProfile) -> Prepared:
-        self._executable = profile.executable or self._executable
-        (workdir / RESULTS).unlink(missing_ok=True)
-        files = self.write_inputs(model, workdir)
-        files["results"] = workdir / RESULTS
-        return Prepared(model, workdir, profile, files)
-
-    def run(self, prepared: Prepared) -> None:
-        exe = self._find()
-        if exe is None:
-            raise BackendUnavailable(f"abaqus not found: {INSTALL_HINT}")
-        log = prepared.workdir / f"{JOB}.runlog"
+    def run(self, job: AbaqusJob) -> AbaqusRun:
+        """Solve and extract with the options' program; an earlier results file is removed
+        first (never read)."""
+        exe = self.require(job.options)
+        start = time.perf_counter()
+        job.results.unlink(missing_ok=True)
+        log = job.workdir / f"{JOB}.runlog"
         commands = [
-            [exe, *abaqus_command(JOB, f"{JOB}.inp", max(prepared.profile.threads, 1))],
-            [exe, "python", *extract_args(prepared.model)],
+            [exe, *abaqus_command(JOB, f"{JOB}.inp", max(job.options.threads, 1))],
+            [exe, "python", *extract_args(job.model)],
         ]
         with log.open("w") as fh:
             for cmd in commands:
-                proc = subprocess.run(
-                    cmd, cwd=prepared.workdir, stdout=fh, stderr=subprocess.STDOUT
-                )
+                proc = subprocess.run(cmd, cwd=job.workdir, stdout=fh, stderr=subprocess.STDOUT)
                 if proc.returncode != 0:
                     raise SolveError(
                         f"`{' '.join(cmd[1:])}` failed (exit code {proc.returncode}); see {log} and "
-                        f"{prepared.workdir / (JOB + '.msg')}"
+                        f"{job.workdir / (JOB + '.msg')}"
                     )
+        return AbaqusRun(wall_time=time.perf_counter() - start, executable=exe, log=log)
 
-    def extract(self, prepared: Prepared) -> SolveResult:
-        return read_abaqus_json(prepared.files["results"], prepared.model)
+    def extract(self, job: AbaqusJob, run: AbaqusRun) -> SolveResult:
+        return read_abaqus_json(job.results, job.model)
 
 
 def abaqus_command(job: str, inp: str, cpus: int | None = None) -> list[str]:

@@ -22,24 +22,23 @@ from __future__ import annotations
 import os
 import re
 import subprocess
+import time
+from dataclasses import dataclass
 from dataclasses import replace as dc_replace
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 import numpy as np
+from pydantic import Field
 
-from footdt.backends.base import (
-    PhaseResult,
-    Prepared,
-    ProgramBackend,
-    SolveResult,
-)
+from footdt.backends.base import Job, ProgramBackend, RunRecord
 from footdt.backends.ccx_dat import DatBlock, parse_dat
 from footdt.backends.inp.deck import ALL_NODES, Deck, DeckStep, build_deck
 from footdt.backends.inp.writer import CCX_SOLVERS, DeckWriter
-from footdt.errors import BackendUnavailable, FootdtError, SolveError
+from footdt.errors import SolveError
 from footdt.ir import AnalysisModel
 from footdt.mechanics import von_mises
+from footdt.results import PhaseResult, SolveResult
 from footdt.spec.profile import SolverProfile
 
 JOB = "footdt"
@@ -51,8 +50,54 @@ INSTALL_HINT = (
 ACTIVE_SET_TOL = 1e-6
 
 
-class CalculixBackend(ProgramBackend):
+class CalculixOptions(SolverProfile):
+    """Options of the calculix backend (``backend = "calculix"`` in a profile): ``executable``,
+    ``threads``, ``max_active_set_iterations`` and the linear solver (``rtol`` and
+    ``max_iterations`` are ccx's own and not settable)."""
+
+    backend: Literal["calculix"] = "calculix"
+    linear_solver: Literal["default", "spooles", "iterative_cholesky"] = Field(
+        "default", description="spooles (direct, default) | iterative_cholesky"
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class CalculixJob(Job):
+    """``footdt.inp`` written from ``deck`` (``files["inp"]``); ccx writes ``dat`` and ``log``."""
+
+    deck: Deck
+
+    @property
+    def dat(self) -> Path:
+        return self.workdir / f"{JOB}.dat"
+
+    @property
+    def log(self) -> Path:
+        return self.workdir / f"{JOB}.log"
+
+
+@dataclass(frozen=True, kw_only=True)
+class CalculixRun(RunRecord):
+    """Per phase its result and element volumes (mm^3) after the active-set rounds; the number
+    of ccx runs, the active connectors and the solves of each phase."""
+
+    results: dict[str, tuple[PhaseResult, np.ndarray]]
+    ccx_runs: int
+    active_set: dict[str, list[str]]
+    active_set_solves: dict[str, int]
+
+
+def write_deck(
+    deck: Deck, options: SolverProfile, active: list[tuple[bool, ...]] | None = None
+) -> str:
+    """The CalculiX deck of ``deck`` with the options' linear solver (and, after the first
+    active-set round, the phases' connector states ``active``)."""
+    return DeckWriter("calculix", CCX_SOLVERS[options.linear_solver]).write(deck, active)
+
+
+class CalculixBackend(ProgramBackend[CalculixOptions, CalculixJob, CalculixRun]):
     name: ClassVar[str] = "calculix"
+    options_type: ClassVar[type[SolverProfile]] = CalculixOptions
     capabilities: ClassVar[frozenset[str]] = frozenset(
         {
             "element.tetra",
@@ -66,61 +111,38 @@ class CalculixBackend(ProgramBackend):
     )
     install_hint: ClassVar[str] = INSTALL_HINT
     default_executable: ClassVar[str] = "ccx"
+    writes_inputs: ClassVar[bool] = True
+    inputs: ClassVar[tuple[str, ...]] = (f"{JOB}.inp",)
 
-    def version(self) -> str:
-        exe = self._find()
-        if exe is None:
-            raise BackendUnavailable(f"ccx not found: {INSTALL_HINT}")
+    def version(self, options: CalculixOptions | None = None) -> str:
+        exe = self.require(options)
         out = subprocess.run([exe, "-v"], capture_output=True, text=True, timeout=60)
         m = re.search(r"Version\s+(\S+)", out.stdout + out.stderr)
         return m.group(1) if m else "unknown"
 
     # ------------------------------------------------------------------ prepare
-    def write_inputs(
-        self,
-        model: AnalysisModel,
-        out_dir: Path,
-        linear_solver: str = "default",
-        deck: Deck | None = None,
-    ) -> dict[str, Path]:
-        """Write ``footdt.inp`` (run it with ``ccx -i footdt`` in ``out_dir``)."""
-        if linear_solver not in CCX_SOLVERS:
-            raise FootdtError(
-                f"linear_solver {linear_solver!r} is not a CalculiX solver; use one of "
-                f"{', '.join(sorted(CCX_SOLVERS))}"
-            )
-        out_dir.mkdir(parents=True, exist_ok=True)
-        inp = out_dir / f"{JOB}.inp"
-        deck = deck if deck is not None else build_deck(model)
-        inp.write_text(DeckWriter("calculix", CCX_SOLVERS[linear_solver]).write(deck))
-        return {"inp": inp}
-
-    def prepare(self, model: AnalysisModel, workdir: Path, profile: SolverProfile) -> Prepared:
-        self._executable = profile.executable or self._executable
+    def prepare(self, model: AnalysisModel, workdir: Path, options: CalculixOptions) -> CalculixJob:
+        """Write ``footdt.inp`` (run it with ``ccx -i footdt`` in ``workdir``): the first
+        active-set round, every connector active."""
         workdir.mkdir(parents=True, exist_ok=True)
-        for suffix in (".dat", ".frd", ".sta", ".cvg", ".log", ".12d"):  # never read stale results
-            (workdir / f"{JOB}{suffix}").unlink(missing_ok=True)
+        inp = workdir / f"{JOB}.inp"
         deck = build_deck(model)
-        files = self.write_inputs(model, workdir, profile.linear_solver, deck)
-        files.update(dat=workdir / f"{JOB}.dat", log=workdir / f"{JOB}.log")
-        for old in workdir.glob(f"{JOB}_as*.*"):  # decks and results of earlier active-set rounds
-            old.unlink()
-        return Prepared(model, workdir, profile, files, {"deck": deck})
+        inp.write_text(write_deck(deck, options))
+        return CalculixJob(model=model, workdir=workdir, options=options, files={"inp": inp},
+                           deck=deck)  # fmt: skip
 
     # ------------------------------------------------------------------ run
-    def _run_job(self, prepared: Prepared, job: str) -> Path:
-        """Run ``ccx -i job`` in the work directory; return the .dat file (SolveError on failure)."""
-        exe = self._find()
-        if exe is None:
-            raise BackendUnavailable(f"{self.program} not found: {INSTALL_HINT}")
-        threads = prepared.profile.threads or os.cpu_count() or 1
+    def _run_job(self, job: CalculixJob, name: str) -> Path:
+        """Run ``ccx -i name`` in the work directory; return the .dat file (SolveError on failure)."""
+        exe = self.require(job.options)
+        threads = job.options.threads or os.cpu_count() or 1
         env = dict(os.environ)
         env.update({"OMP_NUM_THREADS": str(threads), "CCX_NPROC_EQUATION_SOLVER": str(threads)})
-        log, dat = prepared.workdir / f"{job}.log", prepared.workdir / f"{job}.dat"
+        log, dat = job.workdir / f"{name}.log", job.workdir / f"{name}.dat"
         dat.unlink(missing_ok=True)
         with log.open("w") as fh:
             proc = subprocess.run(
-                [exe, "-i", job], cwd=prepared.workdir, stdout=fh, stderr=subprocess.STDOUT, env=env
+                [exe, "-i", name], cwd=job.workdir, stdout=fh, stderr=subprocess.STDOUT, env=env
             )
         text = log.read_text(errors="replace")
         if proc.returncode != 0 or "*ERROR" in text:
@@ -131,16 +153,22 @@ class CalculixBackend(ProgramBackend):
             raise SolveError(f"ccx wrote no results file {dat}; log: {log}")
         return dat
 
-    def run(self, prepared: Prepared) -> None:
-        """Run the prepared deck, then the active-set rounds of tension-only connectors."""
-        model, deck = prepared.model, prepared.state["deck"]
+    def run(self, job: CalculixJob) -> CalculixRun:
+        """Run the prepared deck, then the active-set rounds of tension-only connectors. The
+        results of an earlier run in the work directory are removed first (never read)."""
+        start = time.perf_counter()
+        for suffix in (".dat", ".frd", ".sta", ".cvg", ".log", ".12d"):
+            (job.workdir / f"{JOB}{suffix}").unlink(missing_ok=True)
+        for old in job.workdir.glob(f"{JOB}_as*.*"):  # decks and results of earlier rounds
+            old.unlink()
+        model, deck = job.model, job.deck
         conns = deck.connectors
         active = {st.name: (True,) * len(conns) for st in deck.steps}
         pending, solves = list(deck.steps), dict.fromkeys(active, 0)
         done: dict[str, tuple[PhaseResult, np.ndarray]] = {}
-        runs, job = 0, JOB
+        runs, name = 0, JOB
         while pending:
-            dat = self._run_job(prepared, job)
+            dat = self._run_job(job, name)
             runs += 1
             blocks = parse_dat(dat.read_text(errors="replace"))
             got = _results(model, deck, pending, blocks, dat, active)
@@ -152,7 +180,7 @@ class CalculixBackend(ProgramBackend):
                 new = _next_active(model, deck, res.displacement, active[step.name])
                 if new == active[step.name]:
                     done[step.name] = (res, vol)
-                elif solves[step.name] >= prepared.profile.max_active_set_iterations:
+                elif solves[step.name] >= job.options.max_active_set_iterations:
                     raise SolveError(
                         f"phase {step.name!r}: tension-only connectors found no stable active set "
                         f"in {solves[step.name]} solves; raise max_active_set_iterations in the "
@@ -161,13 +189,13 @@ class CalculixBackend(ProgramBackend):
                 else:
                     active[step.name] = new
                     still.append(step)
-            pending, job = still, f"{JOB}_as{runs + 1}"
+            pending, name = still, f"{JOB}_as{runs + 1}"
             if pending:
-                text = DeckWriter("calculix", CCX_SOLVERS[prepared.profile.linear_solver]).write(
-                    dc_replace(deck, steps=tuple(pending)), [active[s.name] for s in pending]
-                )
-                (prepared.workdir / f"{job}.inp").write_text(text)
-        prepared.state.update(
+                text = write_deck(dc_replace(deck, steps=tuple(pending)), job.options,
+                                  [active[s.name] for s in pending])  # fmt: skip
+                (job.workdir / f"{name}.inp").write_text(text)
+        return CalculixRun(
+            wall_time=time.perf_counter() - start,
             results=done,
             ccx_runs=runs,
             active_set={k: [c.name for c, on in zip(conns, v, strict=True) if on]
@@ -176,27 +204,19 @@ class CalculixBackend(ProgramBackend):
         )  # fmt: skip
 
     # ------------------------------------------------------------------ extract
-    def extract(self, prepared: Prepared) -> SolveResult:
-        model, deck = prepared.model, prepared.state["deck"]
-        dat = prepared.files["dat"]
-        done: dict[str, tuple[PhaseResult, np.ndarray]] | None = prepared.state.get("results")
-        if done is None:  # results of the prepared deck alone (run() not called or it failed)
-            if not dat.is_file():
-                raise SolveError(f"no CalculiX results file {dat}: run the solve first")
-            blocks = parse_dat(dat.read_text(errors="replace"))
-            done = _results(model, deck, list(deck.steps), blocks, dat)
-        phases = {st.name: done[st.name][0] for st in deck.steps}
+    def extract(self, job: CalculixJob, run: CalculixRun) -> SolveResult:
+        steps = job.deck.steps
+        phases = {st.name: run.results[st.name][0] for st in steps}
         info: dict[str, Any] = {
-            "linear_solver": CCX_SOLVERS[prepared.profile.linear_solver],
-            "workdir": str(prepared.workdir),
-            "dat": str(dat),
-            "log": str(prepared.files["log"]),
-            "ccx_runs": prepared.state.get("ccx_runs", 1),
+            "linear_solver": CCX_SOLVERS[job.options.linear_solver],
+            "workdir": str(job.workdir),
+            "dat": str(job.dat),
+            "log": str(job.log),
+            "ccx_runs": run.ccx_runs,
+            "active_set": run.active_set,
+            "active_set_solves": run.active_set_solves,
         }
-        if "active_set" in prepared.state:
-            info["active_set"] = prepared.state["active_set"]
-            info["active_set_solves"] = prepared.state["active_set_solves"]
-        return self.make_result(model, done[deck.steps[0].name][1], phases, info)
+        return self.make_result(job, run.results[steps[0].name][1], phases, info)
 
 
 def _results(

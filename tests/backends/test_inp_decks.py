@@ -14,6 +14,7 @@ from footdt.backends.inp import DeckWriter, Dialect, build_deck, compile_deck, w
 from footdt.backends.inp.writer import fmt
 from footdt.errors import ModelError, UnsupportedFeature
 from footdt.ir import Connector, FixedDofs, NodalLoad, Phase, Pressure, Tie, replace
+from footdt.spec.profile import options_for
 from tests.factories import bar_model, inclusion_model
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden"
@@ -231,7 +232,12 @@ def test_compile_deck_checks_capabilities_and_writes_files(tmp_path: Path) -> No
         == (Path(footdt.__file__).parent / "backends" / "abaqus_extract.py").read_text()
     )
     assert model.content_hash() in files["run"].read_text() and os.access(files["run"], os.X_OK)
-    files = compile_deck(model, tmp_path / "ccx", "calculix", "iterative_cholesky")
+    files = compile_deck(
+        model,
+        tmp_path / "ccx",
+        "calculix",
+        options_for("calculix", linear_solver="iterative_cholesky"),
+    )
     assert "*STATIC, SOLVER=ITERATIVE CHOLESKY" in files["inp"].read_text()
 
 
