@@ -93,7 +93,8 @@ class SolverProfile(BaseModel):
         own, allowed = cls.backend_name(), cls.linear_solvers()
         if own and value not in allowed:
             raise ValueError(
-                f"{value!r} is not a {own} linear solver; use one of {', '.join(allowed)}"
+                f"{value!r} is not {'an' if own[:1] in 'aeiou' else 'a'} {own} linear solver; "
+                f"use one of {', '.join(allowed)}"
             )
         return value
 
