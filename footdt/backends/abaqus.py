@@ -12,6 +12,7 @@ import re
 import shutil
 import subprocess
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Literal
@@ -20,8 +21,8 @@ import numpy as np
 from pydantic import Field
 
 from footdt.backends.base import ALL_CAPABILITIES, Job, ProgramBackend, RunRecord
-from footdt.backends.inp.deck import Deck, build_deck
-from footdt.backends.inp.writer import STEP_TIME, DeckWriter
+from footdt.backends.inp.deck import ALL_SOLIDS, Deck, DeckConnector, DeckStep, build_deck
+from footdt.backends.inp.writer import DeckWriter, fmt
 from footdt.errors import FootdtError, SolveError
 from footdt.fileio import atomic_write
 from footdt.ir import AnalysisModel
@@ -42,6 +43,93 @@ INSTALL_HINT = (
     "with `footdt compile --backend abaqus --out DIR`, run DIR/run_abaqus.sh where Abaqus is "
     "licensed and import the JSON with `footdt labels import`"
 )
+
+
+#: Time period (s) of every *STATIC step: a step has ended when its last frame reaches it.
+STEP_TIME = 1.0
+
+
+class AbaqusDeckWriter(DeckWriter):
+    """The Abaqus dialect: CONN3D2 connector elements (AXIAL for linear and tension-only, SLIPRING
+    for slip rings), ``*DSLOAD, OP=NEW``, field output S at the centroid and EVOL of the solid
+    elements (``ELSET=FOOTDT_ALL_SOLIDS``: connector elements have neither), U and RF for the
+    extraction script. Each step runs over a time period of ``STEP_TIME``; the extraction reads
+    its last frame, and ``read_abaqus_json`` refuses a frame that did not reach it (a run stopped
+    mid-step). Abaqus's AXIAL connector acts along the line between its nodes in the *current*
+    geometry (also with NLGEOM=NO), the other backends along the original one: see
+    docs/backends.md."""
+
+    dialect = "abaqus"
+
+    def section_data(self) -> list[str]:
+        return [","]
+
+    def connector(self, deck: Deck, index: int, c: DeckConnector) -> list[str]:
+        """CONN3D2 elements.
+
+        linear -> AXIAL with *CONNECTOR ELASTICITY (k in N/mm on the change of length).
+        tension_only -> AXIAL with NONLINEAR elasticity (force, elongation) pairs: zero force for
+        any shortening, k per mm of lengthening, linearly extrapolated (EXTRAPOLATION=LINEAR).
+        Chosen over T3D2 + *NO COMPRESSION because the stiffness is given directly in N/mm (no
+        invented area and modulus), it uses the same element as the other laws, and the step stays
+        a general (iterated) static step.
+        slip_ring -> SLIPRING; its component 1 elasticity relates the belt force to the belt strain,
+        so the stiffness is written as k * L0 (N per unit strain). Material flow (dof 10) is fixed
+        at belt ends (nodes used by one slip-ring connector) in every step, free where two meet.
+        """
+        beh = f"{c.elset}_B"
+        kind = "SLIPRING" if c.law == "slip_ring" else "AXIAL"
+        lines = [
+            f"*ELEMENT, TYPE=CONN3D2, ELSET={c.elset}",
+            f"{c.label}, {c.node_a}, {c.node_b}",
+            f"*CONNECTOR SECTION, ELSET={c.elset}, BEHAVIOR={beh}",
+            f"{kind},",
+        ]
+        if c.law == "tension_only":
+            L = c.length
+            return [
+                *lines,
+                f"*CONNECTOR BEHAVIOR, NAME={beh}, EXTRAPOLATION=LINEAR",
+                "*CONNECTOR ELASTICITY, NONLINEAR, COMPONENT=1",
+                f"0., {fmt(-L)}",
+                "0., 0.",
+                f"{fmt(c.stiffness * L)}, {fmt(L)}",
+            ]
+        k = c.stiffness * c.length if c.law == "slip_ring" else c.stiffness
+        return [
+            *lines,
+            f"*CONNECTOR BEHAVIOR, NAME={beh}",
+            "*CONNECTOR ELASTICITY, COMPONENT=1",
+            f"{fmt(k)},",
+        ]
+
+    def step_card(self, deck: Deck, step: DeckStep, active: Sequence[bool] | None) -> list[str]:
+        lines = []
+        if deck.nonlinear:
+            lines.append(
+                "** tension-only connectors: nonlinear elasticity, small displacements "
+                "(NLGEOM=NO), iterated in a general step"
+            )
+        return [
+            *lines,
+            f"*STEP, NAME={step.name}, NLGEOM=NO, INC=1000",
+            "*STATIC",
+            f"{fmt(STEP_TIME)}, {fmt(STEP_TIME)}, 1e-05, {fmt(STEP_TIME)}",
+        ]
+
+    def pressure(self, step: DeckStep) -> list[str]:
+        return ["*DSLOAD, OP=NEW", *[f"{s}, P, {fmt(p)}" for s, p in step.pressures]]
+
+    def output(self, deck: Deck) -> list[str]:
+        return [  # S and EVOL on the solid elements only: connectors have neither
+            "*OUTPUT, FIELD",
+            f"*ELEMENT OUTPUT, ELSET={ALL_SOLIDS}, POSITION=CENTROIDAL",
+            "S,",
+            f"*ELEMENT OUTPUT, ELSET={ALL_SOLIDS}",
+            "EVOL,",
+            "*NODE OUTPUT",
+            "U, RF",
+        ]
 
 
 class AbaqusOptions(SolverProfile):
@@ -72,7 +160,7 @@ class AbaqusRun(RunRecord):
 
 def write_deck(deck: Deck) -> str:
     """The Abaqus deck of ``deck``."""
-    return DeckWriter("abaqus").write(deck)
+    return AbaqusDeckWriter().write(deck)
 
 
 class AbaqusBackend(ProgramBackend[AbaqusOptions, AbaqusJob, AbaqusRun]):
@@ -82,6 +170,7 @@ class AbaqusBackend(ProgramBackend[AbaqusOptions, AbaqusJob, AbaqusRun]):
     install_hint: ClassVar[str] = INSTALL_HINT
     default_executable: ClassVar[str] = "abaqus"
     writes_inputs: ClassVar[bool] = True
+    deck_writer: ClassVar[type[DeckWriter]] = AbaqusDeckWriter
     inputs: ClassVar[tuple[str, ...]] = (f"{JOB}.inp", *ABAQUS_ONLY_FILES)
 
     def version(self, options: AbaqusOptions | None = None) -> str:

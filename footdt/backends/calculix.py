@@ -10,7 +10,7 @@ whose conjugate gradients stop at a relative tolerance of 1e-4 hard-coded in ccx
 stresses are then only good to about 1e-3 (measured 1.0e-3 on the bar model). ccx reports no
 residual, so ``PhaseResult.residual`` stays None; ``info['linear_solver']`` names the solver used.
 
-Connectors are exact small-displacement springs k n n^T (see ``footdt.backends.inp.writer``), so
+Connectors are exact small-displacement springs k n n^T (see ``CalculixDeckWriter``), so
 every step is linear. Tension-only connectors are resolved by an active-set loop: the first run has
 every connector active; a connector whose elongation n . (u_b - u_a) is negative is switched off in
 that phase (a stretched one switched back on) and the phases whose set changed are solved again, in
@@ -23,6 +23,7 @@ import os
 import re
 import subprocess
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from dataclasses import replace as dc_replace
 from pathlib import Path
@@ -33,9 +34,9 @@ from pydantic import Field
 
 from footdt.backends.base import Job, ProgramBackend, RunRecord
 from footdt.backends.ccx_dat import DatBlock, parse_dat
-from footdt.backends.inp.deck import ALL_NODES, Deck, DeckStep, build_deck
-from footdt.backends.inp.writer import CCX_SOLVERS, DeckWriter
-from footdt.errors import SolveError
+from footdt.backends.inp.deck import ALL_NODES, Deck, DeckConnector, DeckStep, build_deck
+from footdt.backends.inp.writer import DeckWriter, fmt
+from footdt.errors import SolveError, UnsupportedFeature
 from footdt.ir import AnalysisModel
 from footdt.mechanics import von_mises
 from footdt.results import PhaseResult, SolveResult
@@ -48,6 +49,124 @@ INSTALL_HINT = (
 #: A tension-only connector's state changes only when |elongation| exceeds this fraction of the
 #: largest nodal displacement: ccx prints 7 significant digits, so smaller values are noise.
 ACTIVE_SET_TOL = 1e-6
+
+
+#: ccx *STATIC SOLVER= value of each linear_solver of ``CalculixOptions``.
+CCX_SOLVERS = {
+    "default": "SPOOLES",
+    "spooles": "SPOOLES",
+    "iterative_cholesky": "ITERATIVE CHOLESKY",
+}
+#: Direction cosines at or below this size are left out of a connector's *EQUATION.
+_COEF_EPS = 1e-12
+
+
+class CalculixDeckWriter(DeckWriter):
+    """The CalculiX dialect. Each connector is the exact small-displacement axial spring k n n^T
+    (n from the original geometry): an auxiliary node p whose dof 1 an *EQUATION ties to the
+    elongation n . (u_b - u_a), and a SPRING2 element (stiffness k) from p dof 1 to a ground node
+    q dof 1. q dof 1 is fixed in a step where the connector is active and free where it is not (a
+    tension-only connector switched off by the active-set loop of ``CalculixBackend``); no
+    SPRINGA, no NLGEOM, no CONN3D2, ENCASTRE or MISES ever. Pressures are removed with
+    ``*DLOAD, OP=NEW`` (ccx reads *DLOAD and *DSLOAD into one table and OP=NEW on the first card
+    of a step clears it) and written with ``*DSLOAD surface, P, value``; ``*EL PRINT`` S and EVOL
+    per part and ``*NODE PRINT`` U and RF go to the .dat file. ``solver``: the *STATIC SOLVER=
+    value (``CCX_SOLVERS``)."""
+
+    dialect = "calculix"
+    per_step_connectors = True
+
+    def connectors_note(self, deck: Deck) -> list[str]:
+        if not deck.nonlinear:
+            return []
+        return [
+            "** tension-only connectors: each step below has every connector active; footdt's",
+            "** active-set loop (footdt solve) reruns the steps whose connectors are compressed",
+            "** with those switched off (ground node dof 1 freed), until no connector changes",
+        ]
+
+    def connector(self, deck: Deck, index: int, c: DeckConnector) -> list[str]:
+        """The exact linear axial spring k n n^T (n = unit vector a -> b, original geometry).
+
+        Auxiliary nodes p and q (labels ``ccx_aux_nodes``, at the connector's midpoint): an
+        *EQUATION makes u_p1 = n . (u_b - u_a), the elongation (p dof 1 is its dependent dof and
+        appears nowhere else); a SPRING2 element of stiffness k joins p dof 1 to q dof 1, so with
+        q dof 1 fixed the energy is k e^2 / 2. Dofs 2 and 3 of p and q are fixed in every step.
+        """
+        if c.law == "slip_ring":
+            raise UnsupportedFeature(
+                f"connector {c.name!r} is a slip ring: CalculiX has no slip-ring element; use --backend abaqus"
+            )
+        p, q = ccx_aux_nodes(deck, index)
+        xa, xb = deck.nodes[c.node_a - 1], deck.nodes[c.node_b - 1]
+        n = (xb - xa) / np.linalg.norm(xb - xa)
+        mid = ", ".join(fmt(v) for v in 0.5 * (xa + xb))
+        terms = [(p, 1, 1.0)]
+        terms += [(c.node_b, d + 1, -float(n[d])) for d in range(3) if abs(n[d]) > _COEF_EPS]
+        terms += [(c.node_a, d + 1, float(n[d])) for d in range(3) if abs(n[d]) > _COEF_EPS]
+        eq = [", ".join(f"{node}, {dof}, {fmt(v)}" for node, dof, v in terms[i : i + 4])
+              for i in range(0, len(terms), 4)]  # fmt: skip
+        return [
+            "*NODE",
+            f"{p}, {mid}",
+            f"{q}, {mid}",
+            f"*ELEMENT, TYPE=SPRING2, ELSET={c.elset}",
+            f"{c.label}, {p}, {q}",
+            f"*SPRING, ELSET={c.elset}",
+            "1, 1",
+            fmt(c.stiffness),
+            "*EQUATION",
+            str(len(terms)),
+            *eq,
+        ]
+
+    def ties(self, deck: Deck) -> list[str]:
+        """No *TIE: ccx 2.20's *TIE did not carry a uniform stress across a 2:3 non-matching C3D4
+        interface (15 % error in sigma_zz, exact for 2:2 and 2:4), so the CalculiX dialect refuses
+        ties rather than write an unverified one."""
+        if deck.ties:
+            raise UnsupportedFeature(
+                f"tie {deck.ties[0].name!r}: footdt does not write *TIE for CalculiX (not verified on "
+                "non-matching meshes); use --backend abaqus or a conforming mesh"
+            )
+        return []
+
+    @staticmethod
+    def _flags(deck: Deck, active: Sequence[bool] | None) -> list[bool]:
+        flags = [True] * len(deck.connectors) if active is None else list(active)
+        if len(flags) != len(deck.connectors):
+            raise ValueError(f"{len(flags)} active flags for {len(deck.connectors)} connectors")
+        return flags
+
+    def step_card(self, deck: Deck, step: DeckStep, active: Sequence[bool] | None) -> list[str]:
+        flags = self._flags(deck, active)
+        off = [c.name for c, on in zip(deck.connectors, flags, strict=True) if not on]
+        lines = [f"** connectors switched off in this step: {', '.join(off)}"] if off else []
+        return [*lines, "*STEP", "*STATIC" + (f", SOLVER={self.solver}" if self.solver else "")]
+
+    def connector_boundary(self, deck: Deck, active: Sequence[bool] | None) -> list[str]:
+        lines = []
+        for i, on in enumerate(self._flags(deck, active)):
+            p, q = ccx_aux_nodes(deck, i)
+            lines += [f"{p}, 2, 3, 0.", f"{q}, {1 if on else 2}, 3, 0."]
+        return lines
+
+    def pressure(self, step: DeckStep) -> list[str]:
+        data = [f"{s}, P, {fmt(p)}" for s, p in step.pressures]
+        return ["*DLOAD, OP=NEW"] + (["*DSLOAD", *data] if data else [])
+
+    def output(self, deck: Deck) -> list[str]:
+        lines = [f"*NODE PRINT, NSET={ALL_NODES}", "U, RF"]
+        for part in deck.elsets:
+            lines += [f"*EL PRINT, ELSET={part}", "S, EVOL"]
+        return lines
+
+
+def ccx_aux_nodes(deck: Deck, index: int) -> tuple[int, int]:
+    """Labels of the auxiliary nodes (p: elongation, q: ground) of connector ``index`` (0-based),
+    numbered after the model's nodes."""
+    first = len(deck.nodes) + 2 * index + 1
+    return first, first + 1
 
 
 class CalculixOptions(SolverProfile):
@@ -92,7 +211,7 @@ def write_deck(
 ) -> str:
     """The CalculiX deck of ``deck`` with the options' linear solver (and, after the first
     active-set round, the phases' connector states ``active``)."""
-    return DeckWriter("calculix", CCX_SOLVERS[options.linear_solver]).write(deck, active)
+    return CalculixDeckWriter(CCX_SOLVERS[options.linear_solver]).write(deck, active)
 
 
 class CalculixBackend(ProgramBackend[CalculixOptions, CalculixJob, CalculixRun]):
@@ -112,6 +231,7 @@ class CalculixBackend(ProgramBackend[CalculixOptions, CalculixJob, CalculixRun])
     install_hint: ClassVar[str] = INSTALL_HINT
     default_executable: ClassVar[str] = "ccx"
     writes_inputs: ClassVar[bool] = True
+    deck_writer: ClassVar[type[DeckWriter]] = CalculixDeckWriter
     inputs: ClassVar[tuple[str, ...]] = (f"{JOB}.inp",)
 
     def version(self, options: CalculixOptions | None = None) -> str:

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from footdt.backends.calculix import CalculixBackend, CalculixOptions
+from footdt.backends.calculix import CalculixBackend, CalculixDeckWriter, CalculixOptions
 from footdt.backends.ccx_dat import parse_dat
 from footdt.errors import BackendUnavailable, FootdtError, ModelError, SolveError
 from footdt.ir import AnalysisModel, Connector, FixedDofs, NodalLoad, Phase, Pressure, replace
@@ -333,7 +333,7 @@ def _ccx_bar_with_load_surface_named(name: str, tmp_path: Path) -> np.ndarray:
     CalculiX deck (written past ``ir.validate``, to show what ccx itself does)."""
     import subprocess
 
-    from footdt.backends.inp import DeckWriter, build_deck
+    from footdt.backends.inp import build_deck
 
     deck = build_deck(bar_model(pressure=2.0))
     surfaces = {(name if k == "xmax" else k): v for k, v in deck.surfaces.items()}
@@ -344,7 +344,7 @@ def _ccx_bar_with_load_surface_named(name: str, tmp_path: Path) -> np.ndarray:
     work = tmp_path / name
     work.mkdir()
     (work / "footdt.inp").write_text(
-        DeckWriter("calculix").write(dc_replace(deck, surfaces=surfaces, steps=steps))
+        CalculixDeckWriter().write(dc_replace(deck, surfaces=surfaces, steps=steps))
     )
     proc = subprocess.run(["ccx", "-i", "footdt"], cwd=work, capture_output=True, text=True)
     assert proc.returncode == 0 and "*ERROR" not in proc.stdout

@@ -1,4 +1,6 @@
-"""The deck model and writer shared by the Abaqus and CalculiX backends."""
+"""The deck model and the writer base shared by the Abaqus and CalculiX backends (each
+dialect's writer lives with its backend), and ``compile_deck``, which is a deck backend's
+``prepare``."""
 
 from __future__ import annotations
 
@@ -11,9 +13,22 @@ from footdt.ir import AnalysisModel
 from footdt.spec.profile import SolverProfile
 
 
+def deck_writer(backend_name: str) -> type[DeckWriter]:
+    """The deck writer of a backend that writes one (its dialect lives with the backend)."""
+    from footdt.backends import backend_class
+
+    writer: type[DeckWriter] | None = getattr(backend_class(backend_name), "deck_writer", None)
+    if writer is None:
+        raise FootdtError(
+            f"backend {backend_name!r} writes no deck; choose one of: {', '.join(deck_backends())}"
+        )
+    return writer
+
+
 def write_deck(model: AnalysisModel, dialect: Dialect, solver: str | None = None) -> str:
-    """The whole input deck of ``model`` in ``dialect`` ('abaqus' or 'calculix') as text."""
-    return DeckWriter(dialect, solver).write(build_deck(model))
+    """The whole input deck of ``model`` in ``dialect`` ('abaqus' or 'calculix') as text;
+    ``solver``: the dialect's linear solver card value (CalculiX: ``*STATIC, SOLVER=``)."""
+    return deck_writer(dialect)(solver).write(build_deck(model))
 
 
 def deck_backends() -> list[str]:
@@ -72,6 +87,7 @@ __all__ = [
     "build_deck",
     "compile_deck",
     "deck_backends",
+    "deck_writer",
     "stale_deck_files",
     "write_deck",
 ]
