@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from footdt.errors import SpecError
-from footdt.spec.fields import Name, count, quantity
+from footdt.spec.fields import Name, count, describe, quantity
 
 if TYPE_CHECKING:
     Rtol = float
@@ -77,14 +77,16 @@ class SolverProfile(BaseModel):
         if not own:
             from footdt.backends import REGISTRY
 
-            if value not in REGISTRY:
-                raise ValueError(f"unknown backend {value!r}; choose one of: {', '.join(REGISTRY)}")
+            if not isinstance(value, str) or value not in REGISTRY:
+                raise ValueError(
+                    f"unknown backend {_shown(value)}; choose one of: {', '.join(REGISTRY)}"
+                )
             raise ValueError(
                 f"SolverProfile is abstract: make {value} options with "
                 f"footdt.spec.profile.options_for({value!r}, ...)"
             )
         if value != own:
-            raise ValueError(f"these are {own} options, not {value!r} ones")
+            raise ValueError(f"these are {own} options, not {_shown(value)} ones")
         return value
 
     @field_validator("linear_solver", mode="before")
@@ -93,10 +95,15 @@ class SolverProfile(BaseModel):
         own, allowed = cls.backend_name(), cls.linear_solvers()
         if own and value not in allowed:
             raise ValueError(
-                f"{value!r} is not {'an' if own[:1] in 'aeiou' else 'a'} {own} linear solver; "
+                f"{_shown(value)} is not {'an' if own[:1] in 'aeiou' else 'a'} {own} linear solver; "
                 f"use one of {', '.join(allowed)}"
             )
         return value
+
+
+def _shown(value: Any) -> str:
+    """A user's value in a message: a name quoted (at most 40 characters), anything else described."""
+    return repr(value[:40]) if isinstance(value, str) else describe(value)
 
 
 def options_type(backend: str) -> type[SolverProfile]:
