@@ -24,7 +24,7 @@ import time
 from dataclasses import dataclass
 from dataclasses import replace as dc_replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import scipy.sparse as sp
@@ -34,6 +34,9 @@ from footdt.backends.base import Availability, Backend, Job, PhasesRun
 from footdt.ir import AnalysisModel
 from footdt.results import SolveResult
 from footdt.spec.profile import SolverProfile
+
+if TYPE_CHECKING:
+    from footdt.fem.assembly import Discretisation
 
 
 class NativeOptions(SolverProfile):
@@ -51,7 +54,7 @@ class NativeOptions(SolverProfile):
 class NativeJob(Job):
     """The model discretised by footdt's kernel (``footdt.fem.assembly.Discretisation``)."""
 
-    disc: Any
+    disc: Discretisation
     assemble_time: float
 
 
