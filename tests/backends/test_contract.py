@@ -230,6 +230,18 @@ def test_a_backend_is_one_module_and_one_registry_line(
         get_backend("toy").check(inclusion_model(divisions=2, connector_law="linear"))
     assert "toy" in backends_with("load.pressure")
 
+    from typer.testing import CliRunner
+
+    from footdt.cli.app import app
+
+    spec = Path(__file__).parents[2] / "specs" / "verification" / "bar_compression.yaml"
+    args = ["solve", str(spec), "--backend", "toy", "--store", str(tmp_path / "labels.db"),
+            "--workdir", str(tmp_path / "cli")]  # fmt: skip
+    res = CliRunner().invoke(app, args)
+    assert res.exit_code == 0, res.output
+    with LabelStore(str(tmp_path / "labels.db")) as store:
+        assert store.backends() == ["toy"]
+
 
 def test_docs_show_the_toy_backend() -> None:
     """docs/backends.md shows the whole toy module: the example cannot drift from the code."""
