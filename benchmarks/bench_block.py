@@ -22,13 +22,13 @@ from footdt.spec import load_spec
 from footdt.spec.loader import LoadedSpec
 from footdt.compile import compile_spec
 from footdt.backends import get_backend
-from footdt.spec.profile import SolverProfile
+from footdt.spec.profile import options_for
 l = load_spec('specs/verification/two_material_block.yaml')
 mesh = l.spec.mesh.model_copy(update={{'size': {size}, 'part_sizes': {{'inclusion': {size}}}}})
 t0 = time.perf_counter()
 model = compile_spec(LoadedSpec(l.spec.model_copy(update={{'mesh': mesh}}), l.source))
 t1 = time.perf_counter()
-profile = SolverProfile(backend='{backend}', linear_solver='{solver}')
+profile = options_for('{backend}', linear_solver='{solver}')
 result = get_backend('{backend}').solve(model, 'build/bench/{backend}-{solver}-{size}', profile)
 t2 = time.perf_counter()
 RESULT = dict(nodes=model.n_nodes, elements=model.n_elements, phases=len(model.phases),

@@ -71,12 +71,12 @@ def run_one(
 ) -> dict[str, object]:
     """Build, solve (timed) and report; call in a fresh process."""
     from footdt.backends.sfepy import SfepyBackend
-    from footdt.spec.profile import SolverProfile
+    from footdt.spec.profile import options_for
 
     t0 = time.perf_counter()
     model = box_model(size, divisions)
     t_model = time.perf_counter() - t0
-    profile = SolverProfile(backend="sfepy", linear_solver=method, threads=threads)
+    profile = options_for("sfepy", linear_solver=method, threads=threads)
     with tempfile.TemporaryDirectory() as tmp:
         t0, c0 = time.perf_counter(), _cpu()
         result = SfepyBackend().solve(model, tmp, profile)

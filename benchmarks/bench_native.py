@@ -44,7 +44,7 @@ T0 = time.perf_counter()
 from footdt.ir import load_model
 from footdt.backends import get_backend
 from footdt.labels.reduce import reduce_result
-from footdt.spec.profile import SolverProfile
+from footdt.spec.profile import options_for
 def labels(result, model):
     return {f"{r.phase}.{r.bone}.{r.stat}": r.value_mpa for r in reduce_result(result, model)
             if r.stat in ("mean", "p99", "max")}
@@ -68,7 +68,7 @@ SOLVE_ONE = (
     + """
 model = load_model({model!r})
 T1 = time.perf_counter()
-prof = SolverProfile(backend={backend!r}, linear_solver={solver!r})
+prof = options_for({backend!r}, linear_solver={solver!r})
 result = get_backend({backend!r}).solve(model, {work!r}, prof)
 import resource
 ru = resource.getrusage(resource.RUSAGE_SELF)
@@ -85,7 +85,7 @@ KEPT = (
 import numpy as np
 from footdt.fem.assembly import TOPOLOGIES
 from footdt.backends import linsolve
-prof = SolverProfile(backend='native')
+prof = options_for('native')
 be = get_backend('native')
 memory = dict(after_imports_mb=rss_mb())
 template = load_model({template!r})

@@ -1,16 +1,116 @@
-"""Solve results on disk: ``results.<backend>.npz`` next to the model, and VTU files for ParaView."""
+"""Solve results: ``SolveResult`` (immutable, built by ``make_result`` only), its save and load
+(``results.<backend>.npz`` next to the model), and VTU files for ParaView."""
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from footdt.backends.base import PhaseResult, SolveResult
 from footdt.errors import FootdtError
 from footdt.fileio import atomic_write
-from footdt.ir import AnalysisModel
+
+if TYPE_CHECKING:
+    from footdt.ir import AnalysisModel
+
+
+def _frozen(a: np.ndarray | None) -> np.ndarray | None:
+    """``a`` as a read-only array (a view when it was writable: the caller's array stays so)."""
+    if a is None:
+        return None
+    a = np.asarray(a)
+    if a.flags.writeable:
+        a = a.view()
+        a.flags.writeable = False
+    return a
+
+
+@dataclass(frozen=True, eq=False)
+class PhaseResult:
+    """Per-element results of one phase, in the IR's element order (read-only arrays)."""
+
+    name: str
+    von_mises: np.ndarray  # (M,) MPa
+    stress: np.ndarray | None = None  # (M, 6) MPa, mechanics.STRESS_COMPONENTS order
+    displacement: np.ndarray | None = None  # (N, 3) mm
+    residual: float | None = None  # relative residual ||K u - f|| / ||f|| of the final solve
+    reaction: np.ndarray | None = None  # (3,) N, sum of reaction forces at prescribed DOFs
+
+    def __post_init__(self) -> None:
+        for name in ("von_mises", "stress", "displacement", "reaction"):
+            object.__setattr__(self, name, _frozen(getattr(self, name)))
+
+
+@dataclass(frozen=True, eq=False)
+class SolveResult:
+    """What a backend's ``extract`` returns (and ``footdt labels import`` reads): frozen, with
+    read-only arrays. Build one with ``make_result`` (from a model) or ``load_result`` (from disk);
+    a changed copy with ``dataclasses.replace``."""
+
+    subject: str
+    trial: str
+    backend: str
+    backend_version: str
+    model_hash: str
+    spec_hash: str
+    mesh_hash: str
+    element_volume: np.ndarray  # (M,) mm^3
+    phases: dict[str, PhaseResult]
+    wall_time: float = 0.0
+    info: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "element_volume", _frozen(self.element_volume))
+        object.__setattr__(self, "phases", dict(self.phases))
+        object.__setattr__(self, "info", dict(self.info))
+
+    @property
+    def max_residual(self) -> float | None:
+        res = [p.residual for p in self.phases.values() if p.residual is not None]
+        return max(res) if res else None
+
+    def timed(self, wall_time: float) -> SolveResult:
+        """This result with ``wall_time`` (s) set."""
+        return replace(self, wall_time=wall_time)
+
+
+def make_result(
+    model: AnalysisModel,
+    backend: str,
+    backend_version: str,
+    element_volume: np.ndarray,
+    phases: dict[str, PhaseResult],
+    info: dict[str, Any] | None = None,
+) -> SolveResult:
+    """The one way a result is made from a model: the model's identity (subject, trial, hashes)
+    and provenance (a personalised subject's shape) travel with every backend's result, the
+    imported Abaqus ones too."""
+    return SolveResult(
+        subject=model.subject,
+        trial=model.trial,
+        backend=backend,
+        backend_version=backend_version,
+        model_hash=model.content_hash(),
+        spec_hash=str(model.provenance.get("spec_hash", "unknown")),
+        mesh_hash=model.mesh_hash(),
+        element_volume=element_volume,
+        phases=phases,
+        info=_with_personalisation(info or {}, model),
+    )
+
+
+def _with_personalisation(info: dict[str, Any], model: AnalysisModel) -> dict[str, Any]:
+    """A personalised model's subject shape (SSM, PC weights, fit errors) travels with its result
+    into the solve record of the label store."""
+    shape = model.provenance.get("personalisation")
+    if not shape:
+        return info
+    keep = ("source", "ssm", "pc_weights", "requested_mm", "measurement_error_mm",
+            "skin_error_p95_mm", "remeshed")  # fmt: skip
+    return {**info, "personalisation": {k: shape[k] for k in keep if k in shape}}
 
 
 def results_path(directory: str | Path, backend: str) -> Path:
@@ -21,10 +121,10 @@ def save_result(result: SolveResult, directory: str | Path) -> Path:
     arrays: dict[str, np.ndarray] = {"element_volume": result.element_volume}
     for name, ph in result.phases.items():
         arrays[f"{name}/von_mises"] = ph.von_mises
-        for field in ("stress", "displacement", "reaction"):
-            value = getattr(ph, field)
+        for key in ("stress", "displacement", "reaction"):
+            value = getattr(ph, key)
             if value is not None:
-                arrays[f"{name}/{field}"] = np.asarray(value)
+                arrays[f"{name}/{key}"] = np.asarray(value)
     meta = {
         k: getattr(result, k)
         for k in (

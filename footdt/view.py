@@ -7,11 +7,11 @@ from pathlib import Path
 
 import numpy as np
 
-from footdt.backends.base import SolveResult
 from footdt.domain import SOFT_TISSUE
 from footdt.errors import FootdtError
 from footdt.ir import TET_FACES, AnalysisModel
 from footdt.mesh.topology import boundary_faces
+from footdt.results import SolveResult
 
 VIEWS = (("lateral", 0, -90), ("medial", 0, 90), ("dorsal", 90, -90), ("oblique", 25, -60))
 

@@ -42,7 +42,10 @@ def test_doc_example_runs(
     try:
         out = io.StringIO()
         with contextlib.redirect_stdout(out):
-            exec(compile(code, f"{doc.name}[{index}]", "exec"), {"__name__": "__doc_example__"})
+            exec(
+                compile(code, f"{doc.name}[{index}]", "exec", dont_inherit=True),
+                {"__name__": "__doc_example__"},
+            )
     finally:
         os.chdir(cwd)
     if expected is not None:

@@ -9,10 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from footdt.backends.base import PhaseResult, SolveResult
 from footdt.ir import AnalysisModel
 from footdt.mechanics import STRESS_COMPONENTS, von_mises
-from footdt.results import write_paraview
+from footdt.results import PhaseResult, SolveResult, write_paraview
 from tests.factories import inclusion_model
 
 vtk = pytest.importorskip("vtk")

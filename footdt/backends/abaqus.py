@@ -11,24 +11,23 @@ import json
 import re
 import shutil
 import subprocess
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 import numpy as np
+from pydantic import Field
 
-from footdt.backends.base import (
-    ALL_CAPABILITIES,
-    PhaseResult,
-    Prepared,
-    ProgramBackend,
-    SolveResult,
-)
-from footdt.backends.inp.deck import build_deck
-from footdt.backends.inp.writer import STEP_TIME, DeckWriter
-from footdt.errors import BackendUnavailable, FootdtError, SolveError
+from footdt.backends.base import ALL_CAPABILITIES, Job, ProgramBackend, RunRecord
+from footdt.backends.inp.deck import ALL_SOLIDS, Deck, DeckConnector, DeckStep, build_deck
+from footdt.backends.inp.writer import DeckWriter, fmt
+from footdt.errors import FootdtError, SolveError
 from footdt.fileio import atomic_write
 from footdt.ir import AnalysisModel
 from footdt.mechanics import von_mises
+from footdt.results import PhaseResult, SolveResult, make_result
 from footdt.spec.profile import SolverProfile
 
 JOB = "footdt"
@@ -46,31 +45,152 @@ INSTALL_HINT = (
 )
 
 
-class AbaqusBackend(ProgramBackend):
+#: Time period (s) of every *STATIC step: a step has ended when its last frame reaches it.
+STEP_TIME = 1.0
+
+
+class AbaqusDeckWriter(DeckWriter):
+    """The Abaqus dialect: CONN3D2 connector elements (AXIAL for linear and tension-only, SLIPRING
+    for slip rings), ``*DSLOAD, OP=NEW``, field output S at the centroid and EVOL of the solid
+    elements (``ELSET=FOOTDT_ALL_SOLIDS``: connector elements have neither), U and RF for the
+    extraction script. Each step runs over a time period of ``STEP_TIME``; the extraction reads
+    its last frame, and ``read_abaqus_json`` refuses a frame that did not reach it (a run stopped
+    mid-step). Abaqus's AXIAL connector acts along the line between its nodes in the *current*
+    geometry (also with NLGEOM=NO), the other backends along the original one: see
+    docs/backends.md."""
+
+    dialect = "abaqus"
+
+    def section_data(self) -> list[str]:
+        return [","]
+
+    def connector(self, deck: Deck, index: int, c: DeckConnector) -> list[str]:
+        """CONN3D2 elements.
+
+        linear -> AXIAL with *CONNECTOR ELASTICITY (k in N/mm on the change of length).
+        tension_only -> AXIAL with NONLINEAR elasticity (force, elongation) pairs: zero force for
+        any shortening, k per mm of lengthening, linearly extrapolated (EXTRAPOLATION=LINEAR).
+        Chosen over T3D2 + *NO COMPRESSION because the stiffness is given directly in N/mm (no
+        invented area and modulus), it uses the same element as the other laws, and the step stays
+        a general (iterated) static step.
+        slip_ring -> SLIPRING; its component 1 elasticity relates the belt force to the belt strain,
+        so the stiffness is written as k * L0 (N per unit strain). Material flow (dof 10) is fixed
+        at belt ends (nodes used by one slip-ring connector) in every step, free where two meet.
+        """
+        beh = f"{c.elset}_B"
+        kind = "SLIPRING" if c.law == "slip_ring" else "AXIAL"
+        lines = [
+            f"*ELEMENT, TYPE=CONN3D2, ELSET={c.elset}",
+            f"{c.label}, {c.node_a}, {c.node_b}",
+            f"*CONNECTOR SECTION, ELSET={c.elset}, BEHAVIOR={beh}",
+            f"{kind},",
+        ]
+        if c.law == "tension_only":
+            L = c.length
+            return [
+                *lines,
+                f"*CONNECTOR BEHAVIOR, NAME={beh}, EXTRAPOLATION=LINEAR",
+                "*CONNECTOR ELASTICITY, NONLINEAR, COMPONENT=1",
+                f"0., {fmt(-L)}",
+                "0., 0.",
+                f"{fmt(c.stiffness * L)}, {fmt(L)}",
+            ]
+        k = c.stiffness * c.length if c.law == "slip_ring" else c.stiffness
+        return [
+            *lines,
+            f"*CONNECTOR BEHAVIOR, NAME={beh}",
+            "*CONNECTOR ELASTICITY, COMPONENT=1",
+            f"{fmt(k)},",
+        ]
+
+    def step_card(self, deck: Deck, step: DeckStep, active: Sequence[bool] | None) -> list[str]:
+        lines = []
+        if deck.nonlinear:
+            lines.append(
+                "** tension-only connectors: nonlinear elasticity, small displacements "
+                "(NLGEOM=NO), iterated in a general step"
+            )
+        return [
+            *lines,
+            f"*STEP, NAME={step.name}, NLGEOM=NO, INC=1000",
+            "*STATIC",
+            f"{fmt(STEP_TIME)}, {fmt(STEP_TIME)}, 1e-05, {fmt(STEP_TIME)}",
+        ]
+
+    def pressure(self, step: DeckStep) -> list[str]:
+        return ["*DSLOAD, OP=NEW", *[f"{s}, P, {fmt(p)}" for s, p in step.pressures]]
+
+    def output(self, deck: Deck) -> list[str]:
+        return [  # S and EVOL on the solid elements only: connectors have neither
+            "*OUTPUT, FIELD",
+            f"*ELEMENT OUTPUT, ELSET={ALL_SOLIDS}, POSITION=CENTROIDAL",
+            "S,",
+            f"*ELEMENT OUTPUT, ELSET={ALL_SOLIDS}",
+            "EVOL,",
+            "*NODE OUTPUT",
+            "U, RF",
+        ]
+
+
+class AbaqusOptions(SolverProfile):
+    """Options of the abaqus backend (``backend = "abaqus"`` in a profile): ``executable`` and
+    ``threads`` (cpus=); Abaqus/Standard chooses its own linear solver."""
+
+    backend: Literal["abaqus"] = "abaqus"
+    linear_solver: Literal["default"] = Field("default", description="Abaqus/Standard's own.")
+
+
+@dataclass(frozen=True, kw_only=True)
+class AbaqusJob(Job):
+    """``footdt.inp``, ``abaqus_extract.py`` and ``run_abaqus.sh`` (``files``); the run writes
+    ``results`` (``footdt_results.json``)."""
+
+    @property
+    def results(self) -> Path:
+        return self.workdir / RESULTS
+
+
+@dataclass(frozen=True, kw_only=True)
+class AbaqusRun(RunRecord):
+    """The Abaqus run: the program run and its log (``footdt.runlog``)."""
+
+    executable: str
+    log: Path
+
+
+def write_deck(deck: Deck) -> str:
+    """The Abaqus deck of ``deck``."""
+    return AbaqusDeckWriter().write(deck)
+
+
+class AbaqusBackend(ProgramBackend[AbaqusOptions, AbaqusJob, AbaqusRun]):
     name: ClassVar[str] = "abaqus"
+    options_type: ClassVar[type[SolverProfile]] = AbaqusOptions
     capabilities: ClassVar[frozenset[str]] = ALL_CAPABILITIES  # the deck can say everything
     install_hint: ClassVar[str] = INSTALL_HINT
     default_executable: ClassVar[str] = "abaqus"
+    writes_inputs: ClassVar[bool] = True
+    deck_writer: ClassVar[type[DeckWriter]] = AbaqusDeckWriter
+    inputs: ClassVar[tuple[str, ...]] = (f"{JOB}.inp", *ABAQUS_ONLY_FILES)
 
-    def version(self) -> str:
-        exe = self._find()
-        if exe is None:
-            raise BackendUnavailable(f"abaqus not found: {INSTALL_HINT}")
+    def version(self, options: AbaqusOptions | None = None) -> str:
+        exe = self.require(options)
         out = subprocess.run(
             [exe, "information=release"], capture_output=True, text=True, timeout=120
         )
         m = re.search(r"Abaqus\s+(\S+)", out.stdout + out.stderr)
         return m.group(1) if m else "unknown"
 
-    def write_inputs(self, model: AnalysisModel, out_dir: Path) -> dict[str, Path]:
-        """Write ``footdt.inp``, ``abaqus_extract.py`` and ``run_abaqus.sh`` into ``out_dir``."""
-        out_dir.mkdir(parents=True, exist_ok=True)
-        inp = out_dir / f"{JOB}.inp"
+    def prepare(self, model: AnalysisModel, workdir: Path, options: AbaqusOptions) -> AbaqusJob:
+        """Write ``footdt.inp``, ``abaqus_extract.py`` and ``run_abaqus.sh`` into ``workdir``
+        (what ``footdt compile --backend abaqus`` writes; run the script where Abaqus is)."""
+        workdir.mkdir(parents=True, exist_ok=True)
+        inp = workdir / f"{JOB}.inp"
         deck = build_deck(model)
-        atomic_write(inp, lambda tmp: tmp.write_text(DeckWriter("abaqus").write(deck)))
-        script = out_dir / EXTRACT_SCRIPT.name
+        atomic_write(inp, lambda tmp: tmp.write_text(write_deck(deck)))
+        script = workdir / EXTRACT_SCRIPT.name
         atomic_write(script, lambda tmp: shutil.copyfile(EXTRACT_SCRIPT, tmp))
-        run = out_dir / RUN_SCRIPT
+        run = workdir / RUN_SCRIPT
         text = (
             "#!/bin/sh\n"
             f"# footdt: solve {inp.name} with Abaqus, then write {RESULTS} for\n"
@@ -88,37 +208,32 @@ class AbaqusBackend(ProgramBackend):
         )
         atomic_write(run, lambda tmp: tmp.write_text(text))
         run.chmod(0o755)
-        return {"inp": inp, "extract": script, "run": run}
+        files = {"inp": inp, "extract": script, "run": run}
+        return AbaqusJob(model=model, workdir=workdir, options=options, files=files)
 
-    def prepare(self, model: AnalysisModel, workdir: Path, profile: SolverProfile) -> Prepared:
-        self._executable = profile.executable or self._executable
-        (workdir / RESULTS).unlink(missing_ok=True)
-        files = self.write_inputs(model, workdir)
-        files["results"] = workdir / RESULTS
-        return Prepared(model, workdir, profile, files)
-
-    def run(self, prepared: Prepared) -> None:
-        exe = self._find()
-        if exe is None:
-            raise BackendUnavailable(f"abaqus not found: {INSTALL_HINT}")
-        log = prepared.workdir / f"{JOB}.runlog"
+    def run(self, job: AbaqusJob) -> AbaqusRun:
+        """Solve and extract with the options' program; an earlier results file is removed
+        first (never read)."""
+        exe = self.require(job.options)
+        start = time.perf_counter()
+        job.results.unlink(missing_ok=True)
+        log = job.workdir / f"{JOB}.runlog"
         commands = [
-            [exe, *abaqus_command(JOB, f"{JOB}.inp", max(prepared.profile.threads, 1))],
-            [exe, "python", *extract_args(prepared.model)],
+            [exe, *abaqus_command(JOB, f"{JOB}.inp", max(job.options.threads, 1))],
+            [exe, "python", *extract_args(job.model)],
         ]
         with log.open("w") as fh:
             for cmd in commands:
-                proc = subprocess.run(
-                    cmd, cwd=prepared.workdir, stdout=fh, stderr=subprocess.STDOUT
-                )
+                proc = subprocess.run(cmd, cwd=job.workdir, stdout=fh, stderr=subprocess.STDOUT)
                 if proc.returncode != 0:
                     raise SolveError(
                         f"`{' '.join(cmd[1:])}` failed (exit code {proc.returncode}); see {log} and "
-                        f"{prepared.workdir / (JOB + '.msg')}"
+                        f"{job.workdir / (JOB + '.msg')}"
                     )
+        return AbaqusRun(wall_time=time.perf_counter() - start, executable=exe, log=log)
 
-    def extract(self, prepared: Prepared) -> SolveResult:
-        return read_abaqus_json(prepared.files["results"], prepared.model)
+    def extract(self, job: AbaqusJob, run: AbaqusRun) -> SolveResult:
+        return read_abaqus_json(job.results, job.model)
 
 
 def abaqus_command(job: str, inp: str, cpus: int | None = None) -> list[str]:
@@ -189,18 +304,8 @@ def read_abaqus_json(path: str | Path, model: AnalysisModel) -> SolveResult:
             f"{p}: malformed results file ({type(exc).__name__}: {exc}); re-extract it"
         ) from exc
     assert volume is not None
-    return SolveResult(
-        subject=model.subject,
-        trial=model.trial,
-        backend="abaqus",
-        backend_version=str(data.get("abaqus_version", "unknown")),
-        model_hash=model.content_hash(),
-        spec_hash=str(model.provenance.get("spec_hash", "unknown")),
-        mesh_hash=model.mesh_hash(),
-        element_volume=volume,
-        phases=phases,
-        info={"source": str(p), "odb": data.get("odb")},
-    )
+    return make_result(model, "abaqus", str(data.get("abaqus_version", "unknown")), volume, phases,
+                       {"source": str(p), "odb": data.get("odb")})  # fmt: skip
 
 
 def _check_step_end(step: dict[str, Any], where: str) -> None:

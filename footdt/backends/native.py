@@ -21,21 +21,48 @@ CalculiX on the same mesh; see tests/backends/test_native.py and docs/backends.m
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
+from dataclasses import replace as dc_replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import scipy.sparse as sp
+from pydantic import Field
 
-from footdt.backends.base import Availability, Backend, Prepared, SolveResult
+from footdt.backends.base import Availability, Backend, Job, PhasesRun
 from footdt.ir import AnalysisModel
+from footdt.results import SolveResult
 from footdt.spec.profile import SolverProfile
 
+if TYPE_CHECKING:
+    from footdt.fem.assembly import Discretisation
 
-class NativeBackend(Backend):
+
+class NativeOptions(SolverProfile):
+    """Options of the native backend (``backend = "native"`` in a profile)."""
+
+    backend: Literal["native"] = "native"
+    linear_solver: Literal["default", "pardiso", "amg", "superlu"] = Field(
+        "default",
+        description="pardiso (direct, factorisation kept for the next model of the same mesh "
+        "topology, default) | amg | superlu",
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class NativeJob(Job):
+    """The model discretised by footdt's kernel (``footdt.fem.assembly.Discretisation``)."""
+
+    disc: Discretisation
+    assemble_time: float
+
+
+class NativeBackend(Backend[NativeOptions, NativeJob, PhasesRun]):
     """Linear elasticity on linear or quadratic tetrahedra with footdt's own kernel."""
 
     name = "native"
+    options_type = NativeOptions
     capabilities = frozenset(
         {
             "element.tetra",
@@ -49,61 +76,56 @@ class NativeBackend(Backend):
     )
     install_hint = "numpy and scipy (always installed); pypardiso for the direct solver"
 
-    def availability(self) -> Availability:
+    def availability(self, options: NativeOptions | None = None) -> Availability:
         return Availability(True)
 
-    def version(self) -> str:
+    def version(self, options: NativeOptions | None = None) -> str:
         from footdt import __version__
 
         return f"footdt-fem {__version__}"
 
-    def prepare(self, model: AnalysisModel, workdir: Path, profile: SolverProfile) -> Prepared:
+    def prepare(self, model: AnalysisModel, workdir: Path, options: NativeOptions) -> NativeJob:
         from footdt.fem.assembly import Discretisation
 
         workdir.mkdir(parents=True, exist_ok=True)
         start = time.perf_counter()
         disc = Discretisation(model, backend=self.name)
-        state: dict[str, Any] = {"fe": disc, "timings": {"assemble": time.perf_counter() - start}}
-        return Prepared(model=model, workdir=workdir, profile=profile, state=state)
+        return NativeJob(model=model, workdir=workdir, options=options, disc=disc,
+                         assemble_time=time.perf_counter() - start)  # fmt: skip
 
-    def run(self, prepared: Prepared) -> None:
+    def run(self, job: NativeJob) -> PhasesRun:
         from footdt.backends import linsolve
         from footdt.fem.statics import solve_phases
         from footdt.mechanics import von_mises
 
-        model, profile = prepared.model, prepared.profile
-        disc = prepared.state["fe"]
+        model, options, disc = job.model, job.options, job.disc
         start = time.perf_counter()
-        method = linsolve.resolve_method(profile.linear_solver)
+        method = linsolve.resolve_method(options.linear_solver)
         label = {"subject": model.subject, "trial": model.trial, "mesh_hash": model.mesh_hash()}
         assemble = _Assembler(model, disc)
 
         def factorize(A: linsolve.UpperSymmetric) -> linsolve.Factorization:
             if method == "pardiso":
-                return linsolve.factorize_kept(A, profile.threads, profile.rtol,
-                                               profile.max_iterations, label)  # fmt: skip
-            return linsolve.factorize(A.full(), method, profile.threads, profile.rtol,
-                                      profile.max_iterations, near_nullspace_coords=model.nodes)  # fmt: skip
+                return linsolve.factorize_kept(A, options.threads, options.rtol,
+                                               options.max_iterations, label)  # fmt: skip
+            return linsolve.factorize(A.full(), method, options.threads, options.rtol,
+                                      options.max_iterations, near_nullspace_coords=model.nodes)  # fmt: skip
 
         results, info = solve_phases(
-            model, assemble.K, disc.unit_pressure, profile, assemble=assemble,
+            model, assemble.K, disc.unit_pressure, options, assemble=assemble,
             factorize=factorize, backend=self.name,
         )  # fmt: skip
-        prepared.state["timings"]["solve"] = time.perf_counter() - start
-        start = time.perf_counter()
+        solved = time.perf_counter()
         fields = [res.displacement.ravel() for res in results.values()]  # type: ignore[union-attr]
-        for res, stress in zip(results.values(), disc.stresses(fields), strict=True):
-            res.stress = stress
-            res.von_mises = von_mises(stress)
-        prepared.state["timings"]["stress"] = time.perf_counter() - start
-        prepared.state["results"], prepared.state["info"] = results, info
+        for (name, res), stress in zip(results.items(), disc.stresses(fields), strict=True):
+            results[name] = dc_replace(res, stress=stress, von_mises=von_mises(stress))
+        end = time.perf_counter()
+        timings = {"assemble": job.assemble_time, "solve": solved - start, "stress": end - solved}
+        return PhasesRun(wall_time=end - start, info=info, phases=results, timings=timings)
 
-    def extract(self, prepared: Prepared) -> SolveResult:
-        disc = prepared.state["fe"]
-        info = dict(prepared.state["info"])
-        info["timings"] = dict(prepared.state["timings"])
-        info["element"] = prepared.model.cell_type
-        return self.make_result(prepared.model, disc.volumes, prepared.state["results"], info)
+    def extract(self, job: NativeJob, run: PhasesRun) -> SolveResult:
+        info = {**run.info, "timings": dict(run.timings), "element": job.model.cell_type}
+        return self.make_result(job, job.disc.volumes, run.phases, info)
 
 
 class _Assembler:

@@ -19,13 +19,16 @@ import importlib.util
 import io
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
+from dataclasses import replace as dc_replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import scipy.sparse as sp
+from pydantic import Field
 
-from footdt.backends.base import Availability, Backend, Prepared, SolveResult
+from footdt.backends.base import Availability, Backend, Job, PhasesRun
 from footdt.errors import ModelError, UnsupportedFeature
 from footdt.fem.statics import (  # noqa: F401 - moved to footdt.fem.statics, importable from here
     connector_geometry,
@@ -37,6 +40,7 @@ from footdt.fem.statics import (  # noqa: F401 - moved to footdt.fem.statics, im
 )
 from footdt.ir import TET_FACES, AnalysisModel
 from footdt.mechanics import tet_volumes, von_mises
+from footdt.results import SolveResult
 from footdt.spec.profile import SolverProfile
 
 
@@ -196,10 +200,29 @@ class SfepyFE:
         return out
 
 
-class SfepyBackend(Backend):
-    """Linear elasticity with SfePy; linear solver from the profile (pardiso | amg | superlu)."""
+class SfepyOptions(SolverProfile):
+    """Options of the sfepy backend (``backend = "sfepy"`` in a profile)."""
+
+    backend: Literal["sfepy"] = "sfepy"
+    linear_solver: Literal["default", "pardiso", "amg", "superlu"] = Field(
+        "default",
+        description="pardiso (direct, default) | amg (low memory) | superlu (small models only)",
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class SfepyJob(Job):
+    """The model discretised by SfePy (stiffness, unit pressure loads) and its assembly time (s)."""
+
+    fe: SfepyFE
+    assemble_time: float
+
+
+class SfepyBackend(Backend[SfepyOptions, SfepyJob, PhasesRun]):
+    """Linear elasticity with SfePy; linear solver from the options (pardiso | amg | superlu)."""
 
     name = "sfepy"
+    options_type = SfepyOptions
     capabilities = frozenset(
         {
             "element.tetra",
@@ -212,39 +235,36 @@ class SfepyBackend(Backend):
     )
     install_hint = "pip install sfepy"
 
-    def availability(self) -> Availability:
+    def availability(self, options: SfepyOptions | None = None) -> Availability:
         if importlib.util.find_spec("sfepy") is None:
             return Availability(False, f"SfePy is not installed; {self.install_hint}")
         return Availability(True)
 
-    def version(self) -> str:
+    def version(self, options: SfepyOptions | None = None) -> str:
         import sfepy
 
         return str(sfepy.__version__)
 
-    def prepare(self, model: AnalysisModel, workdir: Path, profile: SolverProfile) -> Prepared:
+    def prepare(self, model: AnalysisModel, workdir: Path, options: SfepyOptions) -> SfepyJob:
         workdir.mkdir(parents=True, exist_ok=True)
         start = time.perf_counter()
         fe = SfepyFE(model)
-        state: dict[str, Any] = {"fe": fe, "timings": {"assemble": time.perf_counter() - start}}
-        return Prepared(model=model, workdir=workdir, profile=profile, state=state)
+        return SfepyJob(model=model, workdir=workdir, options=options, fe=fe,
+                        assemble_time=time.perf_counter() - start)  # fmt: skip
 
-    def run(self, prepared: Prepared) -> None:
+    def run(self, job: SfepyJob) -> PhasesRun:
         start = time.perf_counter()
-        fe: SfepyFE = prepared.state["fe"]
-        results, info = solve_phases(prepared.model, fe.K, fe.unit_pressure, prepared.profile)
-        prepared.state["timings"]["solve"] = time.perf_counter() - start
-        start = time.perf_counter()
-        for res in results.values():
+        fe = job.fe
+        results, info = solve_phases(job.model, fe.K, fe.unit_pressure, job.options)
+        solved = time.perf_counter()
+        for name, res in results.items():
             assert res.displacement is not None
-            res.stress = fe.stress(res.displacement.ravel())
-            res.von_mises = von_mises(res.stress)
-        prepared.state["timings"]["stress"] = time.perf_counter() - start
-        prepared.state["results"], prepared.state["info"] = results, info
+            stress = fe.stress(res.displacement.ravel())
+            results[name] = dc_replace(res, stress=stress, von_mises=von_mises(stress))
+        end = time.perf_counter()
+        timings = {"assemble": job.assemble_time, "solve": solved - start, "stress": end - solved}
+        return PhasesRun(wall_time=end - start, info=info, phases=results, timings=timings)
 
-    def extract(self, prepared: Prepared) -> SolveResult:
-        model = prepared.model
-        fe: SfepyFE = prepared.state["fe"]
-        info = dict(prepared.state["info"])
-        info["timings"] = dict(prepared.state["timings"])
-        return self.make_result(model, fe.volumes, prepared.state["results"], info)
+    def extract(self, job: SfepyJob, run: PhasesRun) -> SolveResult:
+        info = {**run.info, "timings": dict(run.timings)}
+        return self.make_result(job, job.fe.volumes, run.phases, info)

@@ -160,7 +160,7 @@ def compile_cmd(
     with disk_errors(out, "--out"):
         save_model(model, out)
         written = [out / "model.json", out / "arrays.npz"]
-        if backend in ("abaqus", "calculix"):
+        if be.writes_inputs:
             from footdt.backends.inp import compile_deck, stale_deck_files
 
             removed = stale_deck_files(out, backend)

@@ -17,9 +17,9 @@ import numpy as np
 import scipy.sparse as sp
 
 from footdt.backends import linsolve
-from footdt.backends.base import PhaseResult
 from footdt.errors import ModelError, SolveError, UnsupportedFeature
 from footdt.ir import AnalysisModel, Phase
+from footdt.results import PhaseResult
 from footdt.spec.profile import SolverProfile
 
 #: ``assemble(active, fixed) -> (A, K, d)``: the constrained matrix handed to the factorisation

@@ -11,11 +11,11 @@ from typing import TYPE_CHECKING, Any
 from footdt.labels.reduce import LABEL_FIELDS, LabelRow, reduce_result
 
 if TYPE_CHECKING:
-    from footdt.backends.base import SolveResult
     from footdt.ir import AnalysisModel
     from footdt.labels.compare import Comparison, compare
     from footdt.labels.schema import SolveRecord
     from footdt.labels.store import LabelStore
+    from footdt.results import SolveResult
 
 _LAZY = {
     "LabelStore": "footdt.labels.store",

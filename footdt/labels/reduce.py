@@ -33,8 +33,8 @@ from footdt.domain import STATS
 from footdt.errors import ModelError, SolveError
 
 if TYPE_CHECKING:
-    from footdt.backends.base import SolveResult
     from footdt.ir import AnalysisModel
+    from footdt.results import SolveResult
 
 #: Volume fraction of each quantile statistic.
 QUANTILES: dict[str, float] = {"p95": 0.95, "p99": 0.99}

@@ -24,8 +24,8 @@ from sqlalchemy.schema import CreateIndex, CreateTable
 from footdt.errors import StoreError
 
 if TYPE_CHECKING:
-    from footdt.backends.base import SolveResult
     from footdt.labels.reduce import LabelRow
+    from footdt.results import SolveResult
 
 #: The unique key of a label row.
 KEY: tuple[str, ...] = ("subject", "trial", "phase", "bone", "stat", "backend")

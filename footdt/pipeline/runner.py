@@ -87,12 +87,16 @@ class RunReport:
 
 
 def resolve_profile(backend: str, profile: Path | SolverProfile | None) -> SolverProfile:
+    """The backend's options: its defaults, or the profile checked to be for it."""
+    from footdt.backends import get_backend
+
     if profile is None:
         return default_profile(backend)
     prof = load_profile(profile) if isinstance(profile, Path) else profile
-    if prof.backend != backend:
-        raise SpecError(f"{profile}: the profile is for backend '{prof.backend}', not '{backend}'")
-    return prof
+    try:
+        return get_backend(backend).resolve_options(prof)
+    except SpecError as exc:
+        raise SpecError(f"{profile}: {exc}") from exc
 
 
 def run_cohort(

@@ -25,9 +25,9 @@ from footdt.errors import FootdtError, ModelDirError
 from footdt.fileio import json_digest
 
 if TYPE_CHECKING:
-    from footdt.backends.base import SolveResult
     from footdt.ir import AnalysisModel
     from footdt.labels.store import LabelStore
+    from footdt.results import SolveResult
     from footdt.spec.loader import LoadedSpec
     from footdt.spec.profile import SolverProfile
 
@@ -108,9 +108,7 @@ def backend_version(name: str, executable: str | None = None) -> str:
     from footdt.backends import get_backend
 
     be = get_backend(name)
-    if executable is not None and hasattr(be, "_executable"):
-        be._executable = executable
-    return be.version()
+    return be.version(None if executable is None else be.options(executable=executable))
 
 
 def profile_fingerprint(profile: SolverProfile) -> dict[str, Any]:

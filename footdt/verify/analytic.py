@@ -11,9 +11,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from footdt.backends.base import PhaseResult, SolveResult
 from footdt.errors import FootdtError
 from footdt.ir import AnalysisModel
+from footdt.results import PhaseResult, SolveResult
 from footdt.spec.geometry import Box, Tube
 from footdt.spec.subject import SubjectSpec
 

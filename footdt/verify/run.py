@@ -6,9 +6,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from footdt.backends import get_backend
-from footdt.backends.base import SolveResult
 from footdt.compile import compile_spec
 from footdt.ir import AnalysisModel
+from footdt.results import SolveResult
 from footdt.spec.loader import load_spec
 from footdt.spec.subject import SubjectSpec
 from footdt.verify.analytic import VerificationResult, verify

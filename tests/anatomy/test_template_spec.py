@@ -8,12 +8,12 @@ import numpy as np
 import pytest
 
 from footdt.backends import get_backend
-from footdt.backends.base import SolveResult
 from footdt.compile import compile_spec
 from footdt.domain import PAPER_TARGETS, PLANTAR_REGIONS
 from footdt.gait.typical import region_geometry, typical_phase_loads
 from footdt.ir import TET_FACES, AnalysisModel
 from footdt.labels import LabelStore, store_result
+from footdt.results import SolveResult
 from footdt.spec import SubjectSpec, load_spec
 from tests.anatomy.foot_fixtures import TEMPLATE_SIZE, template_mesh
 from tests.conftest import SPECS

@@ -12,6 +12,7 @@ import json
 import os
 import stat
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from types import ModuleType
 
@@ -19,7 +20,7 @@ import numpy as np
 import pytest
 
 from footdt.backends import abaqus_extract
-from footdt.backends.abaqus import AbaqusBackend, read_abaqus_json
+from footdt.backends.abaqus import AbaqusBackend, AbaqusOptions, read_abaqus_json
 from footdt.backends.inp import build_deck
 from footdt.errors import FootdtError
 from footdt.ir import AnalysisModel
@@ -71,6 +72,7 @@ class Obj(object):
         self.__dict__.update(kw)
 
 
+
 def openOdb(path, readOnly=True):
     spec = json.load(open(path))
     double = spec["double"]
@@ -102,6 +104,11 @@ def openOdb(path, readOnly=True):
         close=lambda: None,
     )
 '''
+
+
+def _prepare(model: AnalysisModel, out: Path) -> Mapping[str, Path]:
+    """The files ``prepare`` writes (what ``footdt compile --backend abaqus`` writes)."""
+    return AbaqusBackend().prepare(model, out, AbaqusOptions()).files
 
 
 def _fake_odb(model: AnalysisModel, path: Path, double: bool = False, seed: int = 0) -> dict:
@@ -322,7 +329,7 @@ def test_run_script_twice_extracts_only_the_parts(
     (tmp_path / "prepared.odb").write_text(json.dumps(spec))
     _fake_abaqus(tmp_path / "bin", fake_odb_access, tmp_path / "prepared.odb")
     env = {**os.environ, "PATH": f"{tmp_path / 'bin'}{os.pathsep}{os.environ['PATH']}"}
-    files = AbaqusBackend().write_inputs(model, tmp_path / "deck")
+    files = _prepare(model, tmp_path / "deck")
     for _ in range(2):
         proc = subprocess.run(["sh", str(files["run"])], env=env, capture_output=True, text=True)
         assert proc.returncode == 0, proc.stdout + proc.stderr
@@ -336,7 +343,7 @@ def test_run_script_refuses_a_deck_of_another_dialect(tmp_path: Path) -> None:
 
     from footdt.backends.inp import write_deck
 
-    files = AbaqusBackend().write_inputs(bar_model(), tmp_path)
+    files = _prepare(bar_model(), tmp_path)
     files["inp"].write_text(write_deck(bar_model(), "calculix"))
     proc = subprocess.run(["sh", str(files["run"])], capture_output=True, text=True)
     assert proc.returncode == 2 and "not the Abaqus deck" in proc.stderr

@@ -11,12 +11,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from footdt.backends.calculix import CalculixBackend
+from footdt.backends.calculix import CalculixBackend, CalculixDeckWriter, CalculixOptions
 from footdt.backends.ccx_dat import parse_dat
 from footdt.errors import BackendUnavailable, FootdtError, ModelError, SolveError
 from footdt.ir import AnalysisModel, Connector, FixedDofs, NodalLoad, Phase, Pressure, replace
 from footdt.mechanics import tet_volumes
-from footdt.spec.profile import SolverProfile
 from tests.factories import bar_model, inclusion_model
 
 needs_ccx = pytest.mark.needs_ccx
@@ -24,7 +23,7 @@ needs_sfepy = pytest.mark.skipif(importlib.util.find_spec("sfepy") is None, reas
 
 
 def _solve(model: AnalysisModel, tmp_path: Path, name: str = "run", **profile):
-    prof = SolverProfile(backend="calculix", **profile) if profile else None
+    prof = CalculixOptions(**profile) if profile else None
     return CalculixBackend().solve(model, tmp_path / name, prof)
 
 
@@ -83,8 +82,11 @@ def test_iterative_solver_profile_and_threads(tmp_path: Path) -> None:
 
 
 def test_non_calculix_solver_is_an_error(tmp_path: Path) -> None:
-    with pytest.raises(FootdtError, match="not a CalculiX solver"):
-        CalculixBackend().write_inputs(bar_model(), tmp_path, "pardiso")
+    with pytest.raises(
+        FootdtError,
+        match="'pardiso' is not a calculix linear solver; use one of default, spooles, iterative_cholesky",
+    ):
+        CalculixBackend().options(linear_solver="pardiso")
 
 
 def _max_diff(a, b) -> float:
@@ -103,11 +105,10 @@ def test_phases_are_independent_load_cases(tmp_path: Path) -> None:
         )
     # the same deck without OP=NEW leaks phase 1's pressure into phase 2 (so the check above can fail)
     backend = CalculixBackend()
-    prepared = backend.prepare(model, tmp_path / "leaky", SolverProfile(backend="calculix"))
-    inp = prepared.files["inp"]
+    job = backend.prepare(model, tmp_path / "leaky", CalculixOptions())
+    inp = job.files["inp"]
     inp.write_text(inp.read_text().replace(", OP=NEW", "").replace("*DLOAD\n", ""))
-    backend.run(prepared)
-    leaky = backend.extract(prepared)
+    leaky = backend.extract(job, backend.run(job))
     alone = _solve(replace(model, phases=(model.phases[1],)), tmp_path, "alone_shear")
     assert _max_diff(leaky, alone) > 1e-3
 
@@ -223,8 +224,8 @@ def test_tension_only_steps_are_independent(tmp_path: Path) -> None:
 @needs_ccx
 def test_ccx_failure_is_a_solve_error_with_the_error_line(tmp_path: Path) -> None:
     backend = CalculixBackend()
-    prepared = backend.prepare(bar_model(), tmp_path / "bad", SolverProfile(backend="calculix"))
-    inp = prepared.files["inp"]
+    job = backend.prepare(bar_model(), tmp_path / "bad", CalculixOptions())
+    inp = job.files["inp"]
     inp.write_text(
         inp.read_text().replace(
             "*SOLID SECTION, ELSET=body, MATERIAL=mat",
@@ -232,10 +233,18 @@ def test_ccx_failure_is_a_solve_error_with_the_error_line(tmp_path: Path) -> Non
         )
     )
     with pytest.raises(SolveError, match=r"\*ERROR.*log: .*footdt\.log"):
-        backend.run(prepared)
-    prepared.files["dat"].write_text("")  # an empty results file is an error, never zeros
+        backend.run(job)
+
+
+def test_empty_results_file_is_an_error(tmp_path: Path) -> None:
+    """A ccx that exits cleanly but prints no results is an error, never zeros."""
+    fake = tmp_path / "fake-ccx"
+    fake.write_text('#!/bin/sh\n: > "$2.dat"\n')  # ccx -i JOB
+    fake.chmod(0o755)
+    backend = CalculixBackend()
+    job = backend.prepare(bar_model(), tmp_path / "w", CalculixOptions(executable=str(fake)))
     with pytest.raises(SolveError, match="no stress or volume output"):
-        backend.extract(prepared)
+        backend.run(job)
 
 
 def test_unavailable_and_missing_executable(
@@ -244,7 +253,7 @@ def test_unavailable_and_missing_executable(
     monkeypatch.setenv("PATH", str(tmp_path))
     avail = CalculixBackend().availability()
     assert not avail and "ccx not found: apt-get install calculix-ccx" in avail.reason
-    prof = SolverProfile(backend="calculix", executable=str(tmp_path / "nope"))
+    prof = CalculixOptions(executable=str(tmp_path / "nope"))
     with pytest.raises(BackendUnavailable, match="not found"):
         CalculixBackend().solve(bar_model(), tmp_path / "w", prof)
 
@@ -324,7 +333,7 @@ def _ccx_bar_with_load_surface_named(name: str, tmp_path: Path) -> np.ndarray:
     CalculiX deck (written past ``ir.validate``, to show what ccx itself does)."""
     import subprocess
 
-    from footdt.backends.inp import DeckWriter, build_deck
+    from footdt.backends.inp import build_deck
 
     deck = build_deck(bar_model(pressure=2.0))
     surfaces = {(name if k == "xmax" else k): v for k, v in deck.surfaces.items()}
@@ -335,7 +344,7 @@ def _ccx_bar_with_load_surface_named(name: str, tmp_path: Path) -> np.ndarray:
     work = tmp_path / name
     work.mkdir()
     (work / "footdt.inp").write_text(
-        DeckWriter("calculix").write(dc_replace(deck, surfaces=surfaces, steps=steps))
+        CalculixDeckWriter().write(dc_replace(deck, surfaces=surfaces, steps=steps))
     )
     proc = subprocess.run(["ccx", "-i", "footdt"], cwd=work, capture_output=True, text=True)
     assert proc.returncode == 0 and "*ERROR" not in proc.stdout

@@ -10,10 +10,13 @@ import numpy as np
 import pytest
 
 import footdt
-from footdt.backends.inp import DeckWriter, Dialect, build_deck, compile_deck, write_deck
+from footdt.backends.abaqus import AbaqusDeckWriter
+from footdt.backends.calculix import CalculixDeckWriter
+from footdt.backends.inp import Dialect, build_deck, compile_deck, write_deck
 from footdt.backends.inp.writer import fmt
 from footdt.errors import ModelError, UnsupportedFeature
 from footdt.ir import Connector, FixedDofs, NodalLoad, Phase, Pressure, Tie, replace
+from footdt.spec.profile import options_for
 from tests.factories import bar_model, inclusion_model
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden"
@@ -188,13 +191,13 @@ def test_calculix_steps_switch_connectors_off_by_freeing_the_ground_node() -> No
     model = inclusion_model(divisions=3, connector_law="tension_only")
     deck = build_deck(model)
     q = model.n_nodes + 2
-    text = DeckWriter("calculix").write(deck, [(True,), (False,)])
+    text = CalculixDeckWriter().write(deck, [(True,), (False,)])
     press, shear = _steps(text)
     assert f"{q}, 1, 3, 0." in _data(press, "*BOUNDARY, OP=NEW")
     assert f"{q}, 2, 3, 0." in _data(shear, "*BOUNDARY, OP=NEW")
     assert f"{q}, 1, 3, 0." not in shear and "switched off in this step: band" in text
     with pytest.raises(ValueError, match="one per step"):
-        DeckWriter("abaqus").write(deck, [(True,), (False,)])
+        AbaqusDeckWriter().write(deck, [(True,), (False,)])
 
 
 def _slip_ring_chain():
@@ -231,7 +234,12 @@ def test_compile_deck_checks_capabilities_and_writes_files(tmp_path: Path) -> No
         == (Path(footdt.__file__).parent / "backends" / "abaqus_extract.py").read_text()
     )
     assert model.content_hash() in files["run"].read_text() and os.access(files["run"], os.X_OK)
-    files = compile_deck(model, tmp_path / "ccx", "calculix", "iterative_cholesky")
+    files = compile_deck(
+        model,
+        tmp_path / "ccx",
+        "calculix",
+        options_for("calculix", linear_solver="iterative_cholesky"),
+    )
     assert "*STATIC, SOLVER=ITERATIVE CHOLESKY" in files["inp"].read_text()
 
 

@@ -2,26 +2,25 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 import pytest
 import scipy.sparse as sp
 
 from footdt.backends import get_backend, linsolve
-from footdt.backends.native import NativeBackend
+from footdt.backends.native import NativeBackend, NativeOptions
 from footdt.errors import SolveError
 from footdt.fem.assembly import TOPOLOGIES, Discretisation
 from footdt.ir import AnalysisModel, replace
 from footdt.mechanics import tet_volumes
-from footdt.spec.profile import SolverProfile
 from tests.factories import bar_model, inclusion_model
 
 needs_pardiso = pytest.mark.skipif(not linsolve.pardiso_available(), reason="needs pypardiso")
 
 
-def profile(**kw: object) -> SolverProfile:
-    return SolverProfile(backend="native", **kw)  # type: ignore[arg-type]
+def profile(**kw: Any) -> NativeOptions:
+    return NativeOptions(**kw)
 
 
 @pytest.fixture(autouse=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from typing import Any
 
 import numpy as np
 import pytest
@@ -13,19 +14,18 @@ from footdt.errors import ModelError, SolveError, UnsupportedFeature
 from footdt.ir import AnalysisModel, Connector, FixedDofs, NodalLoad, Phase, Pressure, replace
 from footdt.mechanics import isotropic_stiffness
 from footdt.mesh.topology import face_centroids_normals, interface_faces
-from footdt.spec.profile import SolverProfile
 from tests.factories import bar_model, inclusion_model
 
 pytest.importorskip("sfepy")
 
-from footdt.backends.sfepy import SfepyBackend, SfepyFE, connector_geometry
+from footdt.backends.sfepy import SfepyBackend, SfepyFE, SfepyOptions, connector_geometry
 
 #: bar_model() defaults: 20 x 4 x 4 mm, E 1000 MPa, 2 MPa on the +x end.
 BAR_SIZE, BAR_E, BAR_P = (20.0, 4.0, 4.0), 1000.0, 2.0
 
 
-def profile(**kw: object) -> SolverProfile:
-    return SolverProfile(backend="sfepy", **kw)
+def profile(**kw: Any) -> SfepyOptions:
+    return SfepyOptions(**kw)
 
 
 def _gradients(nodes: np.ndarray, elements: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

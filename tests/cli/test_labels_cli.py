@@ -12,12 +12,12 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from footdt.backends.base import PhaseResult, SolveResult
 from footdt.cli.labels import app
 from footdt.ir import AnalysisModel, save_model
 from footdt.labels import LabelRow
 from footdt.labels.reduce import LABEL_FIELDS
 from footdt.labels.store import LabelStore
+from footdt.results import PhaseResult, SolveResult
 from tests.factories import inclusion_model
 
 runner = CliRunner()

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from footdt.backends.base import PhaseResult, SolveResult
 from footdt.errors import ModelError, SolveError
 from footdt.ir import AnalysisModel, OutputRequest, replace
 from footdt.labels.reduce import LABEL_FIELDS, reduce_result, weighted_quantile
+from footdt.results import PhaseResult, SolveResult
 from tests.factories import bar_model, inclusion_model
 
 

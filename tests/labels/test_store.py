@@ -13,11 +13,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from footdt.backends.base import PhaseResult, SolveResult
 from footdt.errors import StoreError
 from footdt.labels import LabelRow, store_result
 from footdt.labels.schema import SolveRecord
 from footdt.labels.store import LabelStore
+from footdt.results import PhaseResult, SolveResult
 from tests.factories import inclusion_model
 
 PHASES = ("initial_contact", "mid_stance")

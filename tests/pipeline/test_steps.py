@@ -12,7 +12,7 @@ from footdt.pipeline.plan import load_cohort, make_tasks
 from footdt.pipeline.state import RunState
 from footdt.pipeline.steps import TrialTask, solve_steps
 from footdt.pipeline.trial import assess, run_trial
-from footdt.spec.profile import SolverProfile, default_profile
+from footdt.spec.profile import SolverProfile, default_profile, options_for
 from tests.pipeline.conftest import make_cohort, write_trial_spec
 
 
@@ -89,7 +89,7 @@ def test_a_new_profile_resolves_and_relabels(setup: tuple[Path, str, RunState]) 
     run_trial(_task(cohort, store))
     with LabelStore(store) as st:
         before = {r.key: r.value_mpa for r in st.query()}
-    amg = SolverProfile(backend="sfepy", linear_solver="amg", rtol=1e-10)
+    amg = options_for("sfepy", linear_solver="amg", rtol=1e-10)
     task = _task(cohort, store, amg)
     a = assess(task, state)
     assert (a.status, a.step, a.reason) == ("stale", "solve", "profile changed")
