@@ -1,6 +1,6 @@
 """``footdt demo``: the whole digital twin on a small synthetic cohort (``footdt.demo``).
 
-    footdt demo [--runners 12] [--size 5] [--out build/demo] [--workers N] [--json]
+    footdt demo [--runners 30] [--size 5] [--out build/demo] [--workers N] [--json]
 
 Closed-form checks of the solvers, a synthetic cohort, FE models of every trial (SfePy,
 resumable), labels, leave-one-subject-out learning with baselines, evaluation, ``footdt
@@ -16,15 +16,16 @@ from pathlib import Path
 import typer
 
 from footdt.cli.common import console, err_console, handle_errors, print_json
+from footdt.demo.options import DEFAULT_RUNNERS
 
 
 @handle_errors
 def demo(
-    runners: int = typer.Option(12, "--runners", help="Synthetic runners in the cohort (the paper: 50)."),
+    runners: int = typer.Option(DEFAULT_RUNNERS, "--runners", help="Synthetic runners in the cohort (the paper: 50)."),
     size: float = typer.Option(5.0, "--size", help="Element size (mm) of every foot model (the paper: 3)."),
     out: Path = typer.Option(Path("build/demo"), "--out", "-o", help="Output directory (re-runs skip what is done)."),
     workers: int = typer.Option(0, "--workers", "-w", help="Parallel FE solves (default: every core)."),
-    trials: int | None = typer.Option(None, "--trials", help="Trials per runner (default: the cohort spec's, 3)."),
+    trials: int | None = typer.Option(None, "--trials", help="Trials per runner (default: the cohort spec's, 2)."),
     strides: int | None = typer.Option(None, "--strides", help="Strides per recording (default: the cohort spec's)."),
     epochs: int | None = typer.Option(None, "--epochs", help="Training epochs (default: specs/experiments/demo.yaml's)."),
     seed: int | None = typer.Option(None, "--seed", help="Cohort seed (default: the cohort spec's)."),

@@ -10,6 +10,10 @@ from footdt.errors import FootdtError
 SPECS = Path(__file__).resolve().parents[2] / "specs"
 #: LOSO with inner folds, conformal intervals and the OOD reference need a few runners.
 MIN_RUNNERS = 4
+#: Runners of the default demo: with 12 the IMU's gain over body mass is hit or miss (LOSO ridge on
+#: IMU + mass beat body mass on 2-21 of 28 targets across four 12-runner subsets of a 50-runner
+#: cohort, 14-25 with 24-30 runners; docs/learning.md), so the demo trains on 30 runners x 2 trials.
+DEFAULT_RUNNERS = 30
 MAX_SIZE_MM = 12.0
 
 
@@ -22,7 +26,7 @@ class DemoOptions:
     """``footdt demo`` options; ``None`` means "as the cohort or experiment spec says"."""
 
     out: Path = Path("build/demo")
-    runners: int = 12
+    runners: int = DEFAULT_RUNNERS
     size: float = 5.0  # mm, element size of every foot model
     trials: int | None = None
     strides: int | None = None

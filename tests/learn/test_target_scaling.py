@@ -100,7 +100,9 @@ def test_swapped_imu_moves_the_wearable_not_the_runner(small_cohort: Synthetic) 
     for s, d in donor.items():
         mine, theirs = ds.rows_of([s]), ds.rows_of([d])
         np.testing.assert_array_equal(sw.X[mine], ds.X[theirs])
-        np.testing.assert_array_equal(sw.static[mine, 1:], ds.static[theirs, 1:])  # timing, IMU move
+        np.testing.assert_array_equal(
+            sw.static[mine, 1:], ds.static[theirs, 1:]
+        )  # timing, IMU move
         np.testing.assert_array_equal(sw.static[mine, 0], ds.static[mine, 0])  # mass stays
         np.testing.assert_array_equal(sw.Y[mine], ds.Y[mine])  # labels stay
 
