@@ -36,8 +36,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from footdt.domain import AXES
 from footdt.gait.events import DEFAULT_SETTINGS, DetectorSettings, GaitEvents, detect_events
-from footdt.gait.recording import AXES, G, GaitDataError, Issue, Recording, units_hint
+from footdt.gait.recording import G, GaitDataError, Issue, Recording, units_hint
 
 
 def _runs(mask: np.ndarray) -> list[tuple[int, int]]:

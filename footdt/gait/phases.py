@@ -24,10 +24,10 @@ from pathlib import Path
 
 import numpy as np
 
-from footdt.domain import PHASES
+from footdt.domain import CHANNELS, PHASES, SENSORS
 from footdt.gait.events import GaitEvents, Stride
 from footdt.gait.pressure import RegionalPressure
-from footdt.gait.recording import ACC_UNITS, CHANNELS, SENSORS, GaitDataError, Recording
+from footdt.gait.recording import ACC_UNITS, GaitDataError, Recording
 
 SAMPLES_PER_PHASE = 100
 

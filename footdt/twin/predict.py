@@ -31,9 +31,10 @@ from typing import Any
 
 import numpy as np
 
+from footdt.domain import SENSORS
 from footdt.errors import FootdtError
 from footdt.gait.events import GaitEvents, Stride
-from footdt.gait.recording import SENSORS, GaitDataError, Issue, Recording
+from footdt.gait.recording import GaitDataError, Issue, Recording
 from footdt.gait.timing import TIMING_FEATURES, stride_timing
 from footdt.learn.dataset import TargetRef, resolve_targets
 from footdt.learn.folds import FoldScalers
@@ -345,8 +346,8 @@ def stride_windows(
 ) -> tuple[np.ndarray, list[Stride]]:
     """(n, 3 * samples_per_phase, len(channels)) windows (m/s^2) of the unflagged strides,
     cut by ``gait.phases.stride_window`` exactly as for the training cohort, and the strides."""
+    from footdt.domain import CHANNELS
     from footdt.gait.phases import DEFAULT_BOUNDS, stride_window
-    from footdt.gait.recording import CHANNELS
 
     use = [s for s in events.strides if not s.flags]
     if not use:
