@@ -10,9 +10,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from footdt.domain import BONES
+from footdt.domain import BONES, MEAN, P99
 
-STATS = ("mean", "p99")
+STATS = (MEAN, P99)
 
 
 @dataclass
