@@ -38,10 +38,17 @@ Bone = Literal[
 BONES: Final[tuple[str, ...]] = get_args(Bone)
 METATARSALS: Final[tuple[str, ...]] = BONES[:5]
 METATARSAL_1: Final = "metatarsal_1"
+METATARSAL_2: Final = "metatarsal_2"
+METATARSAL_3: Final = "metatarsal_3"
+METATARSAL_4: Final = "metatarsal_4"
 METATARSAL_5: Final = "metatarsal_5"
 CALCANEUS: Final = "calcaneus"
 TALUS: Final = "talus"
 NAVICULAR: Final = "navicular"
+CUBOID: Final = "cuboid"
+CUNEIFORM_MEDIAL: Final = "cuneiform_medial"
+CUNEIFORM_INTERMEDIATE: Final = "cuneiform_intermediate"
+CUNEIFORM_LATERAL: Final = "cuneiform_lateral"
 PHALANGES: Final = "phalanges"
 TIBIA: Final = "tibia"
 FIBULA: Final = "fibula"
@@ -213,16 +220,43 @@ PLANTAR_ZONES: Final[tuple[str, ...]] = (
 )
 #: Other named surfaces of a foot model.
 FOOT_SURFACES: Final[tuple[str, ...]] = ("plantar", "skin", "proximal_cut", "achilles_insertion")
-#: Named landmarks of a foot model (points in mm, on the bones or the skin).
+#: Named landmarks of a foot model (points in mm, on the bones or the skin; ``anatomy.landmarks``).
+CALCANEUS_MEDIAL_PROCESS: Final = "calcaneus_medial_process"
+CALCANEUS_LATERAL_PROCESS: Final = "calcaneus_lateral_process"
+METATARSAL_HEADS: Final[tuple[str, ...]] = tuple(f"{m}_head" for m in METATARSALS)
+ACHILLES_INSERTION_CENTRE: Final = "achilles_insertion_centre"
+MEDIAL_MALLEOLUS: Final = "medial_malleolus"
+LATERAL_MALLEOLUS: Final = "lateral_malleolus"
+ANKLE_CENTRE: Final = "ankle_centre"
+NAVICULAR_TUBEROSITY: Final = "navicular_tuberosity"
+HEEL_POSTERIOR: Final = "heel_posterior"
+TOE_TIP: Final = "toe_tip"
 FOOT_LANDMARKS: Final[tuple[str, ...]] = (
-    "calcaneus_medial_process",
-    "calcaneus_lateral_process",
-    *(f"{m}_head" for m in METATARSALS),
-    "achilles_insertion_centre",
-    "medial_malleolus",
-    "lateral_malleolus",
-    "ankle_centre",
-    "navicular_tuberosity",
-    "heel_posterior",
-    "toe_tip",
+    CALCANEUS_MEDIAL_PROCESS,
+    CALCANEUS_LATERAL_PROCESS,
+    *METATARSAL_HEADS,
+    ACHILLES_INSERTION_CENTRE,
+    MEDIAL_MALLEOLUS,
+    LATERAL_MALLEOLUS,
+    ANKLE_CENTRE,
+    NAVICULAR_TUBEROSITY,
+    HEEL_POSTERIOR,
+    TOE_TIP,
+)
+#: Landmarks of a template's design (``shape.population``): the points the shape model and the
+#: foot measurements (``shape.measure``) are placed by.
+MEDIAL_MALLEOLUS_TIP: Final = "medial_malleolus_tip"
+LATERAL_MALLEOLUS_TIP: Final = "lateral_malleolus_tip"
+METATARSAL_1_HEAD_CENTRE: Final = "metatarsal_1_head_centre"
+METATARSAL_5_HEAD_CENTRE: Final = "metatarsal_5_head_centre"
+CALCANEUS_POSTERIOR_TUBEROSITY: Final = "calcaneus_posterior_tuberosity"
+TALUS_HEAD_CENTRE: Final = "talus_head_centre"
+SHAPE_LANDMARKS: Final[tuple[str, ...]] = (
+    NAVICULAR_TUBEROSITY,
+    MEDIAL_MALLEOLUS_TIP,
+    LATERAL_MALLEOLUS_TIP,
+    METATARSAL_1_HEAD_CENTRE,
+    METATARSAL_5_HEAD_CENTRE,
+    CALCANEUS_POSTERIOR_TUBEROSITY,
+    TALUS_HEAD_CENTRE,
 )

@@ -39,12 +39,11 @@ from footdt.anatomy.trimesh_checks import (
     self_intersections,
     surfaces_intersect,
 )
+from footdt.domain import LEG_BONES
 from footdt.errors import MeshError
 from footdt.spec.geometry import UserSurfaces
 
 READABLE = (".stl", ".ply", ".obj", ".off", ".vtp")
-#: The bones a proximal cut may cut (the leg bones above the ankle).
-LEG_BONES = ("tibia", "fibula")
 #: Points within this fraction of the skin's bounding-box diagonal of the cut plane lie in it.
 PLANE_TOL = 1e-4
 
