@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from footdt.domain import SENSORS
+from footdt.domain import SENSORS, TIBIA_SENSOR
 from footdt.errors import FootdtError
 from footdt.gait.events import GaitEvents, Stride
 from footdt.gait.recording import GaitDataError, Issue, Recording
@@ -248,13 +248,13 @@ SIDE_LIMIT_DEG = 5.0
 def tibia_tilt_deg(rec: Recording, events: GaitEvents) -> float | None:
     """Frontal-plane tilt (deg) of the tibia's mid-stance (35-55 % of stance) specific force,
     atan2(y, z) in the recording's frame: medial (> 0) for a right leg read unmirrored."""
-    if "tibia" not in rec.acc:
+    if TIBIA_SENSOR not in rec.acc:
         return None
     idx = np.concatenate([
         np.arange(rec.index_at(s.ic_s + 0.35 * s.stance_s), rec.index_at(s.ic_s + 0.55 * s.stance_s) + 1)
         for s in events.strides
     ])  # fmt: skip
-    m = rec.acc["tibia"][idx].mean(axis=0)
+    m = rec.acc[TIBIA_SENSOR][idx].mean(axis=0)
     return float(np.degrees(np.arctan2(m[1], m[2])))
 
 
@@ -296,7 +296,7 @@ def resolve_side(
             other = "left" if declared == "right" else "right"
             raise TwinError(
                 f"{src}: declared --side {declared}, but the tibia (column "
-                f"{rec.column('tibia', 1)!r}) tilts {-tilt:.0f} deg laterally at mid-stance, as a "
+                f"{rec.column(TIBIA_SENSOR, 1)!r}) tilts {-tilt:.0f} deg laterally at mid-stance, as a "
                 f"{other} leg does: pass --side {other} (or fix the y axis sign in --sensors)"
             )
         how = "declared" + ("" if tilt is None else f" (tibia tilt {tilt:+.0f} deg agrees)")
