@@ -1,6 +1,11 @@
-"""The one definition of the domain's names: bones, parts, phases, statistics, targets, units.
+"""The one definition of the domain's names: bones, parts, phases, statistics, targets and their
+short names, sensors and channels, strike classes, plantar regions with their geometry, surfaces,
+landmarks and units.
 
-Every other module imports these; nothing else spells a bone or phase name.
+Each vocabulary is a ``Literal`` type, the tuple of its names (``get_args`` of the type) and a
+constant per name. Every other module imports these; nothing else spells one of these names
+(``tests/test_domain_vocabulary.py`` checks). The names are plain ``str``: files, tables and
+hashes hold the same text as before. Importing this module imports nothing but ``typing``.
 """
 
 from __future__ import annotations
