@@ -162,8 +162,11 @@ SENSORS: Final[tuple[str, ...]] = get_args(Sensor)
 FOOT_SENSOR: Final = "foot"
 TIBIA_SENSOR: Final = "tibia"
 AXES: Final[tuple[str, ...]] = ("x", "y", "z")
+#: A sensor's acceleration channels along its axes (an experiment's ``inputs.channels``).
+ChannelAxis = Literal["ax", "ay", "az"]
+CHANNEL_AXES: Final[tuple[str, ...]] = get_args(ChannelAxis)
 #: Window channels: foot ax, ay, az, tibia ax, ay, az.
-CHANNELS: Final[tuple[str, ...]] = tuple(f"{s}_a{a}" for s in SENSORS for a in AXES)
+CHANNELS: Final[tuple[str, ...]] = tuple(f"{s}_{c}" for s in SENSORS for c in CHANNEL_AXES)
 
 # --- foot strike (footdt.gait.strike) ---
 

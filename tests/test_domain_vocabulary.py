@@ -27,6 +27,7 @@ NAMES: frozenset[str] = frozenset(
         *domain.STRIKE_GROUPS,
         *domain.SENSORS,
         *domain.CHANNELS,
+        *domain.CHANNEL_AXES,
         *domain.FOOT_LANDMARKS,
         *domain.SHAPE_LANDMARKS,
         domain.SOFT_TISSUE,
@@ -129,6 +130,7 @@ def test_the_scan_sees_a_definition() -> None:
         (domain.TargetKind, domain.TARGET_KINDS),
         (domain.PlantarRegion, domain.PLANTAR_REGIONS),
         (domain.Sensor, domain.SENSORS),
+        (domain.ChannelAxis, domain.CHANNEL_AXES),
         (domain.StrikeClass, domain.STRIKE_CLASSES),
         (domain.StrikeGroup, domain.STRIKE_GROUPS),
     ],
@@ -148,6 +150,7 @@ def test_vocabulary_relations() -> None:
     assert set(domain.LEG_BONES) < set(domain.BONES)
     assert set(domain.STRIKE_CLASSES) < set(domain.PLANTAR_REGIONS)
     assert tuple(f"{s}_a{a}" for s in domain.SENSORS for a in "xyz") == domain.CHANNELS
+    assert tuple(f"a{a}" for a in domain.AXES) == domain.CHANNEL_AXES
     assert domain.SOFT_TISSUE not in domain.BONES
     for m in domain.METATARSALS:
         assert f"{m}_head" in domain.FOOT_LANDMARKS

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Protocol
 import numpy as np
 
 from footdt.cohort.manifest import WINDOW_CHANNELS, Manifest, Subject, Trial, load_manifest
-from footdt.domain import PEAK, SENSORS, parse_target
+from footdt.domain import CHANNEL_AXES, PEAK, SENSORS, parse_target
 from footdt.errors import FootdtError
 from footdt.learn.features import imu_features
 
@@ -144,7 +144,7 @@ class Dataset:
 def channel_indices(spec: ExperimentSpec) -> tuple[list[int], tuple[str, ...]]:
     names = tuple(
         f"{s}_{c}" for s in SENSORS if s in spec.inputs.sensors
-        for c in ("ax", "ay", "az") if c in spec.inputs.channels
+        for c in CHANNEL_AXES if c in spec.inputs.channels
     )  # fmt: skip
     return [WINDOW_CHANNELS.index(n) for n in names], names
 

@@ -21,6 +21,7 @@ from footdt.domain import (
     PHASES,
     SOFT_TISSUE,
     TARGET_KINDS,
+    ChannelAxis,
     PeakStat,
     Sensor,
 )
@@ -142,7 +143,7 @@ def _check_search_entry(name: str, rng: Any) -> Any:
     return out
 
 
-Axis = Literal["ax", "ay", "az"]
+Axis = ChannelAxis
 
 
 def _sensors() -> list[Sensor]:
@@ -150,7 +151,7 @@ def _sensors() -> list[Sensor]:
 
 
 def _axes() -> list[Axis]:
-    return ["ax", "ay", "az"]
+    return list(get_args(ChannelAxis))
 
 
 class _Strict(BaseModel):
