@@ -218,16 +218,26 @@ def plantar_region(along: Any, medial: Any) -> Any:
 
 
 #: Footscan-like finer plantar zones (each inside one region; ``midfoot`` is both).
+MEDIAL_HEEL: Final = "medial_heel"
+LATERAL_HEEL: Final = "lateral_heel"
+#: The forefoot split by the nearest metatarsal head: m1_head .. m5_head.
+METATARSAL_HEAD_ZONES: Final[tuple[str, ...]] = tuple(f"m{i}_head" for i in range(1, 6))
+HALLUX: Final = "hallux"
+TOES_2_5: Final = "toes_2_5"
 PLANTAR_ZONES: Final[tuple[str, ...]] = (
-    "medial_heel",
-    "lateral_heel",
-    "midfoot",
-    *(f"m{i}_head" for i in range(1, 6)),
-    "hallux",
-    "toes_2_5",
+    MEDIAL_HEEL,
+    LATERAL_HEEL,
+    MIDFOOT,
+    *METATARSAL_HEAD_ZONES,
+    HALLUX,
+    TOES_2_5,
 )
 #: Other named surfaces of a foot model.
-FOOT_SURFACES: Final[tuple[str, ...]] = ("plantar", "skin", "proximal_cut", "achilles_insertion")
+PLANTAR: Final = "plantar"
+SKIN: Final = "skin"
+PROXIMAL_CUT: Final = "proximal_cut"
+ACHILLES_INSERTION: Final = "achilles_insertion"
+FOOT_SURFACES: Final[tuple[str, ...]] = (PLANTAR, SKIN, PROXIMAL_CUT, ACHILLES_INSERTION)
 #: Named landmarks of a foot model (points in mm, on the bones or the skin; ``anatomy.landmarks``).
 CALCANEUS_MEDIAL_PROCESS: Final = "calcaneus_medial_process"
 CALCANEUS_LATERAL_PROCESS: Final = "calcaneus_lateral_process"

@@ -1,6 +1,6 @@
 """``footdt.domain`` owns the vocabulary: no other module spells a bone, phase, statistic, plantar
-region, strike class, sensor, channel, landmark or target (short) name (issue 13), and the types
-round-trip."""
+region or zone, surface, strike class, sensor, channel, landmark or target (short) name (issue 13),
+and the types round-trip."""
 
 from __future__ import annotations
 
@@ -30,6 +30,8 @@ NAMES: frozenset[str] = frozenset(
         *domain.CHANNEL_AXES,
         *domain.FOOT_LANDMARKS,
         *domain.SHAPE_LANDMARKS,
+        *domain.FOOT_SURFACES,
+        *domain.PLANTAR_ZONES,
         domain.SOFT_TISSUE,
         domain.PEAK,
         *domain.PHASE_SHORT.values(),

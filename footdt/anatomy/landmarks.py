@@ -18,23 +18,32 @@ from __future__ import annotations
 import numpy as np
 
 from footdt.domain import (
+    ACHILLES_INSERTION,
     ACHILLES_INSERTION_CENTRE,
     ANKLE_CENTRE,
     CALCANEUS,
     CALCANEUS_LATERAL_PROCESS,
     CALCANEUS_MEDIAL_PROCESS,
     FIBULA,
+    HALLUX,
     HEEL_POSTERIOR,
+    LATERAL_HEEL,
     LATERAL_MALLEOLUS,
+    MEDIAL_HEEL,
     MEDIAL_MALLEOLUS,
+    METATARSAL_HEAD_ZONES,
     METATARSAL_HEADS,
     METATARSALS,
     NAVICULAR,
     NAVICULAR_TUBEROSITY,
+    PLANTAR,
     PLANTAR_REGIONS,
+    PROXIMAL_CUT,
+    SKIN,
     SOFT_TISSUE,
     TIBIA,
     TOE_TIP,
+    TOES_2_5,
     plantar_region,
 )
 from footdt.errors import MeshError
@@ -129,9 +138,9 @@ def foot_surfaces(
     z0 = cen[skin, 2].min()
     plantar = skin & (nrm[:, 2] < -0.5) & (cen[:, 2] < z0 + contact_depth)
     out: dict[str, np.ndarray] = {
-        "skin": faces[skin],
-        "plantar": faces[plantar],
-        "proximal_cut": faces[top],
+        SKIN: faces[skin],
+        PLANTAR: faces[plantar],
+        PROXIMAL_CUT: faces[top],
     }
     x0, x1 = cen[skin, 0].min(), cen[skin, 0].max()
     length = x1 - x0
@@ -148,20 +157,20 @@ def foot_surfaces(
         out[name] = pf[region == i]
     heel = region == 0
     heel_mid = float(np.mean(pc[heel, 1])) if heel.any() else 0.5 * (y0 + y1)
-    out["medial_heel"] = pf[heel & (pc[:, 1] >= heel_mid)]
-    out["lateral_heel"] = pf[heel & (pc[:, 1] < heel_mid)]
+    out[MEDIAL_HEEL] = pf[heel & (pc[:, 1] >= heel_mid)]
+    out[LATERAL_HEEL] = pf[heel & (pc[:, 1] < heel_mid)]
     toes = region == 3
     split = y0 + HALLUX_SPLIT * (y1 - y0)
-    out["hallux"] = pf[toes & (pc[:, 1] >= split)]
-    out["toes_2_5"] = pf[toes & (pc[:, 1] < split)]
+    out[HALLUX] = pf[toes & (pc[:, 1] >= split)]
+    out[TOES_2_5] = pf[toes & (pc[:, 1] < split)]
     heads = [landmarks.get(h) for h in METATARSAL_HEADS]
     if all(h is not None for h in heads):
         hy = np.array([h[1] for h in heads if h is not None])
         nearest = np.argmin(np.abs(pc[:, 1][:, None] - hy[None, :]), axis=1)
-        for i in range(5):
-            out[f"m{i + 1}_head"] = pf[(region == 2) & (nearest == i)]
+        for i, zone in enumerate(METATARSAL_HEAD_ZONES):
+            out[zone] = pf[(region == 2) & (nearest == i)]
     if ACHILLES_INSERTION_CENTRE in landmarks and CALCANEUS in mesh.parts:
-        out["achilles_insertion"] = achilles_patch(
+        out[ACHILLES_INSERTION] = achilles_patch(
             mesh, landmarks[ACHILLES_INSERTION_CENTRE], ACHILLES_RADIUS * length
         )
     return out
