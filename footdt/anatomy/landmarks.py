@@ -25,6 +25,7 @@ from footdt.domain import (
     CALCANEUS_LATERAL_PROCESS,
     CALCANEUS_MEDIAL_PROCESS,
     FIBULA,
+    FOREFOOT,
     HALLUX,
     HEEL_POSTERIOR,
     LATERAL_HEEL,
@@ -39,10 +40,12 @@ from footdt.domain import (
     PLANTAR,
     PLANTAR_REGIONS,
     PROXIMAL_CUT,
+    REARFOOT,
     SKIN,
     SOFT_TISSUE,
     TIBIA,
     TOE_TIP,
+    TOES,
     TOES_2_5,
     plantar_region,
 )
@@ -155,11 +158,11 @@ def foot_surfaces(
     pf = faces[plantar]
     for i, name in enumerate(PLANTAR_REGIONS):
         out[name] = pf[region == i]
-    heel = region == 0
+    heel = region == PLANTAR_REGIONS.index(REARFOOT)
     heel_mid = float(np.mean(pc[heel, 1])) if heel.any() else 0.5 * (y0 + y1)
     out[MEDIAL_HEEL] = pf[heel & (pc[:, 1] >= heel_mid)]
     out[LATERAL_HEEL] = pf[heel & (pc[:, 1] < heel_mid)]
-    toes = region == 3
+    toes = region == PLANTAR_REGIONS.index(TOES)
     split = y0 + HALLUX_SPLIT * (y1 - y0)
     out[HALLUX] = pf[toes & (pc[:, 1] >= split)]
     out[TOES_2_5] = pf[toes & (pc[:, 1] < split)]
@@ -168,7 +171,7 @@ def foot_surfaces(
         hy = np.array([h[1] for h in heads if h is not None])
         nearest = np.argmin(np.abs(pc[:, 1][:, None] - hy[None, :]), axis=1)
         for i, zone in enumerate(METATARSAL_HEAD_ZONES):
-            out[zone] = pf[(region == 2) & (nearest == i)]
+            out[zone] = pf[(region == PLANTAR_REGIONS.index(FOREFOOT)) & (nearest == i)]
     if ACHILLES_INSERTION_CENTRE in landmarks and CALCANEUS in mesh.parts:
         out[ACHILLES_INSERTION] = achilles_patch(
             mesh, landmarks[ACHILLES_INSERTION_CENTRE], ACHILLES_RADIUS * length
