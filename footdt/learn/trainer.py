@@ -261,6 +261,8 @@ def shrink_to_baseline(model: Any, stop: Arrays, readout: Readout | None = None)
     z = predict(model, stop).astype(np.float64)
     y = np.asarray(stop.y, dtype=np.float64)
     if readout is not None:
+        if stop.s is None:
+            raise ValueError("a read-out needs the static inputs of the early-stopping runners")
         base = readout(stop.s)
         z, y = z - base, y - base
     zz = (z * z).sum(axis=0)
