@@ -22,7 +22,9 @@ synthetic rearfoot, midfoot and forefoot strikers, see docs/gait.md):
    the sharpest feature of the stride whether the peak before it is the impact, the swing
    deceleration or a plateau of both, and whatever the strike pattern; it comes a nearly
    constant time after contact (RBDS001 at 2.5 and 3.5 m/s, both legs, markers low-passed at
-   15-20 Hz: 23-27 ms; synthetic rearfoot, midfoot and forefoot strikers: 24-25 ms). The
+   15-20 Hz: 23-27 ms; the cohort generator before its issue-12 rework: 24-25 ms for rearfoot,
+   midfoot and forefoot strikers; the reworked one ends the foot's deceleration 6-8 ms after
+   contact and is not matched, see docs/gait.md). The
    offset is learned from force-plate contacts (``fit_offsets``; the default comes from every
    RBDS001 recording), per sensor set (``IC_OFFSETS_S``). The time is refined by a parabola
    through the steepest-fall sample and its neighbours.
