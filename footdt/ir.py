@@ -21,6 +21,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from footdt.domain import STATS
 from footdt.errors import ModelDirError, ModelError
 from footdt.fileio import atomic_write, canonical_json
 
@@ -117,7 +118,7 @@ class AnalysisModel:
     connectors: tuple[Connector, ...] = ()
     ties: tuple[Tie, ...] = ()
     phases: tuple[Phase, ...] = ()
-    outputs: OutputRequest = OutputRequest((), ("mean", "p95", "p99", "max"))
+    outputs: OutputRequest = OutputRequest((), STATS)
     provenance: dict[str, Any] = field(default_factory=dict)
     units: dict[str, str] = field(
         default_factory=lambda: {"length": "mm", "force": "N", "stress": "MPa"}

@@ -17,7 +17,38 @@ from __future__ import annotations
 
 import numpy as np
 
-from footdt.domain import METATARSALS, PLANTAR_REGIONS, SOFT_TISSUE, plantar_region
+from footdt.domain import (
+    ACHILLES_INSERTION,
+    ACHILLES_INSERTION_CENTRE,
+    ANKLE_CENTRE,
+    CALCANEUS,
+    CALCANEUS_LATERAL_PROCESS,
+    CALCANEUS_MEDIAL_PROCESS,
+    FIBULA,
+    FOREFOOT,
+    HALLUX,
+    HEEL_POSTERIOR,
+    LATERAL_HEEL,
+    LATERAL_MALLEOLUS,
+    MEDIAL_HEEL,
+    MEDIAL_MALLEOLUS,
+    METATARSAL_HEAD_ZONES,
+    METATARSAL_HEADS,
+    METATARSALS,
+    NAVICULAR,
+    NAVICULAR_TUBEROSITY,
+    PLANTAR,
+    PLANTAR_REGIONS,
+    PROXIMAL_CUT,
+    REARFOOT,
+    SKIN,
+    SOFT_TISSUE,
+    TIBIA,
+    TOE_TIP,
+    TOES,
+    TOES_2_5,
+    plantar_region,
+)
 from footdt.errors import MeshError
 from footdt.ir import TET_FACES
 from footdt.mesh.faces import boundary_faces, interface_faces
@@ -52,16 +83,16 @@ def foot_landmarks(mesh: VolumeMesh) -> dict[str, np.ndarray]:
     """Named landmarks (mm) for the bones present in the mesh (see ``domain.FOOT_LANDMARKS``)."""
     out: dict[str, np.ndarray] = {}
     surf = {bone: bone_surface_nodes(mesh, bone) for bone in mesh.parts if bone != SOFT_TISSUE}
-    if "calcaneus" in surf:
-        c = surf["calcaneus"]
+    if CALCANEUS in surf:
+        c = surf[CALCANEUS]
         x0, x1 = c[:, 0].min(), c[:, 0].max()
         z0, z1 = c[:, 2].min(), c[:, 2].max()
         back = c[c[:, 0] < x0 + 0.45 * (x1 - x0)]
-        out["calcaneus_medial_process"] = support_point(back, _unit((0.0, 0.5, -1.0)))
-        out["calcaneus_lateral_process"] = support_point(back, _unit((0.0, -0.5, -1.0)))
+        out[CALCANEUS_MEDIAL_PROCESS] = support_point(back, _unit((0.0, 0.5, -1.0)))
+        out[CALCANEUS_LATERAL_PROCESS] = support_point(back, _unit((0.0, -0.5, -1.0)))
         band = c[(c[:, 2] > z0 + 0.35 * (z1 - z0)) & (c[:, 2] < z0 + 0.65 * (z1 - z0))]
-        out["achilles_insertion_centre"] = support_point(band, _unit((-1.0, 0.0, 0.0)))
-    for bone in METATARSALS:
+        out[ACHILLES_INSERTION_CENTRE] = support_point(band, _unit((-1.0, 0.0, 0.0)))
+    for bone, head_name in zip(METATARSALS, METATARSAL_HEADS, strict=True):
         if bone in surf:
             p = surf[bone]
             centred = p - p.mean(axis=0)
@@ -69,22 +100,22 @@ def foot_landmarks(mesh: VolumeMesh) -> dict[str, np.ndarray]:
             axis = axis if axis[0] > 0 else -axis
             t = centred @ axis
             head = p[t > t.min() + 0.75 * (t.max() - t.min())]
-            out[f"{bone}_head"] = support_point(head, _unit((0.5, 0.0, -1.0)))
-    if "tibia" in surf:
-        t = surf["tibia"]
+            out[head_name] = support_point(head, _unit((0.5, 0.0, -1.0)))
+    if TIBIA in surf:
+        t = surf[TIBIA]
         low = t[t[:, 2] < t[:, 2].min() + 30.0]
-        out["medial_malleolus"] = support_point(low, np.array([0.0, 1.0, 0.0]))
-    if "fibula" in surf:
-        f = surf["fibula"]
+        out[MEDIAL_MALLEOLUS] = support_point(low, np.array([0.0, 1.0, 0.0]))
+    if FIBULA in surf:
+        f = surf[FIBULA]
         low = f[f[:, 2] < f[:, 2].min() + 30.0]
-        out["lateral_malleolus"] = support_point(low, np.array([0.0, -1.0, 0.0]))
-    if "medial_malleolus" in out and "lateral_malleolus" in out:
-        out["ankle_centre"] = 0.5 * (out["medial_malleolus"] + out["lateral_malleolus"])
-    if "navicular" in surf:
-        out["navicular_tuberosity"] = support_point(surf["navicular"], np.array([0.0, 1.0, 0.0]))
+        out[LATERAL_MALLEOLUS] = support_point(low, np.array([0.0, -1.0, 0.0]))
+    if MEDIAL_MALLEOLUS in out and LATERAL_MALLEOLUS in out:
+        out[ANKLE_CENTRE] = 0.5 * (out[MEDIAL_MALLEOLUS] + out[LATERAL_MALLEOLUS])
+    if NAVICULAR in surf:
+        out[NAVICULAR_TUBEROSITY] = support_point(surf[NAVICULAR], np.array([0.0, 1.0, 0.0]))
     outer = mesh.nodes[np.unique(_face_nodes(mesh, boundary_faces(mesh.elements)))]
-    out["heel_posterior"] = support_point(outer, np.array([-1.0, 0.0, 0.0]))
-    out["toe_tip"] = support_point(outer, np.array([1.0, 0.0, 0.0]))
+    out[HEEL_POSTERIOR] = support_point(outer, np.array([-1.0, 0.0, 0.0]))
+    out[TOE_TIP] = support_point(outer, np.array([1.0, 0.0, 0.0]))
     return {k: np.asarray(v, dtype=float).copy() for k, v in out.items()}
 
 
@@ -110,9 +141,9 @@ def foot_surfaces(
     z0 = cen[skin, 2].min()
     plantar = skin & (nrm[:, 2] < -0.5) & (cen[:, 2] < z0 + contact_depth)
     out: dict[str, np.ndarray] = {
-        "skin": faces[skin],
-        "plantar": faces[plantar],
-        "proximal_cut": faces[top],
+        SKIN: faces[skin],
+        PLANTAR: faces[plantar],
+        PROXIMAL_CUT: faces[top],
     }
     x0, x1 = cen[skin, 0].min(), cen[skin, 0].max()
     length = x1 - x0
@@ -127,23 +158,23 @@ def foot_surfaces(
     pf = faces[plantar]
     for i, name in enumerate(PLANTAR_REGIONS):
         out[name] = pf[region == i]
-    heel = region == 0
+    heel = region == PLANTAR_REGIONS.index(REARFOOT)
     heel_mid = float(np.mean(pc[heel, 1])) if heel.any() else 0.5 * (y0 + y1)
-    out["medial_heel"] = pf[heel & (pc[:, 1] >= heel_mid)]
-    out["lateral_heel"] = pf[heel & (pc[:, 1] < heel_mid)]
-    toes = region == 3
+    out[MEDIAL_HEEL] = pf[heel & (pc[:, 1] >= heel_mid)]
+    out[LATERAL_HEEL] = pf[heel & (pc[:, 1] < heel_mid)]
+    toes = region == PLANTAR_REGIONS.index(TOES)
     split = y0 + HALLUX_SPLIT * (y1 - y0)
-    out["hallux"] = pf[toes & (pc[:, 1] >= split)]
-    out["toes_2_5"] = pf[toes & (pc[:, 1] < split)]
-    heads = [landmarks.get(f"{m}_head") for m in METATARSALS]
+    out[HALLUX] = pf[toes & (pc[:, 1] >= split)]
+    out[TOES_2_5] = pf[toes & (pc[:, 1] < split)]
+    heads = [landmarks.get(h) for h in METATARSAL_HEADS]
     if all(h is not None for h in heads):
         hy = np.array([h[1] for h in heads if h is not None])
         nearest = np.argmin(np.abs(pc[:, 1][:, None] - hy[None, :]), axis=1)
-        for i in range(5):
-            out[f"m{i + 1}_head"] = pf[(region == 2) & (nearest == i)]
-    if "achilles_insertion_centre" in landmarks and "calcaneus" in mesh.parts:
-        out["achilles_insertion"] = achilles_patch(
-            mesh, landmarks["achilles_insertion_centre"], ACHILLES_RADIUS * length
+        for i, zone in enumerate(METATARSAL_HEAD_ZONES):
+            out[zone] = pf[(region == PLANTAR_REGIONS.index(FOREFOOT)) & (nearest == i)]
+    if ACHILLES_INSERTION_CENTRE in landmarks and CALCANEUS in mesh.parts:
+        out[ACHILLES_INSERTION] = achilles_patch(
+            mesh, landmarks[ACHILLES_INSERTION_CENTRE], ACHILLES_RADIUS * length
         )
     return out
 
@@ -151,7 +182,7 @@ def foot_surfaces(
 def achilles_patch(mesh: VolumeMesh, centre: np.ndarray, radius: float) -> np.ndarray:
     """Calcaneus faces on the bone-tissue interface within ``radius`` of ``centre``, facing back."""
     in_calc = np.zeros(len(mesh.elements), dtype=bool)
-    in_calc[mesh.parts["calcaneus"]] = True
+    in_calc[mesh.parts[CALCANEUS]] = True
     faces = interface_faces(mesh.elements, in_calc)
     cen, nrm, _ = face_centroids_normals(mesh.nodes, mesh.elements, faces)
     near = (np.linalg.norm(cen - centre, axis=1) < radius) & (nrm[:, 0] < -0.2)

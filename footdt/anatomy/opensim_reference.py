@@ -20,7 +20,22 @@ from typing import Any
 
 import numpy as np
 
-from footdt.domain import BONES, SOFT_TISSUE
+from footdt.domain import (
+    BONES,
+    CALCANEUS,
+    CUBOID,
+    CUNEIFORM_INTERMEDIATE,
+    CUNEIFORM_LATERAL,
+    CUNEIFORM_MEDIAL,
+    FIBULA,
+    LEG_BONES,
+    METATARSALS,
+    NAVICULAR,
+    PHALANGES,
+    SOFT_TISSUE,
+    TALUS,
+    TIBIA,
+)
 
 #: Origins of the OpenSim body frames in the calcn frame (m), from the gait2392 joints:
 #: subtalar (talus -> calcn at -0.04877 -0.04195 0.00792), mtp (calcn -> toes at
@@ -39,19 +54,18 @@ _PHALANGES = tuple(
 )
 #: footdt bone -> (file, frame) pairs.
 OPENSIM_FILES: dict[str, tuple[tuple[str, str], ...]] = {
-    "calcaneus": (("calcaneous_rv.vtp", "calcn"),),
-    "talus": (("talus_rv.vtp", "talus"),),
-    "navicular": (("navicular_rv.vtp", "calcn"),),
-    "cuboid": (("cuboid_rv.vtp", "calcn"),),
-    "cuneiform_medial": (("first_cuneiform_rv.vtp", "calcn"),),
-    "cuneiform_intermediate": (("second_cuneiform_rv.vtp", "calcn"),),
-    "cuneiform_lateral": (("third_cuneiform_rv.vtp", "calcn"),),
-    **{f"metatarsal_{i}": ((f"metatarsal{i}_rv.vtp", "calcn"),) for i in range(1, 6)},
-    "phalanges": tuple((f, "toes") for f in _PHALANGES),
-    "tibia": (("tibia_r.vtp", "tibia"),),
-    "fibula": (("fibula_r.vtp", "tibia"),),
+    CALCANEUS: (("calcaneous_rv.vtp", "calcn"),),
+    TALUS: (("talus_rv.vtp", "talus"),),
+    NAVICULAR: (("navicular_rv.vtp", "calcn"),),
+    CUBOID: (("cuboid_rv.vtp", "calcn"),),
+    CUNEIFORM_MEDIAL: (("first_cuneiform_rv.vtp", "calcn"),),
+    CUNEIFORM_INTERMEDIATE: (("second_cuneiform_rv.vtp", "calcn"),),
+    CUNEIFORM_LATERAL: (("third_cuneiform_rv.vtp", "calcn"),),
+    **{m: ((f"metatarsal{i}_rv.vtp", "calcn"),) for i, m in enumerate(METATARSALS, start=1)},
+    PHALANGES: tuple((f, "toes") for f in _PHALANGES),
+    TIBIA: (("tibia_r.vtp", "tibia"),),
+    FIBULA: (("fibula_r.vtp", "tibia"),),
 }
-LEG_BONES = ("tibia", "fibula")
 Surface = tuple[np.ndarray, np.ndarray]  # points (N, 3) mm, triangles (M, 3)
 
 
@@ -151,8 +165,8 @@ def compare(
     """
 
     def skeleton_length(bones: dict[str, list[Surface]]) -> float:
-        back = min(float(p[np.unique(t)][:, 0].min()) for p, t in bones["calcaneus"])
-        front = max(float(p[np.unique(t)][:, 0].max()) for p, t in bones["phalanges"])
+        back = min(float(p[np.unique(t)][:, 0].min()) for p, t in bones[CALCANEUS])
+        front = max(float(p[np.unique(t)][:, 0].max()) for p, t in bones[PHALANGES])
         return front - back
 
     scale = skeleton_length(template) / skeleton_length(opensim)

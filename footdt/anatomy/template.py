@@ -21,6 +21,23 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from footdt.anatomy.template_data import BONE_PRIMITIVES, SKIN_SLICES, Capsule, Ellipsoid, Slice
+from footdt.domain import (
+    CALCANEUS,
+    CUBOID,
+    CUNEIFORM_INTERMEDIATE,
+    CUNEIFORM_LATERAL,
+    CUNEIFORM_MEDIAL,
+    FIBULA,
+    METATARSAL_1,
+    METATARSAL_2,
+    METATARSAL_3,
+    METATARSAL_4,
+    METATARSAL_5,
+    NAVICULAR,
+    PHALANGES,
+    TALUS,
+    TIBIA,
+)
 from footdt.errors import MeshError
 from footdt.spec.geometry import FootTemplate
 
@@ -32,21 +49,21 @@ REF_CUT_HEIGHT = 110.0
 JOINT_GAP = 1.5
 #: Carving order: a bone is carved by every overlapping bone listed before it.
 PRIORITY: tuple[str, ...] = (
-    "talus",
-    "metatarsal_1",
-    "metatarsal_2",
-    "metatarsal_3",
-    "metatarsal_4",
-    "metatarsal_5",
-    "navicular",
-    "cuboid",
-    "cuneiform_medial",
-    "cuneiform_intermediate",
-    "cuneiform_lateral",
-    "calcaneus",
-    "tibia",
-    "fibula",
-    "phalanges",
+    TALUS,
+    METATARSAL_1,
+    METATARSAL_2,
+    METATARSAL_3,
+    METATARSAL_4,
+    METATARSAL_5,
+    NAVICULAR,
+    CUBOID,
+    CUNEIFORM_MEDIAL,
+    CUNEIFORM_INTERMEDIATE,
+    CUNEIFORM_LATERAL,
+    CALCANEUS,
+    TIBIA,
+    FIBULA,
+    PHALANGES,
 )
 #: Range of the arch lift (reference-frame mm) the design supports without bones colliding.
 ARCH_LIFT_RANGE = (-12.0, 14.0)

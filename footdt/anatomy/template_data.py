@@ -14,6 +14,24 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from footdt.domain import (
+    CALCANEUS,
+    CUBOID,
+    CUNEIFORM_INTERMEDIATE,
+    CUNEIFORM_LATERAL,
+    CUNEIFORM_MEDIAL,
+    FIBULA,
+    METATARSAL_1,
+    METATARSAL_2,
+    METATARSAL_3,
+    METATARSAL_4,
+    METATARSAL_5,
+    NAVICULAR,
+    PHALANGES,
+    TALUS,
+    TIBIA,
+)
+
 Vec3 = tuple[float, float, float]
 
 
@@ -71,65 +89,65 @@ class Slice:
 
 E, C = Ellipsoid, Capsule
 
-BONE_PRIMITIVES: dict[str, tuple[Ellipsoid | Capsule, ...]] = {
-    "calcaneus": (
+BONE_PRIMITIVES: dict[str, tuple[Ellipsoid | Capsule, ...]] = {  # every bone of domain.BONES
+    CALCANEUS: (
         E((30.0, 9.0, 37.0), (22.0, 16.5, 19.5), (0.0, 10.0, 0.0)),  # posterior tuberosity
         E((55.0, 7.0, 43.0), (29.0, 15.5, 15.0), (-8.0, 12.0, 0.0)),  # body, anterior process
         E((25.0, 17.0, 24.0), (13.0, 8.0, 7.0)),  # medial process
         E((25.0, -1.0, 24.5), (12.0, 7.0, 6.5)),  # lateral process
         E((60.0, 23.0, 50.0), (10.0, 8.0, 4.5)),  # sustentaculum tali
     ),
-    "talus": (
+    TALUS: (
         E((66.0, 12.0, 68.0), (17.0, 15.0, 12.5)),  # body with the trochlea
         C((76.0, 15.0, 64.0), (85.0, 19.0, 59.0), 8.0),  # neck
         E((90.0, 21.0, 56.0), (9.5, 11.5, 9.5), (25.0, -20.0, 0.0)),  # head
     ),
-    "navicular": (
+    NAVICULAR: (
         E((101.0, 24.0, 52.0), (8.0, 16.0, 10.5), (-10.0, 0.0, -15.0)),
         E((97.0, 37.0, 40.0), (6.0, 5.5, 5.5)),  # tuberosity: its most medial point is at z = 40
     ),
-    "cuboid": (E((93.0, -6.0, 39.0), (12.5, 9.5, 8.5), (-27.0, 5.0, 0.0)),),
-    "cuneiform_medial": (E((118.0, 29.0, 38.0), (12.0, 8.5, 14.5), (5.0, 0.0, 10.0)),),
-    "cuneiform_intermediate": (E((111.0, 16.0, 48.0), (8.5, 6.5, 9.0)),),
-    "cuneiform_lateral": (E((103.0, 4.0, 45.0), (10.5, 7.5, 9.0), (-15.0, 0.0, 0.0)),),
-    "metatarsal_1": (
+    CUBOID: (E((93.0, -6.0, 39.0), (12.5, 9.5, 8.5), (-27.0, 5.0, 0.0)),),
+    CUNEIFORM_MEDIAL: (E((118.0, 29.0, 38.0), (12.0, 8.5, 14.5), (5.0, 0.0, 10.0)),),
+    CUNEIFORM_INTERMEDIATE: (E((111.0, 16.0, 48.0), (8.5, 6.5, 9.0)),),
+    CUNEIFORM_LATERAL: (E((103.0, 4.0, 45.0), (10.5, 7.5, 9.0), (-15.0, 0.0, 0.0)),),
+    METATARSAL_1: (
         E((133.0, 27.0, 37.0), (8.0, 9.0, 12.5), (6.0, -20.0, 0.0)),
         C((136.0, 28.0, 34.0), (178.0, 31.0, 22.0), 6.5),
         E((180.0, 31.0, 21.0), (9.0, 9.0, 9.5)),
     ),
-    "metatarsal_2": (
+    METATARSAL_2: (
         E((125.0, 10.0, 47.0), (7.0, 7.0, 9.0), (-6.0, -25.0, 0.0)),
         C((128.0, 9.0, 44.0), (180.0, 4.0, 19.0), 4.5),
         E((182.0, 3.5, 17.5), (7.0, 6.0, 7.0)),
     ),
-    "metatarsal_3": (
+    METATARSAL_3: (
         E((115.0, -3.0, 44.0), (6.5, 6.5, 8.5), (-6.0, -22.0, 0.0)),
         C((118.0, -4.0, 41.0), (168.0, -9.5, 19.0), 4.3),
         E((170.0, -10.0, 17.5), (6.5, 5.5, 6.5)),
     ),
-    "metatarsal_4": (
+    METATARSAL_4: (
         E((104.0, -13.0, 41.0), (6.5, 6.5, 8.0), (-9.0, -18.0, 0.0)),
         C((107.0, -14.0, 39.0), (159.0, -21.5, 19.5), 4.2),
         E((161.0, -22.0, 18.0), (6.5, 5.5, 6.5)),
     ),
-    "metatarsal_5": (
+    METATARSAL_5: (
         E((89.0, -27.0, 34.0), (11.5, 7.5, 7.5), (40.0, -10.0, 0.0)),  # base with the tuberosity
         C((93.0, -25.0, 33.0), (145.0, -33.5, 20.0), 4.5),
         E((147.0, -34.0, 18.5), (6.5, 5.5, 6.5)),
     ),
-    "phalanges": (  # lumped, one solid per ray
+    PHALANGES: (  # lumped, one solid per ray
         C((196.0, 30.0, 17.0), (249.0, 23.0, 14.0), 8.0, (1.1, 0.85)),
         C((192.0, 3.0, 15.5), (236.0, -4.0, 11.0), 4.8, (1.1, 0.95)),
         C((180.0, -11.0, 15.5), (222.0, -19.0, 11.0), 4.5, (1.1, 0.95)),
         C((169.0, -23.5, 16.0), (207.0, -31.0, 11.0), 4.3, (1.1, 0.95)),
         C((155.0, -36.0, 17.0), (188.0, -39.5, 11.5), 4.2, (1.1, 0.95)),
     ),
-    "tibia": (
+    TIBIA: (
         E((64.0, 12.0, 92.0), (19.0, 21.0, 10.0)),  # distal epiphysis (plafond)
         C((63.0, 11.0, 90.0), (63.0, 11.0, 140.0), 16.0, (1.1, 1.0)),  # shaft, cut at the top
         E((63.0, 30.0, 78.0), (9.0, 6.0, 14.0)),  # medial malleolus
     ),
-    "fibula": (
+    FIBULA: (
         E((60.0, -10.5, 67.0), (8.0, 6.0, 14.0)),  # lateral malleolus
         C((59.0, -14.0, 72.0), (58.0, -14.0, 140.0), 7.0),  # shaft, cut at the top
     ),

@@ -39,12 +39,11 @@ from footdt.anatomy.trimesh_checks import (
     self_intersections,
     surfaces_intersect,
 )
+from footdt.domain import LEG_BONES, SKIN
 from footdt.errors import MeshError
 from footdt.spec.geometry import UserSurfaces
 
 READABLE = (".stl", ".ply", ".obj", ".off", ".vtp")
-#: The bones a proximal cut may cut (the leg bones above the ankle).
-LEG_BONES = ("tibia", "fibula")
 #: Points within this fraction of the skin's bounding-box diagonal of the cut plane lie in it.
 PLANE_TOL = 1e-4
 
@@ -443,7 +442,7 @@ def load_user_surfaces(spec: UserSurfaces, base: Path | None = None) -> UserGeom
     def path(p: Path) -> Path:
         return p if p.is_absolute() else root / p
 
-    skin = read_surface(path(spec.skin), "skin", spec.scale, mirror)
+    skin = read_surface(path(spec.skin), SKIN, spec.scale, mirror)
     bones = {b: read_surface(path(p), b, spec.scale, mirror) for b, p in spec.bones.items()}
     tol = PLANE_TOL * float(np.linalg.norm(np.ptp(skin.points, axis=0)))
     cut_z = proximal_cut_z(spec, skin, bones, tol)

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from footdt.cli.common import console, fail, handle_errors, print_json
+from footdt.domain import MAX
 
 if TYPE_CHECKING:
     from footdt.labels.compare import Comparison
@@ -40,7 +41,7 @@ def _rows_table(rows: list[LabelRow], title: str) -> None:
     for name in names:
         table.add_column(name, justify="right" if name == "MPa" else "left", overflow="fold")
     for r in rows:
-        flag = ("yes" if r.max_on_boundary else "no") if r.stat == "max" else ""
+        flag = ("yes" if r.max_on_boundary else "no") if r.stat == MAX else ""
         cells = (r.subject, r.trial, r.phase, r.bone, r.stat, f"{r.value_mpa:.4g}", r.backend, flag)
         table.add_row(*cells)
     console.print(table)

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 import typer
 
 from footdt.cli.common import console, fail, handle_errors, print_json
+from footdt.domain import MAX
 from footdt.errors import FootdtError, SpecError
 
 if TYPE_CHECKING:
@@ -232,7 +233,7 @@ def solve(
     for col in ("phase", "part", "stat", "von Mises (MPa)", "flag"):
         table.add_column(col)
     for r in rows:
-        flag = "max on load/BC" if (r.stat == "max" and r.max_on_boundary) else ""
+        flag = "max on load/BC" if (r.stat == MAX and r.max_on_boundary) else ""
         table.add_row(r.phase, r.bone, r.stat, f"{r.value_mpa:.6g}", flag)
     console.print(table)
     res = result.max_residual

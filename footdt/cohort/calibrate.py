@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from footdt.domain import REARFOOT_STRIKE, TIBIA_SENSOR
 from footdt.gait.recording import G
 
 #: Published ranges: (low, high, source). Central values of recreational runners at 2.5-4 m/s.
@@ -50,7 +51,7 @@ def _r(a: Any, b: Any) -> float:
 def cohort_summary(gen: dict[str, Any]) -> dict[str, Any]:
     """Published-range statistics of a generated cohort (units in the keys)."""
     plate = [(s, t) for s in gen["subjects"] for t in s["trials"].values()]
-    rfs = [t for s, t in plate if s["strike_class"] == "rearfoot"]
+    rfs = [t for s, t in plate if s["strike_class"] == REARFOOT_STRIKE]
     strides = {s["id"]: [x for t in s["trials"].values() for x in t["strides"]] for s in gen["subjects"]}  # fmt: skip
     cv: dict[str, list[float]] = {k: [] for k in ("contact_s", "step_s", "impact_peak_bw", "loading_rate_bw_s", "active_peak_bw", "peak_tibia_g")}  # fmt: skip
     within, means = [], []
@@ -64,9 +65,11 @@ def cohort_summary(gen: dict[str, Any]) -> dict[str, Any]:
                     cv[k].append(_cv(vals))
         st = strides[s["id"]]
         pta, lr = [x["peak_tibia_g"] for x in st], [x["loading_rate_bw_s"] for x in st]
-        if s["strike_class"] == "rearfoot":
+        if s["strike_class"] == REARFOOT_STRIKE:
             within.append(_r(pta, lr))
-        means.append((float(np.mean(pta)), float(np.mean(lr)), s["strike_class"] == "rearfoot"))
+        means.append(
+            (float(np.mean(pta)), float(np.mean(lr)), s["strike_class"] == REARFOOT_STRIKE)
+        )
     m = np.array(means)
     rfs_means = m[m[:, 2] == 1.0]
 
@@ -136,7 +139,7 @@ def speed_response(spec: Any, speeds: tuple[float, float] = (2.5, 3.5), n_stride
                            coupling=(h["impact_coupling_foot"], h["impact_coupling_tibia"]))  # fmt: skip
             rec = stances[1:-1]
             g = [grf_stats(p) for p in rec]
-            pta = stride_peaks_g(sim.time, sim.data, sim.ic_s)["tibia"]
+            pta = stride_peaks_g(sim.time, sim.data, sim.ic_s)[TIBIA_SENSOR]
             row = {
                 "strike": runner.strike_class,
                 "contact_s": float(np.median([p.state.contact_s for p in rec])),
@@ -160,7 +163,7 @@ def speed_response(spec: Any, speeds: tuple[float, float] = (2.5, 3.5), n_stride
     out: dict[str, Any] = {"speeds_m_s": list(speeds), "n_runners": spec.n_runners}
     for v in speeds:
         out[f"{v:g}"] = {k: float(np.nanmedian([r[k] for r in per[v]])) for k in keys}
-        out[f"{v:g}_rearfoot"] = {k: float(np.nanmedian([r[k] for r in per[v] if r["strike"] == "rearfoot"])) for k in keys}  # fmt: skip
+        out[f"{v:g}_rearfoot"] = {k: float(np.nanmedian([r[k] for r in per[v] if r["strike"] == REARFOOT_STRIKE])) for k in keys}  # fmt: skip
     a, b = per[speeds[0]], per[speeds[1]]
     out["change"] = {k: float(np.nanmedian([y[k] / x[k] - 1.0 for x, y in zip(a, b, strict=True)])) for k in keys if not k.startswith("cv_")}  # fmt: skip
     out["achilles_rises_fraction"] = float(np.mean([y["achilles_peak_bw"] > x["achilles_peak_bw"] for x, y in zip(a, b, strict=True)]))  # fmt: skip
@@ -261,7 +264,7 @@ def _rbds_pta(d: Path, c3d: dict[str, Any]) -> dict[str, np.ndarray]:
     out = {}
     rec = rbds_recording(d, "right", target_rate_hz=None)
     ics = rbds_contacts(d)["right"][:, 0]
-    out["2.5"] = _peaks(rec.time, rec.resultant("tibia") / G, ics)
+    out["2.5"] = _peaks(rec.time, rec.resultant(TIBIA_SENSOR) / G, ics)
     static = _markers(d / "RBDS001static.txt")
 
     def st(name: str) -> np.ndarray:

@@ -60,6 +60,7 @@ from footdt.cohort.stance import (
     regional_pressure_mpa,
     vertical_grf_bw,
 )
+from footdt.domain import FOOT_SENSOR, SENSORS, TIBIA_SENSOR
 from footdt.errors import FootdtError
 from footdt.fileio import atomic_write
 from footdt.gait.pressure import REGIONS
@@ -209,7 +210,7 @@ def stance_params(runner: Runner, state: Any) -> StanceParams:
 def stride_peaks_g(t: np.ndarray, data: np.ndarray, ics: np.ndarray) -> dict[str, np.ndarray]:
     """Peak |a| (g) of each sensor within [IC - 20 ms, IC + 150 ms] of each true IC."""
     out = {}
-    for k, sensor in ((0, "foot"), (3, "tibia")):
+    for k, sensor in ((0, FOOT_SENSOR), (3, TIBIA_SENSOR)):
         mag = np.linalg.norm(data[:, k : k + 3], axis=1) / G
         out[sensor] = np.array([np.max(mag[(t >= c - 0.02) & (t <= c + 0.15)], initial=0.0) for c in ics])  # fmt: skip
     return out
@@ -237,7 +238,7 @@ def _trial(
                    tissue=(h["tissue_coupling_hz"], h["tissue_damping"]),
                    coupling=(h["impact_coupling_foot"], h["impact_coupling_tibia"]))  # fmt: skip
     t, data, ics, tos = sim.time, sim.data, sim.ic_s, sim.to_s
-    rec = Recording(t, sensor.rate_hz, {"foot": data[:, :3], "tibia": data[:, 3:]},
+    rec = Recording(t, sensor.rate_hz, {FOOT_SENSOR: data[:, :3], TIBIA_SENSOR: data[:, 3:]},
                     source=f"{runner.id}/{trial.id} (synthetic)")  # fmt: skip
     events, issues = analyse(rec, strict=False)
     win = make_windows(rec, events)  # flagged strides are left out, as for a real recording
@@ -271,8 +272,8 @@ def _trial(
     save_npz(d / "imu.npz", arrays)
     near = [float(np.min(np.abs(det - c))) for c in ics] if len(det) else [np.inf] * len(ics)
     peaks = stride_peaks_g(t, data, ics)
-    strides = [{"ic_s": float(c), **grf_stats(p), "peak_foot_g": float(peaks["foot"][k]),
-                "peak_tibia_g": float(peaks["tibia"][k])}
+    strides = [{"ic_s": float(c), **grf_stats(p), "peak_foot_g": float(peaks[FOOT_SENSOR][k]),
+                "peak_tibia_g": float(peaks[TIBIA_SENSOR][k])}
                for k, (c, p) in enumerate(zip(ics, recorded, strict=True))]  # fmt: skip
     ps = recorded[plate].state
     record = {
@@ -282,7 +283,7 @@ def _trial(
         "n_true_strides": len(ics), "n_detected": len(events.strides),
         "n_flagged": sum(1 for st in events.strides if st.flags),
         "n_matched_20ms": int(sum(e <= 0.02 for e in near)), "issues": sorted({i.code for i in issues}),
-        "peak_g": {s: float(np.max(rec.resultant(s)) / G) for s in ("foot", "tibia")},
+        "peak_g": {s: float(np.max(rec.resultant(s)) / G) for s in SENSORS},
         "loads": fragment(loads)["phases"],
         "achilles_bw": {p.phase: p.achilles.force_bw for p in loads.phases if p.achilles},
         "achilles_peak_bw": loads.meta.get("achilles_peak_bw"), "load_notes": notes,

@@ -53,6 +53,7 @@ from footdt.cohort.stance import (
     pivot_mm,
     rotate,
 )
+from footdt.domain import FOOT_SENSOR, TIBIA_SENSOR
 from footdt.gait.recording import G
 
 FINE_HZ = 1000.0
@@ -291,15 +292,15 @@ def simulate(
     roll_t = tibia_roll_deg + 3.0 * np.sin(2 * np.pi * turns)
     roll_f = 5.0 * np.sin(2 * np.pi * turns)
     axes = {
-        "foot": _axes(q["ankle"] - q["lean"], roll_f, shank=False),
-        "tibia": _axes(q["lean"], roll_t, shank=True),
+        FOOT_SENSOR: _axes(q["ankle"] - q["lean"], roll_f, shank=False),
+        TIBIA_SENSOR: _axes(q["lean"], roll_t, shank=True),
     }
     impact = impact_acceleration(t, stances[1:-1], ic_all[1:-1])
     felt = soft_tissue(impact, *tissue)
     foot_origin = np.array([0.22, 0.0, 0.26]) * stances[1].foot_length_mm / 1000.0
     out = []
     for (name, ax), mount, c in zip(axes.items(), mounts, coupling, strict=True):
-        rel = mount.point_m - (foot_origin if name == "foot" else 0.0)
+        rel = mount.point_m - (foot_origin if name == FOOT_SENSOR else 0.0)
         pos = ankle + np.einsum("nij,j->ni", ax, rel)
         acc = np.gradient(np.gradient(pos, 1 / FINE_HZ, axis=0), 1 / FINE_HZ, axis=0)
         # the bone's path (with the heel pad's quick arrest of the ankle) plus the limb's impact

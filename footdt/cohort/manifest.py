@@ -14,13 +14,14 @@ from typing import Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from footdt.domain import CHANNELS, StrikeGroup
 from footdt.errors import FootdtError
 from footdt.fileio import atomic_write
 
 MANIFEST = "manifest.json"
 FORMAT: Final = "footdt-cohort"
 VERSION = 1
-WINDOW_CHANNELS = ("foot_ax", "foot_ay", "foot_az", "tibia_ax", "tibia_ay", "tibia_az")
+WINDOW_CHANNELS = CHANNELS
 SAMPLES_PER_PHASE = 100
 
 
@@ -40,7 +41,7 @@ class Trial(_Strict):
 
 class Subject(_Strict):
     id: str
-    group: Literal["rearfoot", "non_rearfoot"]
+    group: StrikeGroup
     body_mass_kg: float = Field(gt=20, lt=250)
     height_m: float = Field(gt=1.0, lt=2.5)
     foot_length_mm: float | None = Field(None, gt=150, lt=350)

@@ -24,6 +24,14 @@ from typing import Any
 import numpy as np
 
 from footdt.cohort.manifest import load_manifest
+from footdt.domain import (
+    FOOT_SENSOR,
+    NON_REARFOOT,
+    REARFOOT_STRIKE,
+    SENSORS,
+    STRIKE_GROUPS,
+    TIBIA_SENSOR,
+)
 from footdt.gait.recording import G
 
 N = 101
@@ -56,7 +64,7 @@ def synthetic_stats(cohort_dir: str | Path) -> dict[str, Any]:
     acc: dict[str, dict[str, list[Any]]] = {
         g: {k: [] for k in ("p99_foot", "p99_tibia", "lp_foot", "lp_tibia", "prof_foot", "prof_tibia",
                             "lpprof_foot", "lpprof_tibia", "ac", "grf")}
-        for g in ("rearfoot", "non_rearfoot")
+        for g in STRIKE_GROUPS
     }  # fmt: skip
     for s in load_manifest(d).subjects:
         for t in s.trials:
@@ -68,7 +76,7 @@ def synthetic_stats(cohort_dir: str | Path) -> dict[str, Any]:
                     z["true_ic_s"],
                 )
             time = np.arange(len(rec)) / rate
-            for k, sensor in ((0, "foot"), (3, "tibia")):
+            for k, sensor in ((0, FOOT_SENSOR), (3, TIBIA_SENSOR)):
                 mag = np.linalg.norm(rec[:, k : k + 3], axis=1) / G
                 a[f"p99_{sensor}"].append(np.percentile(mag, 99))
                 lp = np.linalg.norm(lowpass(rec[:, k : k + 3], rate, 15.0), axis=1) / G
@@ -90,11 +98,11 @@ def synthetic_stats(cohort_dir: str | Path) -> dict[str, Any]:
             continue
         out[g] = {
             "n_trials": len(trials),
-            "p99_g": {"foot": float(np.median(a["p99_foot"])), "tibia": float(np.median(a["p99_tibia"]))},
-            "p99_lp15_g": {"foot": float(np.median(a["lp_foot"])), "tibia": float(np.median(a["lp_tibia"]))},
-            "peak_g": {k: float(np.median([t["peak_g"][k] for t in trials])) for k in ("foot", "tibia")},
-            "stride_profile_g": {k: np.median(a[f"prof_{k}"], axis=0).tolist() for k in ("foot", "tibia")},
-            "stride_profile_lp15_g": {k: np.median(a[f"lpprof_{k}"], axis=0).tolist() for k in ("foot", "tibia")},
+            "p99_g": {FOOT_SENSOR: float(np.median(a["p99_foot"])), TIBIA_SENSOR: float(np.median(a["p99_tibia"]))},
+            "p99_lp15_g": {FOOT_SENSOR: float(np.median(a["lp_foot"])), TIBIA_SENSOR: float(np.median(a["lp_tibia"]))},
+            "peak_g": {k: float(np.median([t["peak_g"][k] for t in trials])) for k in SENSORS},
+            "stride_profile_g": {k: np.median(a[f"prof_{k}"], axis=0).tolist() for k in SENSORS},
+            "stride_profile_lp15_g": {k: np.median(a[f"lpprof_{k}"], axis=0).tolist() for k in SENSORS},
             "ac_half_stride": float(np.median(a["ac"])),
             "stance_s": float(np.median([t["stance_s"] for t in trials])),
             "active_peak_bw": float(np.median([t["grf_peak_bw"] for t in trials])),
@@ -122,11 +130,11 @@ def rbds_stats(data_dir: str | Path) -> dict[str, Any]:
         "stance_s": {},
         "ac_half_stride": {},
     }
-    profiles: dict[str, list[np.ndarray]] = {"foot": [], "tibia": []}
+    profiles: dict[str, list[np.ndarray]] = {FOOT_SENSOR: [], TIBIA_SENSOR: []}
     for side in ("right", "left"):
         rec = rbds_recording(data_dir, side)
         c = contacts[side]
-        for sensor in ("foot", "tibia"):
+        for sensor in SENSORS:
             out["p99_g"][f"{sensor}_{side}"] = float(np.percentile(rec.resultant(sensor), 99) / G)
             profiles[sensor].extend(_profile(rec.time, rec.resultant(sensor) / G, c[:, 0]))
         out["stance_s"][side] = float(np.median(c[:, 1] - c[:, 0]))
@@ -143,11 +151,11 @@ def alcantara_stats(data_dir: str | Path, threshold_bw: float = 0.05) -> dict[st
     d = Path(data_dir)
     grf = np.loadtxt(d / "GRF_one_sub.csv", delimiter=",")
     info = pd.read_csv(d / "Sub_Info_one_sub.csv")
-    rows: dict[str, list[dict[str, Any]]] = {"rearfoot": [], "non_rearfoot": []}
+    rows: dict[str, list[dict[str, Any]]] = {REARFOOT_STRIKE: [], NON_REARFOOT: []}
     for i, g in enumerate(grf):
         if info["Slope"].iloc[i] != 0:
             continue
-        group = "rearfoot" if info["RFS"].iloc[i] >= 50 else "non_rearfoot"
+        group = REARFOOT_STRIKE if info["RFS"].iloc[i] >= 50 else NON_REARFOOT
         on = np.r_[False, g > threshold_bw, False]
         starts, stops = np.flatnonzero(~on[:-1] & on[1:]), np.flatnonzero(on[:-1] & ~on[1:])
         for a, b in zip(starts, stops, strict=True):
@@ -193,7 +201,7 @@ def overlay_figure(syn: dict[str, Any], rbds: dict[str, Any] | None, alc: dict[s
     import matplotlib.pyplot as plt
 
     x = np.linspace(0, 100, N)
-    col = {"rearfoot": "tab:blue", "non_rearfoot": "tab:orange"}
+    col = {REARFOOT_STRIKE: "tab:blue", NON_REARFOOT: "tab:orange"}
     fig, ax = plt.subplots(2, 3, figsize=(15, 8))
     for g, st in syn.items():
         if st["grf_curve_bw"] is not None:
@@ -212,7 +220,7 @@ def overlay_figure(syn: dict[str, Any], rbds: dict[str, Any] | None, alc: dict[s
     ax[0, 0].legend(fontsize=7)
     ax[0, 1].legend(fontsize=7)
     labels, vals, colours = [], [], []
-    for sensor in ("foot", "tibia"):
+    for sensor in SENSORS:
         if rbds:
             for side in ("right", "left"):
                 labels.append(f"RBDS {sensor} {side}")
@@ -226,7 +234,7 @@ def overlay_figure(syn: dict[str, Any], rbds: dict[str, Any] | None, alc: dict[s
     ax[0, 2].set_xticks(range(len(vals)), labels, fontsize=7, rotation=90)
     ax[0, 2].set(ylabel="p99 |a| (g)", title="|a| 99th percentile over recordings")
     xs = np.linspace(0, 100, N)
-    for a, sensor in ((ax[1, 0], "foot"), (ax[1, 1], "tibia")):
+    for a, sensor in ((ax[1, 0], FOOT_SENSOR), (ax[1, 1], TIBIA_SENSOR)):
         if rbds:
             a.plot(xs, rbds["stride_profile_g"][sensor], color="0.3", lw=2, label="RBDS001 (markers, 15 Hz)")  # fmt: skip
         for g, st in syn.items():

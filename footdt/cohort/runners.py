@@ -31,8 +31,20 @@ from scipy.stats import truncnorm
 from footdt.cohort.imu import Mounting
 from footdt.cohort.spec import CohortSpec, Normal
 from footdt.cohort.state import STRIDE_SD, GaitState, RunnerGait, stride_states
+from footdt.domain import (
+    FOOT_SENSOR,
+    FOREFOOT_STRIKE,
+    MIDFOOT_STRIKE,
+    NON_REARFOOT,
+    REARFOOT_STRIKE,
+    TIBIA_SENSOR,
+)
 
-STRIKE_RANGES = {"rearfoot": (0.08, 0.30), "midfoot": (0.36, 0.60), "forefoot": (0.62, 0.80)}
+STRIKE_RANGES = {
+    REARFOOT_STRIKE: (0.08, 0.30),
+    MIDFOOT_STRIKE: (0.36, 0.60),
+    FOREFOOT_STRIKE: (0.62, 0.80),
+}
 
 
 def draw(dist: Normal, rng: np.random.Generator) -> float:
@@ -67,7 +79,7 @@ class Runner:
 
     @property
     def group(self) -> str:
-        return "rearfoot" if self.strike_class == "rearfoot" else "non_rearfoot"
+        return REARFOOT_STRIKE if self.strike_class == REARFOOT_STRIKE else NON_REARFOOT
 
 
 @dataclass(frozen=True)
@@ -83,7 +95,11 @@ def strike_classes(spec: CohortSpec) -> list[str]:
     n = spec.n_runners
     n_rfs = round(spec.rearfoot_fraction * n)
     n_ffs = round(spec.forefoot_share * (n - n_rfs))
-    classes = ["rearfoot"] * n_rfs + ["forefoot"] * n_ffs + ["midfoot"] * (n - n_rfs - n_ffs)
+    classes = (
+        [REARFOOT_STRIKE] * n_rfs
+        + [FOREFOOT_STRIKE] * n_ffs
+        + [MIDFOOT_STRIKE] * (n - n_rfs - n_ffs)
+    )
     order = np.random.default_rng([spec.seed, 2**31 - 1]).permutation(n)
     return [classes[k] for k in order]
 
@@ -101,9 +117,9 @@ def draw_runner(spec: CohortSpec, index: int, strike_class: str) -> Runner:
     hid = spec.hidden
     hidden = {name: draw(getattr(hid, name), rng) for name in type(hid).model_fields}
     speed = float(rng.uniform(spec.speed_m_s.low, spec.speed_m_s.high))
-    rfs, ffs = strike_class == "rearfoot", strike_class == "forefoot"
-    angle = {"rearfoot": (8.0, 2.5, 3.0, 15.0), "midfoot": (0.0, 1.2, -3.0, 2.5),
-             "forefoot": (-8.0, 3.0, -15.0, -4.0)}[strike_class]  # fmt: skip
+    rfs, ffs = strike_class == REARFOOT_STRIKE, strike_class == FOREFOOT_STRIKE
+    angle = {REARFOOT_STRIKE: (8.0, 2.5, 3.0, 15.0), MIDFOOT_STRIKE: (0.0, 1.2, -3.0, 2.5),
+             FOREFOOT_STRIKE: (-8.0, 3.0, -15.0, -4.0)}[strike_class]  # fmt: skip
     td = 2.4 if rfs else (1.8 if ffs else 2.0)
     ta = 0.023 if rfs else (0.036 if ffs else 0.028)
     variability = float(np.exp(rng.normal(0.0, 0.2)))
@@ -141,7 +157,7 @@ def draw_runner(spec: CohortSpec, index: int, strike_class: str) -> Runner:
     sd_m, sd_deg = spec.sensors.misplacement_mm / 1000.0, spec.sensors.misplacement_deg
     foot, foot_off, foot_rot = _mount(rng, np.array([0.45, 0.0, 0.20]) * length / 1000.0, sd_m, sd_deg)  # fmt: skip
     tibia, tib_off, tib_rot = _mount(rng, np.array([0.02, 0.02, 0.10 * height / 1.76]), sd_m, sd_deg)  # fmt: skip
-    for name, off, rot in (("foot", foot_off, foot_rot), ("tibia", tib_off, tib_rot)):
+    for name, off, rot in ((FOOT_SENSOR, foot_off, foot_rot), (TIBIA_SENSOR, tib_off, tib_rot)):
         for ax, o, r in zip("xyz", off, rot, strict=True):
             hidden[f"mount_{name}_{ax}_mm"] = float(1000.0 * o)
             hidden[f"mount_{name}_rot_{ax}_deg"] = float(np.degrees(r))

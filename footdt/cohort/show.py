@@ -18,9 +18,10 @@ from typing import Any
 import numpy as np
 
 from footdt.cohort.manifest import Manifest, Trial, load_manifest
+from footdt.domain import FOOT_SENSOR, NON_REARFOOT, REARFOOT_STRIKE, TIBIA_SENSOR
 from footdt.gait.recording import G
 
-GROUP_COLOURS = {"rearfoot": "tab:blue", "non_rearfoot": "tab:orange"}
+GROUP_COLOURS = {REARFOOT_STRIKE: "tab:blue", NON_REARFOOT: "tab:orange"}
 
 
 def window_shape(cohort_dir: Path, trial: Trial) -> list[int]:
@@ -51,8 +52,8 @@ def cohort_summary(cohort_dir: str | Path, manifest: Manifest | None = None) -> 
     groups = [s.group for s in m.subjects]
     return {
         "cohort": str(d), "seed": m.seed, "description": m.description,
-        "n_subjects": len(m.subjects), "n_rearfoot": groups.count("rearfoot"),
-        "n_non_rearfoot": groups.count("non_rearfoot"),
+        "n_subjects": len(m.subjects), "n_rearfoot": groups.count(REARFOOT_STRIKE),
+        "n_non_rearfoot": groups.count(NON_REARFOOT),
         "n_trials": sum(len(s.trials) for s in m.subjects), "subjects": subjects,
     }  # fmt: skip
 
@@ -113,7 +114,7 @@ def cohort_figure(
             ax[1, 1].plot(tibia, color=c, alpha=0.35, lw=0.8)
             ax[1, 2].plot(foot, color=c, alpha=0.35, lw=0.8)
     ax[1, 0].set(xlabel="% stance", ylabel="vertical GRF (BW)", title="plate stance")
-    for a, name in ((ax[1, 1], "tibia"), (ax[1, 2], "foot")):
+    for a, name in ((ax[1, 1], TIBIA_SENSOR), (ax[1, 2], FOOT_SENSOR)):
         a.set(xlabel="window sample (100 per phase)", ylabel=f"{name} |a| (g)",
               title=f"mean {name} window per trial")  # fmt: skip
         for x in (100, 200):

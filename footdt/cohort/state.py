@@ -33,12 +33,22 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from footdt.domain import FOREFOOT_STRIKE, MIDFOOT_STRIKE, REARFOOT_STRIKE
+
 REF_SPEED = 3.0
 #: Stride-to-stride autocorrelation of every varying quantity (lag one stride).
 STRIDE_RHO = 0.5
 #: Strike classes: (lowest, highest) strike index and foot-ground angle at contact (deg, toes up +).
-STRIKE_INDEX = {"rearfoot": (0.08, 0.30), "midfoot": (0.36, 0.60), "forefoot": (0.62, 0.80)}
-FOOT_ANGLE = {"rearfoot": (3.0, 16.0), "midfoot": (-3.5, 3.0), "forefoot": (-16.0, -3.5)}
+STRIKE_INDEX = {
+    REARFOOT_STRIKE: (0.08, 0.30),
+    MIDFOOT_STRIKE: (0.36, 0.60),
+    FOREFOOT_STRIKE: (0.62, 0.80),
+}
+FOOT_ANGLE = {
+    REARFOOT_STRIKE: (3.0, 16.0),
+    MIDFOOT_STRIKE: (-3.5, 3.0),
+    FOREFOOT_STRIKE: (-16.0, -3.5),
+}
 
 
 @dataclass(frozen=True)

@@ -14,11 +14,12 @@ import numpy as np
 
 from footdt.demo.options import MIN_RUNNERS, DemoError, DemoOptions
 from footdt.demo.state import digest
+from footdt.domain import CHANNELS, NON_REARFOOT, REARFOOT_STRIKE
 
 #: The new runner: drawn from the same cohort spec with seed + NEW_SEED_OFFSET.
 NEW_SEED_OFFSET = 1000
 NEW_ID = "N001"
-RECORDING_COLUMNS = ("foot_ax", "foot_ay", "foot_az", "tibia_ax", "tibia_ay", "tibia_az")
+RECORDING_COLUMNS = CHANNELS
 
 
 def cohort_spec(opts: DemoOptions) -> Any:
@@ -79,7 +80,7 @@ def cohort_facts(cohort: Path) -> dict[str, Any]:
         return [round(float(a.mean()), 3), round(float(a.std(ddof=1)) if len(a) > 1 else 0.0, 3)]
 
     return {"dir": str(cohort), "n_runners": len(m.subjects),
-            "n_rearfoot": groups.count("rearfoot"), "n_non_rearfoot": groups.count("non_rearfoot"),
+            "n_rearfoot": groups.count(REARFOOT_STRIKE), "n_non_rearfoot": groups.count(NON_REARFOOT),
             "n_trials": sum(len(s.trials) for s in m.subjects),
             "body_mass_kg": stat([s.body_mass_kg for s in m.subjects]),
             "height_m": stat([s.height_m for s in m.subjects]),

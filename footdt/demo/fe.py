@@ -9,9 +9,10 @@ from typing import Any
 
 from footdt.demo.state import digest, file_digest
 from footdt.demo.ui import DemoUi
+from footdt.domain import INITIAL_CONTACT, MEAN, PUSH_OFF
 
 BACKEND = "sfepy"
-PICTURE_PHASES = ("initial_contact", "push_off")
+PICTURE_PHASES = (INITIAL_CONTACT, PUSH_OFF)
 
 
 def _short(reason: str | None, n: int = 160) -> str:
@@ -128,7 +129,7 @@ def label_summary(store: Path, subjects: list[str], peak_stat: str) -> list[dict
         by.setdefault((r.phase, r.bone, r.stat), []).append(r.value_mpa)
     out = []
     for phase, bone, kind in PAPER_TARGETS:
-        v = np.asarray(by.get((phase, bone, "mean" if kind == "mean" else peak_stat), []), float)
+        v = np.asarray(by.get((phase, bone, MEAN if kind == MEAN else peak_stat), []), float)
         if len(v):
             out.append({"target": target_name(phase, bone, kind), "n": len(v),
                         "median_mpa": float(np.median(v)), "min_mpa": float(v.min()),

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from footdt.demo.summary import short_target
+from footdt.domain import MEAN, short_target
 
 
 def twin_figure(prediction: dict[str, Any], check: dict[str, Any] | None, out: Path) -> Path:
@@ -20,8 +20,8 @@ def twin_figure(prediction: dict[str, Any], check: dict[str, Any] | None, out: P
     import matplotlib.pyplot as plt
 
     fe = {r["target"]: r for r in (check or {}).get("targets", [])}
-    groups = [[t for t in prediction["targets"] if t["stat"] == "mean"],
-              [t for t in prediction["targets"] if t["stat"] != "mean"]]  # fmt: skip
+    groups = [[t for t in prediction["targets"] if t["stat"] == MEAN],
+              [t for t in prediction["targets"] if t["stat"] != MEAN]]  # fmt: skip
     groups = [g for g in groups if g]
     rows = max(len(g) for g in groups)
     fig, axes = plt.subplots(1, len(groups), figsize=(5.2 * len(groups), 0.28 * rows + 1.4),

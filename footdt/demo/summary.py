@@ -10,13 +10,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-
-def short_target(name: str) -> str:
-    """``mid_stance.metatarsal_2.peak`` -> ``MS M2 peak``."""
-    phase, bone, stat = name.split(".")
-    ph = {"initial_contact": "IC", "mid_stance": "MS", "push_off": "PO"}.get(phase, phase)
-    b = bone.replace("metatarsal_", "M").replace("calcaneus", "calc").replace("talus", "tal")
-    return f"{ph} {b} {stat}"
+from footdt.domain import short_target
 
 
 def _iv(lo: float | None, hi: float | None) -> str:

@@ -8,9 +8,10 @@ from typing import Any
 
 from footdt.demo.options import SPECS
 from footdt.demo.ui import DemoUi
+from footdt.domain import MAX, MEAN, P95, P99
 
 CASES = ("bar_compression", "cantilever", "lame_cylinder", "two_material_block")
-RTOL = {"mean": 0.005, "p95": 0.02, "p99": 0.02, "max": 0.05}
+RTOL = {MEAN: 0.005, P95: 0.02, P99: 0.02, MAX: 0.05}
 
 
 def backends_to_check() -> tuple[list[str], str | None]:

@@ -14,10 +14,12 @@ import math
 from pathlib import Path
 from typing import Any
 
+from footdt.domain import NON_REARFOOT, REARFOOT_STRIKE
+from footdt.domain import short_target as _short
 from footdt.evaluate.metrics import LOA_Z, pearson_r
 
 COLORS = {"model": "#1f77b4", "body_mass": "#d62728", "mean": "#7f7f7f", "ridge": "#2ca02c",
-          "rearfoot": "#1f77b4", "non_rearfoot": "#ff7f0e"}  # fmt: skip
+          REARFOOT_STRIKE: "#1f77b4", NON_REARFOOT: "#ff7f0e"}  # fmt: skip
 
 
 def _plt() -> Any:
@@ -37,13 +39,6 @@ def _grid(n: int, width: float = 2.6) -> tuple[Any, Any]:
     for ax in axes.flat[n:]:
         ax.set_visible(False)
     return fig, axes.flat
-
-
-def _short(target: str) -> str:
-    phase, bone, stat = target.split(".")
-    ph = {"initial_contact": "IC", "mid_stance": "MS", "push_off": "PO"}.get(phase, phase)
-    b = bone.replace("metatarsal_", "M").replace("calcaneus", "Calc").replace("talus", "Tal")
-    return f"{ph} {b} {stat}"
 
 
 def _save(fig: Any, path: str | Path) -> Path:
@@ -120,7 +115,7 @@ def group_boxplots(per_subject: Any, path: str | Path) -> Path:
     targets = list(dict.fromkeys(d["target"]))
     fig, axes = _grid(len(targets), width=2.2)
     for ax, t in zip(axes, targets, strict=False):
-        groups = [("rearfoot", "RFS"), ("non_rearfoot", "NRFS")]
+        groups = [(REARFOOT_STRIKE, "RFS"), (NON_REARFOOT, "NRFS")]
         data = [d[(d.target == t) & (d.group == g)]["true_mpa"].to_numpy() for g, _ in groups]
         box = ax.boxplot(data, patch_artist=True)
         ax.set_xticks([1, 2], [lbl for _, lbl in groups])

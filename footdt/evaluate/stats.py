@@ -21,8 +21,10 @@ from typing import Any
 
 import numpy as np
 
+from footdt.domain import NON_REARFOOT, REARFOOT_STRIKE
+
 ALPHA = 0.05
-GROUPS = ("rearfoot", "non_rearfoot")
+GROUPS = (REARFOOT_STRIKE, NON_REARFOOT)
 #: Multiple-comparison corrections (statsmodels ``multipletests`` method names).
 CORRECTIONS = {"holm": "Holm", "fdr_bh": "Benjamini-Hochberg FDR"}
 GROUP_CORRECTION = "fdr_bh"

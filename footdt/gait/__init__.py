@@ -13,6 +13,7 @@ Public entry points (each module's docstring states its units and rules):
   shared plate, event matching and the leave-one-recording-out protocol).
 """
 
-from footdt.gait.recording import CHANNELS, SENSORS, GaitDataError, Issue, NoStridesError, Recording
+from footdt.domain import CHANNELS, SENSORS
+from footdt.gait.recording import GaitDataError, Issue, NoStridesError, Recording
 
 __all__ = ["CHANNELS", "SENSORS", "GaitDataError", "Issue", "NoStridesError", "Recording"]

@@ -36,8 +36,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from footdt.domain import AXES, TIBIA_SENSOR
 from footdt.gait.events import DEFAULT_SETTINGS, DetectorSettings, GaitEvents, detect_events
-from footdt.gait.recording import AXES, G, GaitDataError, Issue, Recording, units_hint
+from footdt.gait.recording import G, GaitDataError, Issue, Recording, units_hint
 
 
 def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
@@ -208,19 +209,19 @@ def check_gravity(rec: Recording, events: GaitEvents) -> list[Issue]:
 
 def check_side(rec: Recording, events: GaitEvents, limit_deg: float = -5.0) -> list[Issue]:
     """Warn when the tibia tilts laterally at mid-stance (a left leg declared right, or back)."""
-    if "tibia" not in rec.acc:
+    if TIBIA_SENSOR not in rec.acc:
         return []
     mid = [(s.ic_s + 0.35 * s.stance_s, s.ic_s + 0.55 * s.stance_s) for s in events.strides]
-    m = _window_mean(rec, "tibia", mid)
+    m = _window_mean(rec, TIBIA_SENSOR, mid)
     tilt = float(np.degrees(np.arctan2(m[1], m[2])))
     if tilt >= limit_deg:
         return []
     other = "left" if rec.side == "right" else "right"
     return [Issue(
         "side_mismatch",
-        f"{rec.source}: tibia column {rec.column('tibia', 1)!r}: mid-stance specific force tilts "
+        f"{rec.source}: tibia column {rec.column(TIBIA_SENSOR, 1)!r}: mid-stance specific force tilts "
         f"{-tilt:.0f} deg laterally, a {rec.side} leg tilts medially (RBDS001: +16/+22 deg); is this "
-        f"a {other}-leg recording? check --side", "warning", "tibia", rec.column("tibia", 1),
+        f"a {other}-leg recording? check --side", "warning", TIBIA_SENSOR, rec.column(TIBIA_SENSOR, 1),
     )]  # fmt: skip
 
 

@@ -54,6 +54,7 @@ from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 
+from footdt.domain import FOOT_SENSOR, TIBIA_SENSOR
 from footdt.gait.recording import G, NoStridesError, Recording
 
 
@@ -99,7 +100,7 @@ class DetectorSettings:
 #: Steepest fall of s after force-plate IC (s), per sensor set: the median of the per-recording
 #: medians over RBDS001 at 2.5 and 3.5 m/s, both legs, virtual sensors at 100 Hz
 #: (benchmarks/bench_gait_loro.py, ``fit_offsets``).
-IC_OFFSETS_S: dict[str, float] = {"foot+tibia": 0.0246, "foot": 0.0234, "tibia": 0.0264}
+IC_OFFSETS_S: dict[str, float] = {"foot+tibia": 0.0246, FOOT_SENSOR: 0.0234, TIBIA_SENSOR: 0.0264}
 
 #: TO feature (``to_rule_for``) after force-plate TO (s), per sensor set, learned the same way.
 TO_OFFSETS_S: dict[str, float] = {"foot+tibia": -0.0024, "foot": 0.0004, "tibia": 0.0234}

@@ -25,7 +25,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from footdt.domain import PHASES
+from footdt.domain import ACHILLES_INSERTION, PHASES
 from footdt.gait.achilles import (
     AchillesModel,
     achilles_force_n,
@@ -38,7 +38,7 @@ from footdt.gait.pressure import REGIONS, RegionalPressure
 from footdt.gait.recording import G, GaitDataError
 from footdt.gait.storage import AchillesSeries, GrfMot
 
-ACHILLES_SURFACE = "achilles_insertion"
+ACHILLES_SURFACE = ACHILLES_INSERTION
 Bounds = Literal["fixed", "pressure"]
 
 

@@ -24,10 +24,10 @@ from pathlib import Path
 
 import numpy as np
 
-from footdt.domain import PHASES
+from footdt.domain import CHANNELS, FOREFOOT, PHASES, REARFOOT, SENSORS
 from footdt.gait.events import GaitEvents, Stride
 from footdt.gait.pressure import RegionalPressure
-from footdt.gait.recording import ACC_UNITS, CHANNELS, SENSORS, GaitDataError, Recording
+from footdt.gait.recording import ACC_UNITS, GaitDataError, Recording
 
 SAMPLES_PER_PHASE = 100
 
@@ -67,8 +67,8 @@ def bounds_from_pressure(
             f"{pressure.source}: fewer than 5 pressure samples in the stance at {stride.ic_s:.3f} s"
         )
     t = (pressure.time[sel] - stride.ic_s) / stride.stance_s
-    rear = pressure.pressure["rearfoot"][sel]
-    fore = pressure.pressure["forefoot"][sel]
+    rear = pressure.pressure[REARFOOT][sel]
+    fore = pressure.pressure[FOREFOOT][sel]
     on_r, on_f = rear > level * rear.max(), fore > level * fore.max()
     ic_end, push = DEFAULT_BOUNDS.ic_end, DEFAULT_BOUNDS.push_start
     both = np.flatnonzero(on_r & on_f)

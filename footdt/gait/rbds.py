@@ -38,6 +38,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from footdt.domain import FOOT_SENSOR, TIBIA_SENSOR
 from footdt.gait.recording import GaitDataError, Recording, Side
 from footdt.gait.validate import (
     FeetAssignment,
@@ -179,13 +180,18 @@ def rbds_recording(
     up, fwd = np.array([0.0, 0.0, 1.0]), np.array([1.0, 0.0, 0.0])
     tib_axes = segment_axes(fwd, knee - ankle)
     clusters = {
-        "tibia": [f"{p}.Shank.{a}.{b}" for a in ("Top", "Bottom") for b in ("Lateral", "Medial")],
-        "foot": [f"{p}.Heel.Top", f"{p}.Heel.Bottom", f"{p}.Heel.Lateral"],
+        TIBIA_SENSOR: [
+            f"{p}.Shank.{a}.{b}" for a in ("Top", "Bottom") for b in ("Lateral", "Medial")
+        ],
+        FOOT_SENSOR: [f"{p}.Heel.Top", f"{p}.Heel.Bottom", f"{p}.Heel.Lateral"],
     }
-    axes = {"tibia": tib_axes, "foot": segment_axes(mt2 - heel, up)}
+    axes = {TIBIA_SENSOR: tib_axes, FOOT_SENSOR: segment_axes(mt2 - heel, up)}
     points = {
-        "footdt": {"tibia": ankle + 0.08 * tib_axes[:, 2], "foot": 0.5 * (heel + mt2) + 0.04 * up},
-        "distal": {"tibia": ankle, "foot": mt2},
+        "footdt": {
+            TIBIA_SENSOR: ankle + 0.08 * tib_axes[:, 2],
+            FOOT_SENSOR: 0.5 * (heel + mt2) + 0.04 * up,
+        },
+        "distal": {TIBIA_SENSOR: ankle, FOOT_SENSOR: mt2},
     }
     acc = {}
     for name, cluster in clusters.items():
@@ -254,8 +260,8 @@ def rbds_contacts(
 
 SENSOR_SETS: dict[str, tuple[str, ...] | None] = {
     "foot+tibia": None,
-    "foot": ("foot",),
-    "tibia": ("tibia",),
+    FOOT_SENSOR: (FOOT_SENSOR,),
+    TIBIA_SENSOR: (TIBIA_SENSOR,),
 }
 
 

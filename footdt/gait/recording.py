@@ -18,15 +18,11 @@ from typing import Final, Literal
 
 import numpy as np
 
+from footdt.domain import SENSORS
 from footdt.errors import FootdtError
 
 #: Standard gravity (m/s^2): the factor between g and m/s^2.
 G: Final[float] = 9.80665
-#: The wearable sensors, in window channel order.
-SENSORS: Final[tuple[str, ...]] = ("foot", "tibia")
-AXES: Final[tuple[str, ...]] = ("x", "y", "z")
-#: Window channels: foot ax, ay, az, tibia ax, ay, az.
-CHANNELS: Final[tuple[str, ...]] = tuple(f"{s}_a{a}" for s in SENSORS for a in AXES)
 ACC_UNITS: Final[str] = "m/s^2"
 Side = Literal["right", "left"]
 SIDES: Final[tuple[str, ...]] = ("right", "left")

@@ -12,15 +12,21 @@ Initial contact on a plate is the first frame whose total force under the foot e
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Final, Literal
+from typing import Final
 
 import numpy as np
 
+from footdt.domain import (
+    FOREFOOT_STRIKE,
+    MIDFOOT_STRIKE,
+    NON_REARFOOT,
+    REARFOOT_STRIKE,
+    StrikeClass,
+    StrikeGroup,
+)
 from footdt.gait.pressure import PressureFrames
 from footdt.gait.recording import GaitDataError, Side
 
-StrikeClass = Literal["rearfoot", "midfoot", "forefoot"]
-StrikeGroup = Literal["rearfoot", "non_rearfoot"]
 #: Upper bounds of rearfoot and midfoot strike indices (fractions of foot length).
 REARFOOT_MAX: Final[float] = 1.0 / 3.0
 MIDFOOT_MAX: Final[float] = 2.0 / 3.0
@@ -42,13 +48,13 @@ def strike_index(cop_mm: np.ndarray, heel_mm: np.ndarray, toe_mm: np.ndarray) ->
 def strike_class(index: float) -> StrikeClass:
     """rearfoot (<= 1/3), midfoot (<= 2/3) or forefoot."""
     if index <= REARFOOT_MAX:
-        return "rearfoot"
-    return "midfoot" if index <= MIDFOOT_MAX else "forefoot"
+        return REARFOOT_STRIKE
+    return MIDFOOT_STRIKE if index <= MIDFOOT_MAX else FOREFOOT_STRIKE
 
 
 def strike_group(index: float) -> StrikeGroup:
     """The paper's two groups: rearfoot (index <= 1/3) or non_rearfoot."""
-    return "rearfoot" if index <= REARFOOT_MAX else "non_rearfoot"
+    return REARFOOT_STRIKE if index <= REARFOOT_MAX else NON_REARFOOT
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from footdt.domain import PLANTAR_REGIONS
+from footdt.domain import (
+    FOREFOOT,
+    INITIAL_CONTACT,
+    MID_STANCE,
+    MIDFOOT,
+    PLANTAR_REGIONS,
+    PUSH_OFF,
+    REARFOOT,
+    TOES,
+)
 from footdt.gait.achilles import (
     FootShankGeometry,
     achilles_force_n,
@@ -45,11 +54,11 @@ class PhaseInstant:
 
 #: A rearfoot striker at ~3 m/s: impact peak (12 % of stance), active peak (~45 %), push-off (~80 %).
 TYPICAL_RFS: dict[str, PhaseInstant] = {
-    "initial_contact": PhaseInstant(1.6, -0.20, 5.0, {"rearfoot": 0.90, "midfoot": 0.10}),
-    "mid_stance": PhaseInstant(
-        2.5, 0.0, 15.0, {"rearfoot": 0.15, "midfoot": 0.10, "forefoot": 0.60, "toes": 0.15}
+    INITIAL_CONTACT: PhaseInstant(1.6, -0.20, 5.0, {REARFOOT: 0.90, MIDFOOT: 0.10}),
+    MID_STANCE: PhaseInstant(
+        2.5, 0.0, 15.0, {REARFOOT: 0.15, MIDFOOT: 0.10, FOREFOOT: 0.60, TOES: 0.15}
     ),
-    "push_off": PhaseInstant(1.6, 0.25, -5.0, {"midfoot": 0.05, "forefoot": 0.65, "toes": 0.30}),
+    PUSH_OFF: PhaseInstant(1.6, 0.25, -5.0, {MIDFOOT: 0.05, FOREFOOT: 0.65, TOES: 0.30}),
 }
 
 

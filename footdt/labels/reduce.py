@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from footdt.domain import STATS
+from footdt.domain import MAX, MEAN, STAT_QUANTILES, STATS
 from footdt.errors import ModelError, SolveError
 
 if TYPE_CHECKING:
@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     from footdt.results import SolveResult
 
 #: Volume fraction of each quantile statistic.
-QUANTILES: dict[str, float] = {"p95": 0.95, "p99": 0.99}
+QUANTILES: dict[str, float] = STAT_QUANTILES
 _ROUND_OFF = 1e-12
 
 
@@ -94,11 +94,11 @@ def weighted_quantile(values: np.ndarray, weights: np.ndarray, q: float) -> floa
 
 def statistic(stat: str, values: np.ndarray, weights: np.ndarray) -> float:
     """Value (MPa) of one named statistic of element values weighted by element volumes."""
-    if stat == "mean":
+    if stat == MEAN:
         return weighted_mean(values, weights)
     if stat in QUANTILES:
         return weighted_quantile(values, weights, QUANTILES[stat])
-    if stat == "max":
+    if stat == MAX:
         return float(values.max())
     raise ModelError(
         f"unknown statistic {stat!r} in the output request; use one of {', '.join(STATS)}"

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Protocol
 import numpy as np
 
 from footdt.cohort.manifest import WINDOW_CHANNELS, Manifest, Subject, Trial, load_manifest
+from footdt.domain import CHANNEL_AXES, PEAK, SENSORS, parse_target
 from footdt.errors import FootdtError
 from footdt.learn.features import imu_features
 
@@ -69,8 +70,8 @@ class TargetRef:
 def resolve_targets(targets: Sequence[str], peak_stat: str) -> list[TargetRef]:
     out = []
     for name in targets:
-        phase, bone, kind = name.split(".")
-        out.append(TargetRef(name, phase, bone, peak_stat if kind == "peak" else kind))
+        phase, bone, kind = parse_target(name)
+        out.append(TargetRef(name, phase, bone, peak_stat if kind == PEAK else kind))
     return out
 
 
@@ -144,8 +145,8 @@ class Dataset:
 
 def channel_indices(spec: ExperimentSpec) -> tuple[list[int], tuple[str, ...]]:
     names = tuple(
-        f"{s}_{c}" for s in ("foot", "tibia") if s in spec.inputs.sensors
-        for c in ("ax", "ay", "az") if c in spec.inputs.channels
+        f"{s}_{c}" for s in SENSORS if s in spec.inputs.sensors
+        for c in CHANNEL_AXES if c in spec.inputs.channels
     )  # fmt: skip
     return [WINDOW_CHANNELS.index(n) for n in names], names
 

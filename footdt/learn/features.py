@@ -18,7 +18,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-SENSORS = ("foot", "tibia")
+from footdt.domain import SENSORS
 
 
 def imu_features(

@@ -16,6 +16,8 @@ from typing import Any
 
 import numpy as np
 
+from footdt.domain import SENSORS
+
 
 def permutation_plan(n: int, repeats: int, seed: int) -> np.ndarray:
     """(repeats, n) permutations of the sample indices."""
@@ -27,9 +29,7 @@ def permutation_plan(n: int, repeats: int, seed: int) -> np.ndarray:
 
 def input_groups(channels: Sequence[str], static_names: Sequence[str]) -> dict[str, list[int]]:
     """{'foot': channel indices, 'tibia': ..., 'static': static column indices} (non-empty only)."""
-    out = {
-        s: [i for i, c in enumerate(channels) if c.startswith(f"{s}_")] for s in ("foot", "tibia")
-    }
+    out = {s: [i for i, c in enumerate(channels) if c.startswith(f"{s}_")] for s in SENSORS}
     out = {k: v for k, v in out.items() if v}
     if static_names:
         out["static"] = list(range(len(static_names)))

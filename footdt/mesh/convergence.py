@@ -10,9 +10,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from footdt.domain import BONES
+from footdt.domain import BONES, MEAN, P99, SOFT_TISSUE
 
-STATS = ("mean", "p99")
+STATS = (MEAN, P99)
 
 
 @dataclass
@@ -121,7 +121,7 @@ def _plot(df: Any, path: Path) -> Path:
             ax = axes[i][j]
             sub = df[(df["phase"] == phase) & (df["stat"] == stat)]
             for bone, g in sub.groupby("bone"):
-                if bone == "soft_tissue":
+                if bone == SOFT_TISSUE:
                     continue
                 ax.plot(g["size_mm"], g["value_mpa"], marker="o", lw=1, label=bone)
             ax.invert_xaxis()

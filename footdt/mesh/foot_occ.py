@@ -48,7 +48,7 @@ from footdt.anatomy.template import (
     signed_distance,
     skin_section,
 )
-from footdt.domain import SOFT_TISSUE
+from footdt.domain import LEG_BONES, PHALANGES, SOFT_TISSUE
 from footdt.errors import MeshError
 
 DimTags = list[tuple[int, int]]
@@ -247,7 +247,7 @@ def _volume(gmsh: Any, tags: DimTags) -> float:
 
 def _pieces(bone: str, prims: tuple[Primitive, ...]) -> list[tuple[Primitive, ...]]:
     """The separate solids of a bone: the phalanges are one solid per ray, other bones one."""
-    return [(p,) for p in prims] if bone == "phalanges" else [prims]
+    return [(p,) for p in prims] if bone == PHALANGES else [prims]
 
 
 def reach(tool: Primitive, piece: tuple[Primitive, ...]) -> float:
@@ -345,7 +345,7 @@ def build_template_solids(gmsh: Any, geo: TemplateGeometry) -> dict[int, str]:
             done.append(piece)
     z_cut = geo.cut_height * scale[2]
     above = occ.addBox(-1000.0, -1000.0, z_cut, 2000.0, 2000.0, 1000.0)
-    for bone in ("tibia", "fibula"):
+    for bone in LEG_BONES:
         bones[bone], _ = occ.cut(bones[bone], [(3, above)], removeTool=False)
     occ.remove([(3, above)], recursive=True)
     skin = _skin(occ, geo, scale)
@@ -380,7 +380,7 @@ def _assemble(gmsh: Any, skin: int, bones: dict[str, DimTags]) -> dict[int, str]
     parts: dict[int, str] = {}
     holes = []
     for bone, tags in bones.items():
-        if bone in ("tibia", "fibula"):
+        if bone in LEG_BONES:
             continue
         for _, tag in tags:
             _, surfaces = occ.getSurfaceLoops(tag)
@@ -392,7 +392,7 @@ def _assemble(gmsh: Any, skin: int, bones: dict[str, DimTags]) -> dict[int, str]
     shell = occ.addSurfaceLoop(list(outer[0]))
     occ.remove([(3, skin)])
     tissue = occ.addVolume([shell, *holes])
-    leg = [(bone, t) for bone in ("tibia", "fibula") for t in bones[bone]]
+    leg = [(bone, t) for bone in LEG_BONES for t in bones[bone]]
     _, outmap = occ.fragment([(3, tissue)], [t for _, t in leg])
     occ.synchronize()
     for (bone, _), m in zip(leg, outmap[1:], strict=True):

@@ -23,7 +23,7 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from footdt.anatomy.user_surfaces import TriSurface, UserGeometry
-from footdt.domain import SOFT_TISSUE
+from footdt.domain import SKIN, SOFT_TISSUE
 from footdt.errors import MeshError
 from footdt.spec.subject import MeshOptions
 
@@ -109,7 +109,7 @@ def _cut_faces(gmsh: Any, user: UserGeometry, cut: list[int], owner: Any) -> dic
     for k, curves in outline.items():
         if not curves:
             raise MeshError(
-                f"gmsh lost the outline of the {'skin' if k == 0 else 'bone'} in the proximal "
+                f"gmsh lost the outline of the {SKIN if k == 0 else 'bone'} in the proximal "
                 f"cut plane z = {user.cut_z:.1f} mm while reparametrising; try another mesh size"
             )
         curve_loops[k] = geo.addCurveLoop(curves, reorient=True)

@@ -23,6 +23,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from footdt.domain import (
+    LATERAL_MALLEOLUS_TIP,
+    MEDIAL_MALLEOLUS_TIP,
+    METATARSAL_1_HEAD_CENTRE,
+    METATARSAL_5_HEAD_CENTRE,
+    NAVICULAR_TUBEROSITY,
+)
+
 #: Names of the same measurement (alias -> canonical name).
 ALIASES = {"navicular_height": "arch_height"}
 UNITS = "mm"
@@ -85,11 +93,11 @@ def foot_width(skin: Skin) -> float:
 
 
 def arch_height(skin: Skin) -> float:
-    return float(skin.landmark("navicular_tuberosity")[2])
+    return float(skin.landmark(NAVICULAR_TUBEROSITY)[2])
 
 
 def ball_girth(skin: Skin) -> float:
-    m1, m5 = skin.landmark("metatarsal_1_head_centre"), skin.landmark("metatarsal_5_head_centre")
+    m1, m5 = skin.landmark(METATARSAL_1_HEAD_CENTRE), skin.landmark(METATARSAL_5_HEAD_CENTRE)
     along = np.array([m1[0] - m5[0], m1[1] - m5[1], 0.0])
     normal = np.cross(along, [0.0, 0.0, 1.0])
     seg = plane_section(skin, 0.5 * (m1 + m5), normal)
@@ -110,15 +118,15 @@ def heel_width(skin: Skin) -> float:
 
 
 def heel_to_ball(skin: Skin) -> float:
-    return float(skin.landmark("metatarsal_1_head_centre")[0] - skin.heel_x)
+    return float(skin.landmark(METATARSAL_1_HEAD_CENTRE)[0] - skin.heel_x)
 
 
 def medial_malleolus_height(skin: Skin) -> float:
-    return float(skin.landmark("medial_malleolus_tip")[2])
+    return float(skin.landmark(MEDIAL_MALLEOLUS_TIP)[2])
 
 
 def lateral_malleolus_height(skin: Skin) -> float:
-    return float(skin.landmark("lateral_malleolus_tip")[2])
+    return float(skin.landmark(LATERAL_MALLEOLUS_TIP)[2])
 
 
 MEASUREMENTS: dict[str, Callable[[Skin], float]] = {

@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from footdt.domain import PROXIMAL_CUT, SKIN
 from footdt.errors import MeshError
 from footdt.ir import TET10_FACE_MIDSIDES
 from footdt.mechanics import tet_volumes
@@ -42,10 +43,10 @@ REMESH_HINT = (
 
 def skin_faces(mesh: VolumeMesh) -> np.ndarray:
     """(K, 2) skin faces: the named ``skin`` surface, else the boundary minus ``proximal_cut``."""
-    if "skin" in mesh.surfaces:
-        return np.asarray(mesh.surfaces["skin"], dtype=np.int64)
+    if SKIN in mesh.surfaces:
+        return np.asarray(mesh.surfaces[SKIN], dtype=np.int64)
     faces = boundary_faces(mesh.elements)
-    cut = np.asarray(mesh.surfaces.get("proximal_cut", np.zeros((0, 2))), dtype=np.int64)
+    cut = np.asarray(mesh.surfaces.get(PROXIMAL_CUT, np.zeros((0, 2))), dtype=np.int64)
     if not len(cut):
         return faces
     keep = ~np.isin(faces[:, 0] * 4 + faces[:, 1], cut[:, 0] * 4 + cut[:, 1])

@@ -52,17 +52,33 @@ import numpy as np
 
 from footdt.anatomy.template import TemplateGeometry, build_template, slice_outline
 from footdt.anatomy.template_data import SKIN_SLICES, Capsule, Ellipsoid
+from footdt.domain import (
+    CALCANEUS,
+    CALCANEUS_POSTERIOR_TUBEROSITY,
+    FIBULA,
+    LATERAL_MALLEOLUS_TIP,
+    MEDIAL_MALLEOLUS_TIP,
+    METATARSAL_1,
+    METATARSAL_1_HEAD_CENTRE,
+    METATARSAL_5,
+    METATARSAL_5_HEAD_CENTRE,
+    NAVICULAR,
+    NAVICULAR_TUBEROSITY,
+    TALUS,
+    TALUS_HEAD_CENTRE,
+    TIBIA,
+)
 from footdt.spec.geometry import FootTemplate
 
 #: Landmark name -> (bone, primitive index, support direction or None for the centre).
 LANDMARK_DEFS: dict[str, tuple[str, int, tuple[float, float, float] | None]] = {
-    "navicular_tuberosity": ("navicular", 1, (0.0, 1.0, 0.0)),
-    "medial_malleolus_tip": ("tibia", 2, (0.0, 0.0, -1.0)),
-    "lateral_malleolus_tip": ("fibula", 0, (0.0, 0.0, -1.0)),
-    "metatarsal_1_head_centre": ("metatarsal_1", 2, None),
-    "metatarsal_5_head_centre": ("metatarsal_5", 2, None),
-    "calcaneus_posterior_tuberosity": ("calcaneus", 0, (-1.0, 0.0, 0.0)),
-    "talus_head_centre": ("talus", 2, None),
+    NAVICULAR_TUBEROSITY: (NAVICULAR, 1, (0.0, 1.0, 0.0)),
+    MEDIAL_MALLEOLUS_TIP: (TIBIA, 2, (0.0, 0.0, -1.0)),
+    LATERAL_MALLEOLUS_TIP: (FIBULA, 0, (0.0, 0.0, -1.0)),
+    METATARSAL_1_HEAD_CENTRE: (METATARSAL_1, 2, None),
+    METATARSAL_5_HEAD_CENTRE: (METATARSAL_5, 2, None),
+    CALCANEUS_POSTERIOR_TUBEROSITY: (CALCANEUS, 0, (-1.0, 0.0, 0.0)),
+    TALUS_HEAD_CENTRE: (TALUS, 2, None),
 }
 LANDMARKS: tuple[str, ...] = tuple(LANDMARK_DEFS)
 #: Skin factor names (SD units) in the order of the latent scores after the four size scores.

@@ -10,11 +10,21 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from footdt.domain import BONES, DEFAULT_PEAK_STAT, PAPER_TARGET_NAMES, PHASES, SOFT_TISSUE, STATS
+from footdt.domain import (
+    BONES,
+    DEFAULT_PEAK_STAT,
+    PAPER_TARGET_NAMES,
+    PHASES,
+    SOFT_TISSUE,
+    TARGET_KINDS,
+    ChannelAxis,
+    PeakStat,
+    Sensor,
+)
 from footdt.errors import excerpt
 from footdt.spec.fields import Name, Seed, check_number, count, describe, quantity
 
@@ -133,16 +143,15 @@ def _check_search_entry(name: str, rng: Any) -> Any:
     return out
 
 
-Sensor = Literal["foot", "tibia"]
-Axis = Literal["ax", "ay", "az"]
+Axis = ChannelAxis
 
 
 def _sensors() -> list[Sensor]:
-    return ["foot", "tibia"]
+    return list(get_args(Sensor))
 
 
 def _axes() -> list[Axis]:
-    return ["ax", "ay", "az"]
+    return list(get_args(ChannelAxis))
 
 
 class _Strict(BaseModel):
@@ -274,7 +283,7 @@ class ExperimentSpec(_Strict):
     id: Name
     description: str = ""
     targets: list[str] = Field(default_factory=lambda: list(PAPER_TARGET_NAMES), min_length=1)
-    peak_stat: Literal["p95", "p99", "max"] = Field(
+    peak_stat: PeakStat = Field(
         DEFAULT_PEAK_STAT, description="Which stored statistic a 'peak' target reads."
     )
     label_backend: Name | None = Field(
@@ -298,10 +307,10 @@ class ExperimentSpec(_Strict):
     def _target_names(cls, targets: list[str]) -> list[str]:
         for t in targets:
             parts = t.split(".")
-            if len(parts) != 3 or parts[0] not in PHASES or parts[2] not in (*STATS, "peak"):
+            if len(parts) != 3 or parts[0] not in PHASES or parts[2] not in TARGET_KINDS:
                 raise ValueError(
                     f"target {excerpt(t)} is not 'phase.bone.stat' with phase in "
-                    f"{', '.join(PHASES)} and stat in {', '.join((*STATS, 'peak'))}"
+                    f"{', '.join(PHASES)} and stat in {', '.join(TARGET_KINDS)}"
                 )
             if parts[1] not in (*BONES, SOFT_TISSUE):
                 raise ValueError(

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from collections import Counter
-from typing import TYPE_CHECKING, Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
-from footdt.domain import BONES, SOFT_TISSUE
+from footdt.domain import BONES, SOFT_TISSUE, Stat
 from footdt.errors import excerpt
 from footdt.spec.fields import MAX_LENGTH_MM, MIN_LENGTH_MM, Name, Seed, count, quantity
 from footdt.spec.geometry import (
@@ -49,7 +49,7 @@ else:
     MeshSize = quantity("mm", ge=MIN_LENGTH_MM, le=MAX_LENGTH_MM)
     Order = count(ge=1, le=2)
 DofName = Literal["x", "y", "z"]
-StatName = Literal["mean", "p95", "p99", "max"]
+StatName = Stat
 
 
 def _all_dofs() -> list[DofName]:
@@ -57,7 +57,7 @@ def _all_dofs() -> list[DofName]:
 
 
 def _all_stats() -> list[StatName]:
-    return ["mean", "p95", "p99", "max"]
+    return list(get_args(Stat))
 
 
 class _Strict(BaseModel):

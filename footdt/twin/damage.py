@@ -30,6 +30,7 @@ from typing import Any
 
 import numpy as np
 
+from footdt.domain import MEAN
 from footdt.errors import FootdtError
 from footdt.learn.dataset import TargetRef
 
@@ -82,7 +83,7 @@ def bone_groups(targets: Sequence[TargetRef]) -> dict[str, list[int]]:
     out: dict[str, list[int]] = {}
     for bone in dict.fromkeys(t.bone for t in targets):
         cols = [k for k, t in enumerate(targets) if t.bone == bone]
-        peak = [k for k in cols if targets[k].stat != "mean"]
+        peak = [k for k in cols if targets[k].stat != MEAN]
         out[bone] = peak or cols
     return out
 

@@ -52,25 +52,15 @@ def stride_features(
     return np.concatenate([base, *means], axis=1), names
 
 
-def _ledoit_wolf(z: np.ndarray) -> np.ndarray:
-    """Shrunk covariance of centred rows ``z`` (n, d): (1 - s) S + s (tr S / d) I."""
-    n, d = z.shape
-    s = z.T @ z / n
-    mu = np.trace(s) / d
-    delta = np.sum((s - mu * np.eye(d)) ** 2) / d
-    # sum_k ||x_k x_k^T - S||_F^2 = sum_k ||x_k||^4 - n ||S||_F^2
-    beta = (np.sum(np.sum(z * z, axis=1) ** 2) - n * np.sum(s * s)) / (n * n * d)
-    shrink = 1.0 if delta <= 0 else min(beta, delta) / delta
-    return (1.0 - shrink) * s + shrink * mu * np.eye(d)
-
-
 def _fit(f: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(mean, sd, precision of the standardised features) of rows ``f``."""
     mean = f.mean(axis=0)
     sd = f.std(axis=0)
     sd = np.where(sd > 1e-8 * np.maximum(1.0, np.abs(mean)), sd, 1.0)
     z = (f - mean) / sd
-    cov = _ledoit_wolf(z)
+    from sklearn.covariance import ledoit_wolf  # shrunk covariance: few strides, many features
+
+    cov = ledoit_wolf(z - z.mean(axis=0), assume_centered=True)[0]
     scale = max(float(np.trace(cov)) / len(cov), 1e-12)
     return mean, sd, np.linalg.pinv(cov + 1e-9 * scale * np.eye(len(cov)), hermitian=True)
 

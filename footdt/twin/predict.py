@@ -31,9 +31,10 @@ from typing import Any
 
 import numpy as np
 
+from footdt.domain import SENSORS, TIBIA_SENSOR
 from footdt.errors import FootdtError
 from footdt.gait.events import GaitEvents, Stride
-from footdt.gait.recording import SENSORS, GaitDataError, Issue, Recording
+from footdt.gait.recording import GaitDataError, Issue, Recording
 from footdt.gait.timing import TIMING_FEATURES, stride_timing
 from footdt.learn.dataset import (
     IMU_STATIC_PREFIX,
@@ -253,13 +254,13 @@ SIDE_LIMIT_DEG = 5.0
 def tibia_tilt_deg(rec: Recording, events: GaitEvents) -> float | None:
     """Frontal-plane tilt (deg) of the tibia's mid-stance (35-55 % of stance) specific force,
     atan2(y, z) in the recording's frame: medial (> 0) for a right leg read unmirrored."""
-    if "tibia" not in rec.acc:
+    if TIBIA_SENSOR not in rec.acc:
         return None
     idx = np.concatenate([
         np.arange(rec.index_at(s.ic_s + 0.35 * s.stance_s), rec.index_at(s.ic_s + 0.55 * s.stance_s) + 1)
         for s in events.strides
     ])  # fmt: skip
-    m = rec.acc["tibia"][idx].mean(axis=0)
+    m = rec.acc[TIBIA_SENSOR][idx].mean(axis=0)
     return float(np.degrees(np.arctan2(m[1], m[2])))
 
 
@@ -301,7 +302,7 @@ def resolve_side(
             other = "left" if declared == "right" else "right"
             raise TwinError(
                 f"{src}: declared --side {declared}, but the tibia (column "
-                f"{rec.column('tibia', 1)!r}) tilts {-tilt:.0f} deg laterally at mid-stance, as a "
+                f"{rec.column(TIBIA_SENSOR, 1)!r}) tilts {-tilt:.0f} deg laterally at mid-stance, as a "
                 f"{other} leg does: pass --side {other} (or fix the y axis sign in --sensors)"
             )
         how = "declared" + ("" if tilt is None else f" (tibia tilt {tilt:+.0f} deg agrees)")
@@ -351,8 +352,8 @@ def stride_windows(
 ) -> tuple[np.ndarray, list[Stride]]:
     """(n, 3 * samples_per_phase, len(channels)) windows (m/s^2) of the unflagged strides,
     cut by ``gait.phases.stride_window`` exactly as for the training cohort, and the strides."""
+    from footdt.domain import CHANNELS
     from footdt.gait.phases import DEFAULT_BOUNDS, stride_window
-    from footdt.gait.recording import CHANNELS
 
     use = [s for s in events.strides if not s.flags]
     if not use:

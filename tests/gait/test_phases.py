@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from footdt.domain import PHASES
+from footdt.domain import CHANNELS, PHASES
 from footdt.gait.events import Stride, detect_events
 from footdt.gait.phases import (
     DEFAULT_BOUNDS,
@@ -19,7 +19,7 @@ from footdt.gait.phases import (
     stride_window,
 )
 from footdt.gait.pressure import RegionalPressure
-from footdt.gait.recording import CHANNELS, GaitDataError, Recording
+from footdt.gait.recording import GaitDataError, Recording
 from tests.gait.synth import running_recording
 
 STRIDE = Stride(index=0, ic_s=1.0, to_s=1.3, next_ic_s=1.75, ic_peak_g=5.0)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from footdt.cohort.manifest import WINDOW_CHANNELS
-from footdt.twin.ood import OodError, _ledoit_wolf, fit_reference, stride_features
+from footdt.twin.ood import OodError, fit_reference, stride_features
 from tests.learn.synthetic import stride_window
 
 MIX = np.random.default_rng(0).normal(size=(6, 6)) / np.sqrt(6) + np.eye(6)
@@ -35,15 +35,6 @@ def test_new_subjects_from_the_training_population_are_rarely_flagged() -> None:
     assert ref.flags(shifted).mean() > 0.95
     with pytest.raises(OodError, match=">= 2 subjects"):
         fit_reference(f, np.repeat("S0", len(f)), list("abcdef"))
-
-
-def test_ledoit_wolf_matches_scikit_learn() -> None:
-    sk = pytest.importorskip("sklearn.covariance")
-    z = np.random.default_rng(1).normal(size=(40, 12)) * np.linspace(0.5, 2.0, 12)
-    z = z - z.mean(axis=0)
-    np.testing.assert_allclose(
-        _ledoit_wolf(z), sk.LedoitWolf(assume_centered=True).fit(z).covariance_, rtol=1e-10
-    )
 
 
 def test_stride_features_carry_peaks_and_phase_means() -> None:
