@@ -94,7 +94,7 @@ class DetectorSettings:
             if self.to_rule not in ("fall", "dip"):
                 raise ValueError(f"to_rule must be 'fall' or 'dip', got {self.to_rule!r}")
             return self.to_rule
-        return "fall" if "foot" in sensors else "dip"
+        return "fall" if FOOT_SENSOR in sensors else "dip"
 
 
 #: Steepest fall of s after force-plate IC (s), per sensor set: the median of the per-recording
@@ -103,7 +103,7 @@ class DetectorSettings:
 IC_OFFSETS_S: dict[str, float] = {"foot+tibia": 0.0246, FOOT_SENSOR: 0.0234, TIBIA_SENSOR: 0.0264}
 
 #: TO feature (``to_rule_for``) after force-plate TO (s), per sensor set, learned the same way.
-TO_OFFSETS_S: dict[str, float] = {"foot+tibia": -0.0024, "foot": 0.0004, "tibia": 0.0234}
+TO_OFFSETS_S: dict[str, float] = {"foot+tibia": -0.0024, FOOT_SENSOR: 0.0004, TIBIA_SENSOR: 0.0234}
 
 
 def sensor_set_name(sensors: tuple[str, ...]) -> str:
