@@ -253,7 +253,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     from _harness import machine
 
-    from footdt.gait.events import IC_OFFSETS_S
+    from footdt.gait.events import IC_OFFSETS_S, TO_OFFSETS_S
     from footdt.gait.rbds import SENSOR_SETS, rbds_labelled
     from footdt.gait.validate import fit_offsets
 
@@ -264,9 +264,13 @@ def main(argv: list[str] | None = None) -> int:
     result["force_contacts"] = force_section(args.data)
     all_items = rbds_labelled(args.data, rate_hz=100.0)
     result["shipped_ic_offsets_ms"] = {k: 1e3 * v for k, v in IC_OFFSETS_S.items()}
+    result["shipped_to_offsets_ms"] = {k: 1e3 * v for k, v in TO_OFFSETS_S.items()}
+    fitted_all = {label: fit_offsets(all_items, sensors) for label, sensors in SENSOR_SETS.items()}
     result["ic_offsets_fitted_on_all_ms"] = {
-        label: 1e3 * float(fit_offsets(all_items, sensors).ic_offset_s or 0.0)
-        for label, sensors in SENSOR_SETS.items()
+        label: 1e3 * float(f.ic_offset_s or 0.0) for label, f in fitted_all.items()
+    }
+    result["to_offsets_fitted_on_all_ms"] = {
+        label: 1e3 * float(f.to_offset_s or 0.0) for label, f in fitted_all.items()
     }
     result["leave_one_out"] = loro_section(args.data, [100.0, None, 200.0])
     result["synthetic"] = synthetic_section(args.runners, args.seed)

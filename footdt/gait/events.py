@@ -22,18 +22,26 @@ synthetic rearfoot, midfoot and forefoot strikers, see docs/gait.md):
    the sharpest feature of the stride whether the peak before it is the impact, the swing
    deceleration or a plateau of both, and whatever the strike pattern; it comes a nearly
    constant time after contact (RBDS001 at 2.5 and 3.5 m/s, both legs, markers low-passed at
-   15-20 Hz: 23-27 ms; synthetic rearfoot, midfoot and forefoot strikers: 24-25 ms). The
+   15-20 Hz: 23-27 ms; the cohort generator before its issue-12 rework: 24-25 ms for rearfoot,
+   midfoot and forefoot strikers; the reworked one ends the foot's deceleration 6-8 ms after
+   contact and is not matched, see docs/gait.md). The
    offset is learned from force-plate contacts (``fit_offsets``; the default comes from every
    RBDS001 recording), per sensor set (``IC_OFFSETS_S``). The time is refined by a parabola
    through the steepest-fall sample and its neighbours.
-5. **TO** = the minimum of ``s`` (3-sample centred mean at 100 Hz) within
-   ``[IC + 0.20 T, IC + 0.55 T]`` (and before the next IC), minus ``to_offset_s``: as the
-   ground force vanishes the leg briefly approaches free fall, so ``|f|`` dips between the
-   push-off and early-swing peaks. On RBDS001 the dip lags the force-plate toe-off by 23 ms at
-   2.5 m/s and 35 ms at 3.5 m/s; in the synthetic cohort (docs/cohort.md) it comes 12 ms before
-   the generator's toe-off. The default offset is 0 (see docs/gait.md). A minimum on the edge
-   of the window is flagged ``to_uncertain``; a stride more than 20 % off ``T``
-   ``irregular_stride``.
+5. **TO**: the dip of ``s`` first: the minimum of ``s`` (3-sample centred mean at 100 Hz)
+   within ``[IC + 0.20 T, IC + 0.55 T]`` (and before the next IC): as the ground force vanishes
+   the leg briefly approaches free fall, so ``|f|`` dips between the push-off and early-swing
+   peaks. The dip itself lags the force-plate toe-off by a speed-dependent time (RBDS001: 23 ms
+   at 2.5 m/s, 35 ms at 3.5 m/s), so with the foot sensor TO is the **fall into the dip**:
+   within ``to_fall_window_s`` (40 ms) before the dip, the last local maximum of the fall rate
+   ``-ds/dt`` that reaches 80 % of the window's largest, refined by a parabola, minus
+   ``to_offset_s``. When the foot leaves the belt the ground's push on it ends and ``|f|``
+   drops; that drop comes at the force-plate toe-off at both speeds (RBDS001, foot+tibia: -3
+   to +4 ms; foot: 0 to +10 ms). The tibia alone has no such drop (its
+   ``|f|`` falls gradually through push-off, steepest 6-33 ms before TO), so tibia-only TO stays
+   the dip (``to_rule``). The offset is learned from force-plate contacts like the IC offset,
+   per sensor set (``TO_OFFSETS_S``). A dip on the edge of its window is flagged
+   ``to_uncertain``; a stride more than 20 % off ``T`` ``irregular_stride``.
 
 Times are in s; peaks in g. A landing needs its late swing and fall window inside the
 recording. Where the TO window runs past the end of the recording it is cut there, and a dip at
@@ -63,19 +71,39 @@ class DetectorSettings:
     fall_window_s: tuple[float, float] = (-0.06, 0.15)
     #: IC = steepest fall - this (s); None: ``IC_OFFSETS_S`` for the sensor set used.
     ic_offset_s: float | None = None
-    #: TO = dip of s - this (s).
-    to_offset_s: float = 0.0
+    #: TO = the TO feature - this (s); None: ``TO_OFFSETS_S`` for the sensor set used.
+    to_offset_s: float | None = None
+    #: TO feature: "fall" (steepest fall of s into the dip) or "dip" (the dip of s itself);
+    #: None: "fall" when the foot sensor is used, else "dip".
+    to_rule: str | None = None
+    #: How far before the dip the fall into it is looked for (s).
+    to_fall_window_s: float = 0.04
 
     def ic_offset_for(self, sensors: tuple[str, ...]) -> float:
         if self.ic_offset_s is not None:
             return self.ic_offset_s
         return IC_OFFSETS_S.get(sensor_set_name(sensors), IC_OFFSETS_S["foot+tibia"])
 
+    def to_offset_for(self, sensors: tuple[str, ...]) -> float:
+        if self.to_offset_s is not None:
+            return self.to_offset_s
+        return TO_OFFSETS_S.get(sensor_set_name(sensors), TO_OFFSETS_S["foot+tibia"])
+
+    def to_rule_for(self, sensors: tuple[str, ...]) -> str:
+        if self.to_rule is not None:
+            if self.to_rule not in ("fall", "dip"):
+                raise ValueError(f"to_rule must be 'fall' or 'dip', got {self.to_rule!r}")
+            return self.to_rule
+        return "fall" if FOOT_SENSOR in sensors else "dip"
+
 
 #: Steepest fall of s after force-plate IC (s), per sensor set: the median of the per-recording
 #: medians over RBDS001 at 2.5 and 3.5 m/s, both legs, virtual sensors at 100 Hz
 #: (benchmarks/bench_gait_loro.py, ``fit_offsets``).
 IC_OFFSETS_S: dict[str, float] = {"foot+tibia": 0.0246, FOOT_SENSOR: 0.0234, TIBIA_SENSOR: 0.0264}
+
+#: TO feature (``to_rule_for``) after force-plate TO (s), per sensor set, learned the same way.
+TO_OFFSETS_S: dict[str, float] = {"foot+tibia": -0.0024, FOOT_SENSOR: 0.0004, TIBIA_SENSOR: 0.0234}
 
 
 def sensor_set_name(sensors: tuple[str, ...]) -> str:
@@ -190,6 +218,21 @@ def _landing_fall(fall: np.ndarray, i0: int, i1: int, share: float = 0.8) -> int
     return i0 + int(np.argmax(seg))
 
 
+def _fall_into(fall: np.ndarray, i0: int, i1: int, share: float = 0.8) -> int:
+    """The sample of the fall into a dip at ``i1``: the last local maximum of the fall rate
+    within ``[i0, i1]`` that reaches ``share`` of the window's largest. On RBDS001 it is the
+    steepest one; where the push-off's own fall comes earlier in the window and is as steep
+    (the synthetic cohort, seed 21), the last one is the drop into the dip."""
+    seg = fall[i0 : i1 + 1]
+    top = float(seg.max())
+    for k in range(len(seg) - 1, -1, -1):
+        left = k == 0 or seg[k] >= seg[k - 1]
+        right = k == len(seg) - 1 or seg[k] > seg[k + 1]
+        if left and right and seg[k] >= share * top:
+            return i0 + k
+    return i0 + int(np.argmax(seg))
+
+
 def detect_events(
     rec: Recording,
     sensors: tuple[str, ...] | None = None,
@@ -242,7 +285,9 @@ def detect_events(
         peak_g.append(float(np.max(s[max(0, j - w100) : j + 1])))  # the landing's peak
     strides: list[Stride] = []
     a, b = settings.to_window
-    to_off = settings.to_offset_s
+    to_off = settings.to_offset_for(use)
+    to_fall = settings.to_rule_for(use) == "fall"
+    w_fall = max(1, round(settings.to_fall_window_s * rate))
     for j in range(len(ics)):
         has_next = j + 1 < len(ics)
         p_ic = int(np.clip(np.rint((ics[j] - rec.time[0]) * rate), 0, len(s) - 1))
@@ -258,7 +303,11 @@ def detect_events(
             continue
         i = i0 + int(np.argmin(smooth[i0 : i1 + 1]))
         flags = ["to_uncertain"] if i in (i0, i1) or (cut and i >= i1 - 1) else []
-        to = rec.time[i] + _parabolic(smooth, i) / rate - to_off
+        if to_fall:  # the fall into the dip
+            i_to = _fall_into(fall, max(p_ic + 1, i - w_fall), i)
+            to = rec.time[i_to] + _parabolic(-fall, i_to) / rate - to_off
+        else:
+            to = rec.time[i] + _parabolic(smooth, i) / rate - to_off
         next_ic = ics[j + 1] if has_next else None
         if next_ic is not None and abs((next_ic - ics[j]) / period - 1.0) > settings.irregular:
             flags.append("irregular_stride")

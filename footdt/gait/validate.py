@@ -432,7 +432,7 @@ def leave_one_out(
                 "stance_s_median": float(np.median([s.stance_s for s in ev.strides])),
                 "force_stance_s_median": float(np.median(ref[:, 1] - ref[:, 0])),
                 "learned_ic_offset_ms": 1e3 * float(fitted.ic_offset_s or 0.0),
-                "learned_to_offset_ms": 1e3 * fitted.to_offset_s,
+                "learned_to_offset_ms": 1e3 * float(fitted.to_offset_s or 0.0),
             }
     return {
         "recordings": rows,

@@ -111,7 +111,10 @@ def test_detect_events_finds_every_synthetic_stride(small_cohort: Path) -> None:
             e_ic = np.array([np.min(np.abs(ic - c)) for c in true_ic])
             assert (e_ic < 0.1).all(), (s.id, t.id, e_ic)  # matched as in the RBDS check
             errors.append(np.median(e_ic))
-            assert np.median([np.min(np.abs(to - c)) for c in true_to]) < 0.03
+            # TO is the fall of |a| into its dip: at the force-plate TO on RBDS001 (the dip ~25-35
+            # ms after it), but here the generator's dip comes ~11 ms before its TO and the fall
+            # into it ~30-40 ms before (docs/gait.md), so TO comes out that early
+            assert np.median([np.min(np.abs(to - c)) for c in true_to]) < 0.045
     # the detector takes the impact peak of |a| as IC: on RBDS001's marker-derived sensors (no
     # impact transient) it is within 20 ms; here the impact follows the lower limb's arrest,
     # which peaks ~20-25 ms after contact (two-mass model, docs/cohort.md), so IC is that late

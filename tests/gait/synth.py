@@ -4,8 +4,9 @@ Per stride (right-foot segment frames, specific force in m/s^2): gravity's react
 segment's tilted z axis; a late-swing deceleration along -x growing into contact; the landing:
 from IC the impact (foot 7 g, tibia 5 g along z) and the deceleration last ``ARREST_S`` (25 ms,
 RBDS001: the steepest fall of |a| comes 23-27 ms after force-plate contact), then both end within
-a few ms, followed by a short decaying ring; foot-flat quiet at ~1 g; a push-off bump; a
-near-free-fall dip at TO (|a| ~0.2 g); an early-swing peak; and white noise (0.03 g). The tibia leans 20 deg forward and tilts 12 deg medially (+y) at
+a few ms, followed by a short decaying ring; foot-flat quiet at ~1 g; a push-off bump; at TO
+the release: |a| drops (steepest at TO + ``RELEASE_S``) into a near-free-fall dip (~0.2 g,
+lowest ~25 ms after TO, as on RBDS001); an early-swing peak; and white noise (0.03 g). The tibia leans 20 deg forward and tilts 12 deg medially (+y) at
 mid-stance, like RBDS001. IC and TO are placed off the sample grid on purpose.
 """
 
@@ -15,11 +16,13 @@ from pathlib import Path
 
 import numpy as np
 
-from footdt.gait.events import IC_OFFSETS_S
+from footdt.gait.events import IC_OFFSETS_S, TO_OFFSETS_S
 from footdt.gait.recording import G, Recording
 
 #: Contact to the end of the landing (s): where the detector's steepest fall of |a| lies.
 ARREST_S = IC_OFFSETS_S["foot+tibia"]
+#: TO to the steepest drop of |a| at the release (s): where the detector's TO feature lies.
+RELEASE_S = TO_OFFSETS_S["foot+tibia"]
 
 
 def _bump(t: np.ndarray, centre: np.ndarray, sigma: float) -> np.ndarray:
@@ -67,7 +70,9 @@ def running_signal(
             )
             * G
         )
-        dip = 1.0 - 0.8 * _bump(t, to, 0.012)
+        u = t[:, None] - (to + RELEASE_S)[None, :]  # release: a drop, then the swing recovers
+        release = 0.5 * (1.0 + np.tanh(u / 0.006)) * np.exp(-np.maximum(u, 0) / 0.04)
+        dip = 1.0 - 0.8 * release.sum(axis=1)
         a = grav * dip[:, None]
         dec, imp = _landing(t, ic)
         a[:, 0] -= 3.0 * G * dec  # late-swing deceleration, arrested by the ground

@@ -49,3 +49,19 @@ def test_periodic_but_gentle_motion_has_no_impacts() -> None:
         NoStridesError, match=r"still.csv \(foot\): no strides found: fewer than 2 impact"
     ):
         detect_events(Recording(t, 100.0, {"foot": sway}, source="still.csv"))
+
+
+def test_toe_off_is_the_fall_into_the_dip_not_the_dip() -> None:
+    from dataclasses import replace
+
+    from footdt.gait.events import DEFAULT_SETTINGS
+
+    rec, _, to = running_recording(n_strides=10, seed=5)
+    fall = detect_events(rec, settings=replace(DEFAULT_SETTINGS, to_offset_s=0.0))
+    dip = detect_events(rec, settings=replace(DEFAULT_SETTINGS, to_offset_s=0.0, to_rule="dip"))
+    lag = np.array([d.to_s - f.to_s for f, d in zip(fall.strides, dip.strides, strict=True)])
+    assert (lag > 0.01).all()  # the fixture's dip comes ~25 ms after its release, as on RBDS001
+    got = np.array([s.to_s for s in fall.strides])
+    assert np.max(np.abs(got - to)) <= 0.01
+    with pytest.raises(ValueError, match="to_rule"):
+        detect_events(rec, settings=replace(DEFAULT_SETTINGS, to_rule="peak"))
