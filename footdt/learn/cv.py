@@ -95,8 +95,10 @@ def run_fold(
                          "shrinkage": h.shrinkage,
                          "readout_rows": None if res_t.readout is None else res_t.readout.rows.tolist(),
                          "readout_alpha": None if res_t.readout is None else res_t.readout.alpha.tolist()})  # fmt: skip
-        write_csv(out / "curves" / f"fold_{fold.index:02d}_{fold.held_out}_seed{seed}.csv",
-                  _curve_frame(h))  # fmt: skip
+        curve = _curve_frame(h)
+        name = f"fold_{fold.index:02d}_{fold.held_out}_seed{seed}"
+        write_csv(out / "curves" / f"{name}.csv", curve)
+        write_tensorboard(out / "tensorboard" / name, curve)
         if opts.save_models:
             res_t.model.save(
                 out / "models" / f"fold_{fold.index:02d}_{fold.held_out}_seed{seed}.keras"
@@ -236,6 +238,25 @@ def _curve_frame(h: Any) -> Any:
     if any(h.domain_loss):
         cols["domain_loss"] = h.domain_loss
     return pd.DataFrame(cols)
+
+
+def write_tensorboard(logdir: Path, curve: Any) -> bool:
+    """The loss curves of ``curve`` (``_curve_frame``) as TensorBoard scalars in ``logdir``, when
+    the ``tensorboard`` package is installed (TensorFlow's summary writer needs it); returns
+    whether it wrote. ``tensorboard --logdir RUN/tensorboard`` shows every fold and seed."""
+    import importlib.util
+
+    if importlib.util.find_spec("tensorboard") is None:
+        return False
+    import tensorflow as tf
+
+    writer = tf.summary.create_file_writer(str(logdir))
+    with writer.as_default():
+        for col in curve.columns.drop("epoch"):
+            for epoch, value in zip(curve["epoch"], curve[col], strict=True):
+                tf.summary.scalar(f"loss/{col}", float(value), step=int(epoch))
+    writer.close()
+    return True
 
 
 def _attention_frame(ds: Dataset, att: list[tuple[np.ndarray, np.ndarray]]) -> Any:
