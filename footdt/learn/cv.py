@@ -67,7 +67,7 @@ def run_fold(
     train_subjects = fold.train_subjects(ds)
     test = fold.test_rows
     fitted = fit_baselines(ds.ridge_features, ds.Y, ds.body_mass_kg, ds.subject, fold.train_rows,
-                           alphas=val.ridge_alphas, inner_folds=val.inner_folds, seed=val.seeds[0])  # fmt: skip
+                           alphas=val.ridge_alphas, seed=val.seeds[0])  # fmt: skip
     frames = [
         long_predictions(ds, test, p, name, fold.index)
         for name, p in predict_baselines(

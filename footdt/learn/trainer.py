@@ -229,20 +229,17 @@ class Readout:
 
 
 def fit_readout(
-    data: Arrays, subject: np.ndarray, rows: np.ndarray, *, alphas: Any, inner_folds: int,
-    seed: int,
+    data: Arrays, subject: np.ndarray, rows: np.ndarray, *, alphas: Any, seed: int,
 ) -> Readout:  # fmt: skip
     """Ridge from ``data.s`` to ``data.y`` (scikit-learn, the ``ridge`` baseline's fit: penalty
-    per target by subject-grouped inner CV), folded into one weight matrix and bias."""
+    per target by leave-one-runner-out inner CV), folded into one weight matrix and bias."""
     from footdt.learn.baselines import RidgeBaseline
 
     n = len(data)
     if data.s is None or data.y is None:
         raise ValueError("a read-out needs static inputs and targets")
-    idx = np.arange(n)
-    k = min(inner_folds, len(set(subject.tolist())))
-    rb = RidgeBaseline.fit(data.s, data.y, np.asarray(subject), idx, alphas=alphas,
-                           inner_folds=k, seed=seed)  # fmt: skip
+    rb = RidgeBaseline.fit(data.s, data.y, np.asarray(subject), np.arange(n), alphas=alphas,
+                           inner_folds=None, seed=seed)  # fmt: skip
     scaler, ridge = rb.model[0], rb.model[-1]
     coef = np.asarray(ridge.coef_, dtype=np.float64).reshape(data.y.shape[1], -1).T  # (S, K)
     w = coef / scaler.scale_[:, None]
@@ -332,7 +329,7 @@ def train_and_predict(
     )
     readout = (
         fit_readout(train, ds.subject[train_rows], train_rows, alphas=val_spec.ridge_alphas,
-                    inner_folds=val_spec.inner_folds, seed=seed)
+                    seed=seed)
         if spec.model.readout == "ridge" else None
     )  # fmt: skip
     seed_everything(seed)

@@ -238,7 +238,8 @@ class Validation(_Strict):
     inner_trials: Trials = Field(20, description="Optuna trials inside each outer fold.")
     inner_folds: Folds = Field(
         3,
-        description="Grouped (by subject) folds of the training subjects for tuning and ridge alpha.",
+        description="Grouped (by subject) folds of the training subjects for tuning (ridge "
+        "penalties are chosen leave-one-runner-out).",
     )
     seeds: list[Seed] = Field(default_factory=lambda: [0], min_length=1, max_length=1000)
     pruner: Pruner = Field(default_factory=Pruner)

@@ -51,7 +51,7 @@ def test_ridge_beats_mean_when_labels_follow_the_imu(tmp_path) -> None:
     err: dict[str, list[np.ndarray]] = {k: [] for k in BASELINES}
     for fold in loso_folds(ds):
         fitted = fit_baselines(ds.features, ds.Y, ds.body_mass_kg, ds.subject, fold.train_rows,
-                               alphas=[0.01, 0.1, 1, 10, 100], inner_folds=3, seed=0)  # fmt: skip
+                               alphas=[0.01, 0.1, 1, 10, 100], seed=0)  # fmt: skip
         pred = predict_baselines(
             fitted, ds.features[fold.test_rows], ds.body_mass_kg[fold.test_rows]
         )

@@ -120,9 +120,9 @@ def test_an_untrained_network_with_a_readout_is_the_ridge_readout(
     train, test = ds.rows_of(ds.subjects[:6]), ds.rows_of(ds.subjects[6:])
     sc = fit_fold_scalers(ds, train, per_kg=True)
     tr = fold_arrays(ds, train, sc, labels=True)
-    ro = fit_readout(tr, ds.subject[train], train, alphas=[0.1, 10.0], inner_folds=3, seed=0)
+    ro = fit_readout(tr, ds.subject[train], train, alphas=[0.1, 10.0], seed=0)
     rb = RidgeBaseline.fit(tr.s, tr.y, ds.subject[train], np.arange(len(train)), alphas=[0.1, 10.0],
-                           inner_folds=3, seed=0)  # fmt: skip
+                           inner_folds=None, seed=0)  # fmt: skip
     te = fold_arrays(ds, test, sc, labels=False)
     np.testing.assert_allclose(ro(te.s), rb.model.predict(te.s), rtol=1e-6, atol=1e-6)
     net = build_network("lstm", n_steps=300, n_channels=6, n_targets=ds.Y.shape[1],
