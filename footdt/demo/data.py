@@ -87,7 +87,7 @@ def cohort_facts(cohort: Path) -> dict[str, Any]:
             "foot_length_mm": stat([s.foot_length_mm or np.nan for s in m.subjects])}  # fmt: skip
 
 
-def select_solved(cohort: Path, store: Path, used: Path, backend: str = "sfepy") -> dict[str, Any]:
+def select_solved(cohort: Path, store: Path, used: Path, backend: str) -> dict[str, Any]:
     """Write ``used``: a cohort of the trials of ``cohort`` that have labels in ``store`` (runners
     without any are left out), with relative symlinks to the runner directories. Returns the
     runners kept and dropped."""

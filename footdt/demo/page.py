@@ -25,7 +25,7 @@ def _lo(x: float | None) -> str:
 
 
 #: Section anchors and titles, in page order (the table of contents).
-SECTIONS = (("cohort", "1. The synthetic cohort"), ("fe", "2. Finite-element models (SfePy)"),
+SECTIONS = (("cohort", "1. The synthetic cohort"), ("fe", "2. Finite-element models"),
             ("labels", "3. Labels: the paper's 28 targets"), ("learning", "4. Learning"),
             ("twin", "5. The twin on a new runner"), ("checks", "6. Closed-form checks of the solvers"))  # fmt: skip
 
@@ -213,8 +213,8 @@ def write_report(summary: dict[str, Any], run_dir: Path, eval_summary: dict[str,
         "<h1>footdt demo: a digital twin of bone stress in runners, end to end</h1>",
         *verdict_section(summary, eval_summary, Path(run_dir)),
         f"<p>{summary['cohort']['n_runners']} synthetic runners → FE models at {o['size_mm']:g} mm "
-        f"(SfePy) → per-bone von Mises labels → {html.escape(lr['architecture'])} network and three "
-        "baselines, leave-one-subject-out → <code>footdt predict</code> on a new runner. Synthetic "
+        f"({html.escape(summary['fe']['backend'])}) → per-bone von Mises labels → "
+        f"{html.escape(lr['architecture'])} network and four baselines, leave-one-subject-out → <code>footdt predict</code> on a new runner. Synthetic "
         "data throughout: these numbers check the method, they do not replicate the paper "
         "(docs/reproduce.md).</p>",
         *cohort_section(summary, cohort_figure),

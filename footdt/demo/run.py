@@ -172,11 +172,11 @@ def _run(d: Demo) -> dict[str, Any]:
         warm = fe.warm_shape_cache(p.template, ui) if s["foot_model"] == "personalised" else None
         res = fe.solve_cohort(p.cohort, p.store, p.fe, workers, ui)
         res["shape_cache_s"] = None if warm is None else round(warm, 2)
-        res["selected"] = data.select_solved(p.cohort, p.store, p.solved)
+        res["selected"] = data.select_solved(p.cohort, p.store, p.solved, fe.BACKEND)
         return res, res["counts"]["done"] == 0 and not res["failed"]
 
     s["fe"] = d.stage(
-        "fe", f"FE models at {opts.size:g} mm: compile -> solve -> labels (sfepy, {workers} workers)",
+        "fe", f"FE models at {opts.size:g} mm: compile -> solve -> labels ({fe.BACKEND}, {workers} workers)",
         None, [], make_fe,
         lambda f: f"{f['counts']['done']} solved, {f['counts']['up_to_date']} up to date, "
                   f"{len(f['failed'])} failed; {len(f['selected']['runners'])} runners with labels",

@@ -117,7 +117,7 @@ def test_the_solved_runners_become_the_training_cohort(cohort: Path, tmp_path: P
     with LabelStore(store) as st:
         st.put([row for s, t in solved for row in _labels(s, t)])
     used = tmp_path / "used"
-    res = select_solved(cohort, store, used)
+    res = select_solved(cohort, store, used, "sfepy")
     assert res["runners"] == ["R001", "R002", "R003", "R004"] and res["dropped"] == ["R005", "R006"]
     m = load_manifest(used)
     assert [(s.id, t.id) for s in m.subjects for t in s.trials] == solved
@@ -127,7 +127,7 @@ def test_the_solved_runners_become_the_training_cohort(cohort: Path, tmp_path: P
     with LabelStore(few) as st:
         st.put([row for s, t in solved[:4] for row in _labels(s, t)])
     with pytest.raises(DemoError, match="only 3 of 6 runners have FE labels.*larger --runners"):
-        select_solved(cohort, few, tmp_path / "used2")
+        select_solved(cohort, few, tmp_path / "used2", "sfepy")
     assert not (tmp_path / "used2").exists()
 
 
@@ -205,7 +205,7 @@ def test_the_report_page_has_every_section_in_order(tmp_path: Path) -> None:
         "cohort": {"n_runners": 9, "n_rearfoot": 7, "n_non_rearfoot": 2, "n_trials": 27,
                    "body_mass_kg": [68.0, 9.0], "height_m": [1.76, 0.06], "foot_length_mm": [264.0, 9.0]},
         "selected": {"runners": [f"S{i}" for i in range(1, 9)], "n_trials": 24},
-        "fe": {"counts": {"done": 24, "up_to_date": 0, "failed": 3}, "n_trials": 27,
+        "fe": {"backend": "native", "counts": {"done": 24, "up_to_date": 0, "failed": 3}, "n_trials": 27,
                "failed": [{"subject": "R009", "trial": "T1", "step": "compile", "reason": "mesh quality: slivers"}]},
         "pictures": [{"subject": "S1", "trial": "T1", "group": "rearfoot", "phase": "push_off",
                       "png": str(_png(tmp_path / "s1.png"))}],
@@ -230,6 +230,7 @@ def test_the_report_page_has_every_section_in_order(tmp_path: Path) -> None:
              'id="labels">3. Labels', 'id="learning">4. Learning', "Baselines first", "Table 1",
              "bland altman", "Rearfoot vs non-rearfoot", 'id="twin">5. The twin on a new runner',
              'id="checks">6. Closed-form checks']  # fmt: skip
+    assert "FE models at 5 mm (native)" in html or "(native) →" in html
     pos = [html.index(s) for s in order]
     assert pos == sorted(pos)
     # cohort, stress picture, the run's 5 figures (violins, correlation, Bland-Altman, groups,
