@@ -1,6 +1,6 @@
 """``footdt cohort generate | show``: synthetic cohorts and what a cohort directory holds.
 
-    footdt cohort generate specs/cohorts/demo.yaml --out cohort/
+    footdt cohort generate specs/cohorts/demo.yaml --out cohort/ [--size 6]
     footdt cohort show cohort/ [--json] [--plot cohort.png]
 
 ``--json`` keys are stable (``footdt.cohort.show.cohort_summary``): ``cohort, seed, description,
@@ -55,16 +55,22 @@ def generate_cmd(
     template: Path | None = typer.Option(
         None, "--template", help="Subject spec template (default: the cohort spec's `template:`)."
     ),
+    size: float | None = typer.Option(
+        None, "--size", help="Element size (mm) of every trial's foot model (default: the "
+        "template's; 5-6 for a quick pass, the paper: 3).",
+    ),
     force: bool = typer.Option(False, "--force", help="Write into a non-empty directory."),
     as_json: bool = JsonOpt,
-) -> None:
+) -> None:  # fmt: skip
     """Generate N synthetic runners x trials: subject specs, IMU windows, pressure and GRF."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from footdt.cohort.generate import generate
     from footdt.cohort.show import cohort_summary
-    from footdt.cohort.spec import load_cohort_spec
+    from footdt.cohort.spec import check_size, load_cohort_spec
 
+    if size is not None:
+        check_size(size)
     cs = load_cohort_spec(spec)
     columns = (
         TextColumn("{task.description}"),
@@ -78,7 +84,7 @@ def generate_cmd(
         def step(done: int, total: int, label: str) -> None:
             bar.update(task, completed=done, description=f"cohort {cs.id}: {label}")
 
-        manifest = generate(cs, out, template, overwrite=force, progress=step)
+        manifest = generate(cs, out, template, overwrite=force, progress=step, size=size)
     summary = cohort_summary(out, manifest)
     if as_json:
         print_json(summary)

@@ -87,6 +87,18 @@ def save_npz(path: Path, arrays: dict[str, np.ndarray]) -> Path:
     return atomic_write(path, write)
 
 
+def save_recording_csv(path: Path, data: np.ndarray, rate_hz: float) -> Path:
+    """A whole IMU recording as a CSV like a sensor export: ``time_s``, then the six
+    accelerations ``foot_ax .. tibia_az`` (m/s^2) as stored in ``imu.npz`` (float32), 6 decimals.
+    ``footdt gait detect`` and ``footdt predict`` read it with
+    ``--sensors foot=foot_ax,foot_ay,foot_az tibia=tibia_ax,tibia_ay,tibia_az``."""
+    values = np.asarray(data, dtype=np.float32).astype(float)
+    table = np.column_stack([np.arange(len(values)) / rate_hz, values])
+    header = ",".join(("time_s", *mf.WINDOW_CHANNELS))
+    return atomic_write(path, lambda tmp: np.savetxt(tmp, table, delimiter=",", header=header,
+                                                     comments="", fmt="%.6f"))  # fmt: skip
+
+
 def _write_csv(path: Path, header: list[str], cols: list[np.ndarray], fmt: list[str]) -> None:
     """Comma-separated table (no comment lines: delimiter sniffing must see only data)."""
     lines = [",".join(header)]
@@ -186,7 +198,11 @@ def subject_spec(
     return apply_loads(spec, loads)
 
 
-def load_template(path: Path) -> Any:
+def load_template(path: Path, size: float | None = None) -> Any:
+    """The template subject spec at ``path``, with ``mesh.size = size`` (mm) when given (per-part
+    sizes scale with it: ``LoadedSpec.with_mesh``, as ``footdt demo --size`` and ``footdt mesh
+    --size``)."""
+    from footdt.cohort.spec import check_size
     from footdt.spec.loader import load_spec
 
     if not path.is_file():
@@ -194,10 +210,14 @@ def load_template(path: Path) -> Any:
             f"{path}: cohort template subject spec not found; pass --template or set `template:` "
             "in the cohort spec"
         )
-    spec = load_spec(path).spec
+    loaded = load_spec(path)
+    spec = loaded.spec
     if spec.kind != "subject" or spec.geometry.type != "foot_template":
         raise FootdtError(f"{path}: the cohort template must be a subject spec with geometry type foot_template")  # fmt: skip
-    return spec
+    if size is None:
+        return spec
+    check_size(size)
+    return loaded.with_mesh(size).spec
 
 
 def stance_params(runner: Runner, state: Any) -> StanceParams:
@@ -270,6 +290,7 @@ def _trial(
         "true_flight_s": np.array([s.flight_s for s in st_rec]),
     }  # fmt: skip
     save_npz(d / "imu.npz", arrays)
+    save_recording_csv(d / "recording.csv", data, sensor.rate_hz)
     near = [float(np.min(np.abs(det - c))) for c in ics] if len(det) else [np.inf] * len(ics)
     peaks = stride_peaks_g(t, data, ics)
     strides = [{"ic_s": float(c), **grf_stats(p), "peak_foot_g": float(peaks[FOOT_SENSOR][k]),
@@ -298,8 +319,10 @@ def generate(
     *,
     overwrite: bool = False,
     progress: Progress | None = None,
+    size: float | None = None,
 ) -> mf.Manifest:
-    """Write the cohort of ``spec`` into ``out`` and return its manifest (see module docstring)."""
+    """Write the cohort of ``spec`` into ``out`` and return its manifest (see module docstring);
+    ``size`` (mm) replaces the template's element size in every trial spec."""
     import dataclasses
 
     import footdt
@@ -308,7 +331,7 @@ def generate(
     out = Path(out)
     if out.exists() and any(out.iterdir()) and not overwrite:
         raise FootdtError(f"{out}: directory is not empty; choose another --out or pass --force")
-    tpl = load_template(Path(template or spec.template or DEFAULT_TEMPLATE))
+    tpl = load_template(Path(template or spec.template or DEFAULT_TEMPLATE), size)
     classes = strike_classes(spec)
     subjects, records = [], []
     total, done = spec.n_runners * spec.trials, 0
@@ -347,7 +370,7 @@ def generate(
     mf.save_manifest(manifest, out)
     gen = {"format": "footdt-cohort-generation", "version": 2, "footdt": footdt.__version__,
            "cohort_spec": spec.model_dump(mode="json", exclude={"template"}),
-           "template_id": tpl.id, "achilles_method": method, "subjects": records}  # fmt: skip
+           "template_id": tpl.id, "mesh_size_mm": tpl.mesh.size, "achilles_method": method, "subjects": records}  # fmt: skip
     text = json.dumps(gen, indent=1, default=_json_default)
     atomic_write(out / "generation.json", lambda tmp: tmp.write_text(text + "\n"))
     return manifest

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
+from footdt.errors import FootdtError
 from footdt.spec.fields import FilePath, Name, Seed, count, quantity
 
 if TYPE_CHECKING:
@@ -224,6 +225,20 @@ class CohortSpec(_Strict):
     _physical = field_validator("body_mass_kg", "height_m", "foot_length_ratio", "speed_m_s")(
         _physical
     )
+
+
+#: Coarsest element size (mm) of a cohort's foot models (``footdt demo --size``, ``footdt cohort
+#: generate --size``): coarser, and the bones are a few elements across.
+MAX_SIZE_MM = 12.0
+
+
+def check_size(size: float, error: type[FootdtError] = FootdtError) -> None:
+    """A one-line ``error`` unless ``size`` (mm, a ``--size`` option) is in (0, MAX_SIZE_MM]."""
+    if not 0 < size <= MAX_SIZE_MM:  # NaN fails too
+        raise error(
+            f"--size {size:g}: element size must be in (0, {MAX_SIZE_MM:g}] mm "
+            "(the paper uses 3 mm; 5 mm is the demo's default)"
+        )
 
 
 def load_cohort_spec(path: str | Path) -> CohortSpec:

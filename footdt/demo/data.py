@@ -146,14 +146,12 @@ def rename_runner(cohort: Path, new_id: str) -> Any:
 def write_recording_csv(imu_npz: Path, out: Path) -> dict[str, Any]:
     """A trial's whole synthetic recording as a CSV like a real sensor export: ``time_s`` and
     the six accelerations ``foot_ax .. tibia_az`` (m/s^2)."""
+    from footdt.cohort.generate import save_recording_csv
+
     with np.load(imu_npz) as z:
-        data = np.asarray(z["recording"], dtype=float)
+        data = np.asarray(z["recording"])
         rate = float(z["recording_rate_hz"])
-    t = np.arange(len(data)) / rate
-    out.parent.mkdir(parents=True, exist_ok=True)
-    header = "time_s," + ",".join(RECORDING_COLUMNS)
-    np.savetxt(out, np.column_stack([t, data]), delimiter=",", header=header, comments="",
-               fmt="%.6f")  # fmt: skip
+    save_recording_csv(out, data, rate)
     return {"csv": str(out), "rate_hz": rate, "duration_s": round(len(data) / rate, 3),
             "columns": ["time_s", *RECORDING_COLUMNS]}  # fmt: skip
 

@@ -14,7 +14,6 @@ MIN_RUNNERS = 4
 #: IMU + mass beat body mass on 2-21 of 28 targets across four 12-runner subsets of a 50-runner
 #: cohort, 14-25 with 24-30 runners; docs/learning.md), so the demo trains on 30 runners x 2 trials.
 DEFAULT_RUNNERS = 30
-MAX_SIZE_MM = 12.0
 
 
 class DemoError(FootdtError):
@@ -45,11 +44,9 @@ class DemoOptions:
                 f"--runners {self.runners}: the demo needs at least {MIN_RUNNERS} runners "
                 "(leave-one-subject-out with inner folds, calibrated intervals)"
             )
-        if not 0 < self.size <= MAX_SIZE_MM:
-            raise DemoError(
-                f"--size {self.size:g}: element size must be in (0, {MAX_SIZE_MM:g}] mm "
-                "(the paper uses 3 mm; 5 mm is the demo's default)"
-            )
+        from footdt.cohort.spec import check_size
+
+        check_size(self.size, DemoError)
         for name, value, low in (("--trials", self.trials, 1), ("--strides", self.strides, 3),
                                  ("--epochs", self.epochs, 1), ("--seed", self.seed, 0),
                                  ("--workers", self.workers, 0)):  # fmt: skip
