@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from footdt.cli.common import console, fail, handle_errors, print_json
+from footdt.cli.common import console, fail, handle_errors, print_json, print_plain
 from footdt.domain import MAX
 from footdt.errors import FootdtError, SpecError
 
@@ -69,7 +69,7 @@ def schema(
     else:
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(text + "\n")
-        console.print(f"wrote {out}")
+        print_plain(f"wrote {out}")
 
 
 #: Free space (bytes) a solve's work directory needs before the solve starts.
@@ -166,17 +166,19 @@ def compile_cmd(
 
             removed = stale_deck_files(out, backend)
             written += list(compile_deck(model, out, backend).values())
-    console.print(
-        f"compiled [bold]{model.subject}[/]: {model.n_nodes} nodes, {model.n_elements} {model.cell_type} "
-        f"elements, {len(model.parts)} parts, {len(model.phases)} phases -> {out}",
-        highlight=False,
-    )
+    from rich.text import Text
+
+    console.print(  # paths and ids as they are: `build/x [/]` is a path, not markup
+        Text.assemble("compiled ", (model.subject, "bold"),
+                      f": {model.n_nodes} nodes, {model.n_elements} {model.cell_type} elements, "
+                      f"{len(model.parts)} parts, {len(model.phases)} phases -> {out}"),
+        highlight=False, soft_wrap=True,
+    )  # fmt: skip
     for w in written:
-        console.print(f"  {w}", highlight=False)
+        print_plain(f"  {w}")
     for r in removed:
-        console.print(
-            f"  removed {r}: it belonged to the Abaqus deck that {out / 'footdt.inp'} replaces",
-            highlight=False,
+        print_plain(
+            f"  removed {r}: it belonged to the Abaqus deck that {out / 'footdt.inp'} replaces"
         )
 
 
@@ -212,12 +214,15 @@ def solve(
     out_dir = source if source.is_dir() else wd
     for d in dict.fromkeys((wd, out_dir)):
         check_writable_dir(d, "--workdir" if d == wd else "the model directory")
+    from rich.markup import escape
+
     from footdt.results import save_result, write_paraview
 
     with disk_errors(wd):
         with console.status(
-            f"solving {model.subject} with {backend} ({model.n_nodes} nodes, {len(model.phases)} phases)"
-        ):
+            escape(f"solving {model.subject} with {backend} ({model.n_nodes} nodes, "
+                   f"{len(model.phases)} phases)")
+        ):  # fmt: skip
             result = be.solve(model, wd, prof)
         rows = store_result(store, result, model)
         npz = save_result(result, out_dir)
@@ -228,7 +233,9 @@ def solve(
     from rich.table import Table
 
     table = Table(
-        title=f"{model.subject} / {backend} {result.backend_version}  ({result.wall_time:.1f} s)"
+        title=escape(
+            f"{model.subject} / {backend} {result.backend_version}  ({result.wall_time:.1f} s)"
+        )
     )
     for col in ("phase", "part", "stat", "von Mises (MPa)", "flag"):
         table.add_column(col)
@@ -237,15 +244,14 @@ def solve(
         table.add_row(r.phase, r.bone, r.stat, f"{r.value_mpa:.6g}", flag)
     console.print(table)
     res = result.max_residual
-    console.print(
+    print_plain(
         f"stored {len(rows)} labels in {store}"
         + (f"; max residual {res:.1e}" if res is not None else "")
     )
-    console.print(f"results: {npz}", highlight=False)
-    console.print(
+    print_plain(f"results: {npz}")
+    print_plain(
         f"ParaView: {pvd} ({len(vtus)} phase{'s' if len(vtus) != 1 else ''} as time steps; "
-        "one .vtu per phase beside it)",
-        highlight=False,
+        "one .vtu per phase beside it)"
     )
 
 
@@ -276,7 +282,7 @@ def view(
             f"{model_dir}: results.{backend}.npz belong to another version of the model; solve again"
         )
     path = render_stress(model, result, phase, out, parts or None)
-    console.print(f"wrote {path}")
+    print_plain(f"wrote {path}")
 
 
 def register(app: typer.Typer) -> None:

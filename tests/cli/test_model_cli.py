@@ -270,3 +270,22 @@ def test_full_work_directory_is_one_line(tmp_path: Path, monkeypatch: pytest.Mon
         _run("solve", BAR_SPEC, "--store", tmp_path / "l.db", "--workdir", tmp_path / "w")
     )
     assert "No space left on device" in line and "the disk is full" in line
+
+
+def test_compile_and_solve_print_paths_with_brackets_literally(tmp_path: Path) -> None:
+    """Output paths go out as plain text, not rich markup: `[/]` is no closing tag (it was a
+    MarkupError traceback) and `[bold]x[/bold]` stays as it is (it was printed as `x`)."""
+    out = tmp_path / "x [/]"
+    store = tmp_path / "l [bold]x[/bold].db"
+    first = _run("compile", BAR_SPEC, "--backend", "abaqus", "--out", out)
+    assert first.exit_code == 0, first.output
+    result = _run("compile", BAR_SPEC, "--backend", "calculix", "--out", out)
+    assert result.exit_code == 0, result.output
+    flat = result.output.replace("\n", "")
+    assert f"-> {out}" in flat and f"  {out / 'footdt.inp'}" in flat
+    assert f"removed {out / 'run_abaqus.sh'}" in flat
+    solved = _run("solve", out, "--backend", "sfepy", "--store", store)
+    assert solved.exit_code == 0, solved.output
+    flat = solved.output.replace("\n", "")
+    assert f"in {store}" in flat and f"results: {out / 'results.sfepy.npz'}" in flat
+    assert f"ParaView: {out / 'sfepy.pvd'}" in flat
