@@ -16,7 +16,7 @@ from typing import Any
 
 import typer
 
-from footdt.cli.common import console, handle_errors, print_json
+from footdt.cli.common import console, handle_errors, print_json, print_plain
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
 JsonOpt = typer.Option(False, "--json", help="Print JSON (stable keys) instead of a table.")
@@ -90,7 +90,7 @@ def generate_cmd(
         print_json(summary)
         return
     _table(summary)
-    console.print(f"wrote {out / 'manifest.json'} and {out / 'generation.json'}")
+    print_plain(f"wrote {out / 'manifest.json'} and {out / 'generation.json'}")
 
 
 @app.command("show")
@@ -115,4 +115,4 @@ def show_cmd(
         return
     _table(summary)
     if plot is not None:
-        console.print(f"wrote {plot}")
+        print_plain(f"wrote {plot}")

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from footdt.cli.common import console, err_console, fail, handle_errors, print_json
+from footdt.cli.common import console, err_console, fail, handle_errors, print_json, print_plain
 
 if TYPE_CHECKING:
     from footdt.gait.events import GaitEvents
@@ -153,7 +153,7 @@ def detect(
     console.print(table)
     _print_issues(issues)
     if plot is not None:
-        console.print(f"wrote {plot}")
+        print_plain(f"wrote {plot}")
 
 
 def windows_payload(out: Path, windows: Any, issues: list[Issue]) -> dict[str, Any]:
@@ -196,9 +196,9 @@ def windows_cmd(
         print_json(windows_payload(out, windows, issues))
         return
     n, dropped = windows.data.shape[0], windows.meta["n_dropped_flagged"]
-    console.print(f"wrote {out}: {n} strides x {windows.data.shape[1]} samples x {windows.data.shape[2]} "
-                  f"channels ({', '.join(windows.channels)}; {windows.units})"
-                  + (f"; left out {dropped} flagged strides (--keep-flagged keeps them)" if dropped else ""))  # fmt: skip
+    print_plain(f"wrote {out}: {n} strides x {windows.data.shape[1]} samples x {windows.data.shape[2]} "
+                f"channels ({', '.join(windows.channels)}; {windows.units})"
+                + (f"; left out {dropped} flagged strides (--keep-flagged keeps them)" if dropped else ""))  # fmt: skip
     _print_issues(issues)
 
 

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from footdt.cli.common import console, fail, handle_errors, print_json
+from footdt.cli.common import console, fail, handle_errors, print_json, print_plain
 from footdt.domain import MAX
 
 if TYPE_CHECKING:
@@ -251,8 +251,7 @@ def export(
                     "wide": wide, "schema": None if schema is None else str(schema)})  # fmt: skip
     else:
         what = "trials" if wide else "labels"
-        console.print(f"wrote {n} {what} to {out}" + (f" (types: {schema})" if schema else ""),
-                      highlight=False)  # fmt: skip
+        print_plain(f"wrote {n} {what} to {out}" + (f" (types: {schema})" if schema else ""))
 
 
 @app.command()

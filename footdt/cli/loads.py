@@ -23,7 +23,7 @@ from typing import Any
 
 import typer
 
-from footdt.cli.common import console, err_console, fail, handle_errors, print_json
+from footdt.cli.common import console, err_console, fail, handle_errors, print_json, print_plain
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
 
@@ -163,4 +163,4 @@ def derive(
     if "achilles_method" in loads.meta:
         console.print(f"Achilles moment arm: {loads.meta['achilles_method']}; peak "
                       f"{loads.meta['achilles_peak_n']:.0f} N ({loads.meta['achilles_peak_bw']:.2f} BW)")  # fmt: skip
-    console.print(f"wrote {out}")
+    print_plain(f"wrote {out}")

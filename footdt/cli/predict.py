@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from footdt.cli.common import console, err_console, handle_errors, print_json
+from footdt.cli.common import console, err_console, handle_errors, print_json, print_plain
 from footdt.cli.gait import DelimOpt, GapOpt, RateOpt, TimeColOpt, TimeUnitOpt, UnitsOpt
 from footdt.errors import FootdtError
 from footdt.twin.output import CSV_COLUMNS, plot_prediction, prediction_frame, summary_payload
@@ -173,7 +173,7 @@ def predict(
         )
         return
     _print_table(twin, p)
-    console.print(f"wrote {out}" + (f" and {png}" if plot else ""), highlight=False)
+    print_plain(f"wrote {out}" + (f" and {png}" if plot else ""))
 
 
 def register(root: typer.Typer) -> None:

@@ -149,6 +149,13 @@ def test_export_and_describe(db: str, tmp_path: Path) -> None:
     assert json.loads(res.stdout)["backends"] == {"calculix": 2, "sfepy": 2}
 
 
+def test_export_prints_a_path_with_brackets_as_it_is(db: str, tmp_path: Path) -> None:
+    out = tmp_path / "[bold]x[/bold] [/]" / "labels.csv"
+    res = runner.invoke(app, ["export", str(out), "--store", db])
+    assert res.exit_code == 0, res.output
+    assert f"to {out} (types: {out}.schema.json)" in res.output.replace("\n", "")
+
+
 # ------------------------------------------------------------------------ import
 def fake_abaqus(monkeypatch: pytest.MonkeyPatch) -> None:
     """Stand-in for footdt.backends.abaqus.read_abaqus_json (tests the command's wiring only)."""
