@@ -1,10 +1,18 @@
-"""Every `footdt` command of README.md's tour parses: its sub-command and options exist and its
-values have the right types (without running it: the tour's solves and training are long)."""
+"""README.md's tour: every `footdt` command parses (its sub-command and options exist and its
+values have the right types; fast, in the default suite), and the whole tour runs as written in
+a fresh directory, in order, each command exit 0 (slow: ``pytest -m slow -s
+tests/cli/test_readme_tour.py`` prints each command's wall time)."""
 
 from __future__ import annotations
 
+import glob
+import os
 import re
 import shlex
+import shutil
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -19,12 +27,17 @@ from tests.conftest import REPO
 def tour_commands() -> list[str]:
     text = (REPO / "README.md").read_text()
     tour = text.split("## A five-minute tour", 1)[1].split("```console", 1)[1].split("```", 1)[0]
+    lines = tour.splitlines()
     out = []
-    for line in tour.splitlines():
+    for i, line in enumerate(lines):
         line = line.strip()
-        if line.startswith("$ footdt"):
-            cmd = re.split(r"\s+#", line[2:], maxsplit=1)[0]
-            out += [c.strip() for c in cmd.split("&&")]
+        if not line.startswith("$ footdt"):
+            continue
+        while line.endswith("\\"):  # a command continued on the next line
+            i += 1
+            line = line[:-1] + " " + lines[i].strip()
+        cmd = re.split(r"\s+#", line[2:], maxsplit=1)[0]
+        out += [c.strip() for c in cmd.split("&&")]
     return out
 
 
@@ -75,3 +88,117 @@ def test_a_wrong_command_or_option_is_caught(command: str) -> None:
 
 def test_the_tour_has_commands() -> None:
     assert len(tour_commands()) >= 15
+
+
+def needs_ccx(command: str) -> bool:
+    """Commands that run CalculiX (a compile only writes its deck), or compare with its labels."""
+    args = shlex.split(command)
+    return "calculix" in args and "compile" not in args
+
+
+def argv(command: str, cwd: Path) -> list[str]:
+    """``footdt ARGS`` as this Python's ``-m footdt``, with the shell's glob expansion."""
+    out = [sys.executable, "-m", "footdt"]
+    for token in shlex.split(command)[1:]:
+        hits = sorted(glob.glob(token, root_dir=cwd)) if any(c in token for c in "*?[") else []
+        out += hits or [token]
+    return out
+
+
+def _cpu_children() -> float:
+    """CPU time (user + sys, s) of every descendant this process has waited for."""
+    import resource
+
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+def _adopt_orphans() -> bool:
+    """Make this process the reaper of its orphaned descendants (Linux): ``footdt run``'s fork
+    server outlives the command, and its workers' CPU time counts only once it is reaped here."""
+    import ctypes
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        return libc.prctl(36, 1, 0, 0, 0) == 0  # PR_SET_CHILD_SUBREAPER
+    except (OSError, AttributeError):  # pragma: no cover - not Linux
+        return False
+
+
+def _reap_orphans(timeout_s: float = 60.0) -> None:
+    """Wait for the adopted descendants (a fork server exits once its footdt has)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            time.sleep(0.05)
+
+
+def workers(command: str) -> int:
+    args = shlex.split(command)
+    return int(args[args.index("--workers") + 1]) if "--workers" in args else 1
+
+
+#: What the tour may take on an idle 2-core machine (s): "a five-minute tour".
+TOUR_LIMIT_S = 300.0
+
+
+@pytest.mark.slow
+def test_the_tour_runs_as_written(tmp_path: Path) -> None:
+    """Each command in order in a fresh directory with the repository's specs/ (and an empty
+    FOOTDT_CACHE: no template mesh or shape model from earlier), from the files the tour itself
+    writes; each must exit 0.
+
+    Prints each command's wall and CPU time (user + sys, worker processes included) and the load
+    average; with FOOTDT_TOUR_JSON=PATH also writes them there. The limit is checked on the time
+    an idle 2-core machine would take, estimated from CPU time (each command's CPU time over its
+    ``--workers``, at most the 2 cores): on a shared machine the wall time also counts other
+    people's work, the CPU time only ours. Multi-threaded steps make the estimate high, not low."""
+    (tmp_path / "specs").symlink_to(REPO / "specs")
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]),
+    }
+    have_ccx = shutil.which("ccx") is not None
+    counted = _adopt_orphans()
+    rows: list[dict[str, object]] = []
+    skipped = []
+    print(f"\nREADME tour on {os.cpu_count()} cores; load average {os.getloadavg()[0]:.1f}")
+    for command in tour_commands():
+        if needs_ccx(command) and not have_ccx:
+            skipped.append(command)
+            continue
+        load, cpu, start = os.getloadavg()[0], _cpu_children(), time.perf_counter()
+        res = subprocess.run(argv(command, tmp_path), cwd=tmp_path, env=env, capture_output=True,
+                             text=True, stdin=subprocess.DEVNULL)  # fmt: skip
+        wall = time.perf_counter() - start
+        _reap_orphans()
+        cpu = _cpu_children() - cpu
+        idle = cpu / min(workers(command), 2)
+        rows.append({"command": command, "wall_s": round(wall, 2), "cpu_s": round(cpu, 2),
+                     "idle_estimate_s": round(idle, 2), "load_before": load,
+                     "load_after": os.getloadavg()[0]})  # fmt: skip
+        print(f"{wall:7.1f} s wall {cpu:7.1f} s CPU {idle:7.1f} s idle  load {load:4.1f}  {command}",
+              flush=True)  # fmt: skip
+        assert res.returncode == 0, (
+            f"{command}: exit {res.returncode}\n{res.stdout[-3000:]}\n{res.stderr[-3000:]}"
+        )
+    total = {k: sum(float(r[k]) for r in rows) for k in ("wall_s", "cpu_s", "idle_estimate_s")}  # type: ignore[arg-type]
+    print(f"{total['wall_s']:7.1f} s wall {total['cpu_s']:7.1f} s CPU "
+          f"{total['idle_estimate_s']:7.1f} s idle  total ({total['wall_s'] / 60:.1f} min wall, "
+          f"{total['idle_estimate_s'] / 60:.1f} min on an idle 2-core machine)")  # fmt: skip
+    if os.environ.get("FOOTDT_TOUR_JSON"):
+        import json
+
+        Path(os.environ["FOOTDT_TOUR_JSON"]).write_text(json.dumps(
+            {"cores": os.cpu_count(), "workers_cpu_counted": counted,
+             **{f"total_{k}": round(v, 1) for k, v in total.items()}, "commands": rows},
+            indent=1) + "\n")  # fmt: skip
+    if skipped:
+        pytest.skip(f"ccx not found: skipped {len(skipped)} CalculiX commands ({skipped[0]}, ...)")
+    if not counted:  # pragma: no cover - not Linux: the workers' CPU time is not seen
+        pytest.skip("cannot count the worker processes' CPU time here (no PR_SET_CHILD_SUBREAPER)")
+    assert total["idle_estimate_s"] < TOUR_LIMIT_S
