@@ -185,7 +185,9 @@ def compile_cmd(
 @handle_errors
 def solve(
     source: Path = typer.Argument(..., help="Subject spec file or compiled model directory."),
-    backend: str = typer.Option("sfepy", "--backend", "-b", help="sfepy | calculix | abaqus"),
+    backend: str = typer.Option(
+        "sfepy", "--backend", "-b", help="sfepy | native | calculix | abaqus"
+    ),
     store: str = typer.Option(
         "labels.db", "--store", "-s", help="Label store: SQLite path or SQLAlchemy URL."
     ),

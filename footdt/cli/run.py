@@ -133,7 +133,9 @@ def eta_reporter(console: Any, label: str, workers: int) -> Any:
 @handle_errors
 def run(
     cohort: Path = typer.Argument(..., help="Cohort directory (with manifest.json)."),
-    backend: str = typer.Option("sfepy", "--backend", "-b", help="sfepy | calculix | abaqus"),
+    backend: str = typer.Option(
+        "sfepy", "--backend", "-b", help="sfepy | native | calculix | abaqus"
+    ),
     store: str | None = typer.Option(
         None,
         "--store",

@@ -202,3 +202,17 @@ def test_the_tour_runs_as_written(tmp_path: Path) -> None:
     if not counted:  # pragma: no cover - not Linux: the workers' CPU time is not seen
         pytest.skip("cannot count the worker processes' CPU time here (no PR_SET_CHILD_SUBREAPER)")
     assert total["idle_estimate_s"] < TOUR_LIMIT_S
+
+
+def test_tour_helpers(tmp_path: Path) -> None:
+    """What the slow tour test relies on: CalculiX commands are known (to skip without ccx), a
+    command continued with a backslash is one command, globs expand as a shell's would."""
+    assert needs_ccx("footdt solve build/bar --backend calculix --store labels.db")
+    assert needs_ccx("footdt labels compare --store labels.db sfepy calculix --rtol 0.01")
+    assert not needs_ccx("footdt compile x.yaml --backend calculix --out build/bar")
+    assert not needs_ccx("footdt solve x.yaml --backend sfepy")
+    assert any("gait detect" in c and "--sensors" in c for c in tour_commands())
+    assert workers("footdt run cohort/ --workers 2") == 2 and workers("footdt view x") == 1
+    for name in ("b.yaml", "a.yaml"):
+        (tmp_path / name).touch()
+    assert argv("footdt validate *.yaml", tmp_path)[3:] == ["validate", "a.yaml", "b.yaml"]
