@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 import typer
@@ -164,7 +165,7 @@ def test_the_tour_runs_as_written(tmp_path: Path) -> None:
     }
     have_ccx = shutil.which("ccx") is not None
     counted = _adopt_orphans()
-    rows: list[dict[str, object]] = []
+    rows: list[dict[str, Any]] = []
     skipped = []
     print(f"\nREADME tour on {os.cpu_count()} cores; load average {os.getloadavg()[0]:.1f}")
     for command in tour_commands():
@@ -186,15 +187,21 @@ def test_the_tour_runs_as_written(tmp_path: Path) -> None:
         assert res.returncode == 0, (
             f"{command}: exit {res.returncode}\n{res.stdout[-3000:]}\n{res.stderr[-3000:]}"
         )
-    total = {k: sum(float(r[k]) for r in rows) for k in ("wall_s", "cpu_s", "idle_estimate_s")}  # type: ignore[arg-type]
+    total = {k: sum(float(r[k]) for r in rows) for k in ("wall_s", "cpu_s", "idle_estimate_s")}
     print(f"{total['wall_s']:7.1f} s wall {total['cpu_s']:7.1f} s CPU "
           f"{total['idle_estimate_s']:7.1f} s idle  total ({total['wall_s'] / 60:.1f} min wall, "
           f"{total['idle_estimate_s'] / 60:.1f} min on an idle 2-core machine)")  # fmt: skip
     if os.environ.get("FOOTDT_TOUR_JSON"):
         import json
+        import platform
+        from datetime import UTC, datetime
 
+        loads = [float(r[k]) for r in rows for k in ("load_before", "load_after")]
         Path(os.environ["FOOTDT_TOUR_JSON"]).write_text(json.dumps(
-            {"cores": os.cpu_count(), "workers_cpu_counted": counted,
+            {"command": "FOOTDT_TOUR_JSON=PATH pytest tests/cli/test_readme_tour.py -m slow -s",
+             "finished_utc": datetime.now(UTC).isoformat(timespec="seconds"),
+             "machine": platform.platform(), "cores": os.cpu_count(),
+             "load_average_1min": [min(loads), max(loads)], "workers_cpu_counted": counted,
              **{f"total_{k}": round(v, 1) for k, v in total.items()}, "commands": rows},
             indent=1) + "\n")  # fmt: skip
     if skipped:
