@@ -114,14 +114,15 @@ def _cpu_children() -> float:
     return r.ru_utime + r.ru_stime
 
 
-def _adopt_orphans() -> bool:
-    """Make this process the reaper of its orphaned descendants (Linux): ``footdt run``'s fork
-    server outlives the command, and its workers' CPU time counts only once it is reaped here."""
+def _adopt_orphans(on: bool = True) -> bool:
+    """Make this process the reaper of its orphaned descendants (Linux; ``on=False`` undoes it):
+    ``footdt run``'s fork server outlives the command, and its workers' CPU time counts only once
+    it is reaped here."""
     import ctypes
 
     try:
         libc = ctypes.CDLL(None, use_errno=True)
-        return libc.prctl(36, 1, 0, 0, 0) == 0  # PR_SET_CHILD_SUBREAPER
+        return libc.prctl(36, int(on), 0, 0, 0) == 0  # PR_SET_CHILD_SUBREAPER
     except (OSError, AttributeError):  # pragma: no cover - not Linux
         return False
 
@@ -141,6 +142,36 @@ def _reap_orphans(timeout_s: float = 60.0) -> None:
 def workers(command: str) -> int:
     args = shlex.split(command)
     return int(args[args.index("--workers") + 1]) if "--workers" in args else 1
+
+
+def _run_tour(
+    cwd: Path, env: dict[str, str], have_ccx: bool
+) -> tuple[list[dict[str, Any]], list[str]]:
+    """Run the tour's commands in ``cwd``: one row of times per command run, and those skipped
+    (CalculiX without ccx); stops at the first that fails."""
+    rows: list[dict[str, Any]] = []
+    skipped = []
+    print(f"\nREADME tour on {os.cpu_count()} cores; load average {os.getloadavg()[0]:.1f}")
+    for command in tour_commands():
+        if needs_ccx(command) and not have_ccx:
+            skipped.append(command)
+            continue
+        load, cpu, start = os.getloadavg()[0], _cpu_children(), time.perf_counter()
+        res = subprocess.run(argv(command, cwd), cwd=cwd, env=env, capture_output=True,
+                             text=True, stdin=subprocess.DEVNULL)  # fmt: skip
+        wall = time.perf_counter() - start
+        _reap_orphans()
+        cpu = _cpu_children() - cpu
+        idle = cpu / min(workers(command), 2)
+        rows.append({"command": command, "wall_s": round(wall, 2), "cpu_s": round(cpu, 2),
+                     "idle_estimate_s": round(idle, 2), "load_before": load,
+                     "load_after": os.getloadavg()[0]})  # fmt: skip
+        print(f"{wall:7.1f} s wall {cpu:7.1f} s CPU {idle:7.1f} s idle  load {load:4.1f}  {command}",
+              flush=True)  # fmt: skip
+        assert res.returncode == 0, (
+            f"{command}: exit {res.returncode}\n{res.stdout[-3000:]}\n{res.stderr[-3000:]}"
+        )
+    return rows, skipped
 
 
 #: What the tour may take on an idle 2-core machine (s): "a five-minute tour".
@@ -165,28 +196,10 @@ def test_the_tour_runs_as_written(tmp_path: Path) -> None:
     }
     have_ccx = shutil.which("ccx") is not None
     counted = _adopt_orphans()
-    rows: list[dict[str, Any]] = []
-    skipped = []
-    print(f"\nREADME tour on {os.cpu_count()} cores; load average {os.getloadavg()[0]:.1f}")
-    for command in tour_commands():
-        if needs_ccx(command) and not have_ccx:
-            skipped.append(command)
-            continue
-        load, cpu, start = os.getloadavg()[0], _cpu_children(), time.perf_counter()
-        res = subprocess.run(argv(command, tmp_path), cwd=tmp_path, env=env, capture_output=True,
-                             text=True, stdin=subprocess.DEVNULL)  # fmt: skip
-        wall = time.perf_counter() - start
-        _reap_orphans()
-        cpu = _cpu_children() - cpu
-        idle = cpu / min(workers(command), 2)
-        rows.append({"command": command, "wall_s": round(wall, 2), "cpu_s": round(cpu, 2),
-                     "idle_estimate_s": round(idle, 2), "load_before": load,
-                     "load_after": os.getloadavg()[0]})  # fmt: skip
-        print(f"{wall:7.1f} s wall {cpu:7.1f} s CPU {idle:7.1f} s idle  load {load:4.1f}  {command}",
-              flush=True)  # fmt: skip
-        assert res.returncode == 0, (
-            f"{command}: exit {res.returncode}\n{res.stdout[-3000:]}\n{res.stderr[-3000:]}"
-        )
+    try:
+        rows, skipped = _run_tour(tmp_path, env, have_ccx)
+    finally:
+        _adopt_orphans(False)
     total = {k: sum(float(r[k]) for r in rows) for k in ("wall_s", "cpu_s", "idle_estimate_s")}
     print(f"{total['wall_s']:7.1f} s wall {total['cpu_s']:7.1f} s CPU "
           f"{total['idle_estimate_s']:7.1f} s idle  total ({total['wall_s'] / 60:.1f} min wall, "
