@@ -90,8 +90,8 @@ def save_npz(path: Path, arrays: dict[str, np.ndarray]) -> Path:
 def save_recording_csv(path: Path, data: np.ndarray, rate_hz: float) -> Path:
     """A whole IMU recording as a CSV like a sensor export: ``time_s``, then the six
     accelerations ``foot_ax .. tibia_az`` (m/s^2) as stored in ``imu.npz`` (float32), 6 decimals.
-    ``footdt gait detect`` and ``footdt predict`` read it with
-    ``--sensors foot=foot_ax,foot_ay,foot_az tibia=tibia_ax,tibia_ay,tibia_az``."""
+    ``footdt gait detect`` reads it with ``--sensors foot=foot_ax,foot_ay,foot_az
+    tibia=tibia_ax,tibia_ay,tibia_az``; ``footdt predict`` by default."""
     values = np.asarray(data, dtype=np.float32).astype(float)
     table = np.column_stack([np.arange(len(values)) / rate_hz, values])
     header = ",".join(("time_s", *mf.WINDOW_CHANNELS))
