@@ -4,8 +4,9 @@
 - ``body_mass``: the training mean of label / body mass (MPa/kg) times the subject's mass;
 - ``ridge``: ridge regression on simple IMU features (``features.py``) and stride timing
   (``footdt.gait.timing``), features standardised on the training rows, the penalty chosen per
-  target by leave-one-runner-out CV inside the training subjects only (ridge fits are cheap, and
-  with 10-50 runners fewer, larger inner folds choose the penalty noticeably worse);
+  target by leave-one-runner-out CV inside the training subjects only (ridge fits are cheap; on
+  four subsets of a 50-runner cohort it gave the read-out the lowest mean of median RMSEs of 3,
+  5 and one-runner inner folds, though not on every subset: ``benchmarks/bench_readout_cv.py``);
 - ``ridge_mass``: the same features plus body mass, regressing label / body mass and scaling
   back by the runner's mass (it contains the ``body_mass`` baseline).
 
