@@ -5,6 +5,7 @@ tests/cli/test_readme_tour.py`` prints each command's wall time)."""
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import re
@@ -127,15 +128,30 @@ def _adopt_orphans(on: bool = True) -> bool:
         return False
 
 
-def _reap_orphans(timeout_s: float = 60.0) -> None:
-    """Wait for the adopted descendants (a fork server exits once its footdt has)."""
+def _children() -> set[int]:
+    """Pids of this process's live children (Linux ``/proc/<pid>/task/<tid>/children``)."""
+    pids: set[int] = set()
+    for task in Path(f"/proc/{os.getpid()}/task").glob("*"):
+        with contextlib.suppress(OSError):
+            pids |= {int(p) for p in (task / "children").read_text().split()}
+    return pids
+
+
+def _reap_orphans(before: set[int], timeout_s: float = 60.0) -> None:
+    """Wait for the descendants adopted during the last command (a fork server exits once its
+    footdt has): the children not in ``before``. Children this process had already (e.g. an
+    earlier test's fork server, alive for the whole session) are not waited for."""
+    pending = _children() - before
     deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        try:
-            pid, _ = os.waitpid(-1, os.WNOHANG)
-        except ChildProcessError:
-            return
-        if pid == 0:
+    while pending and time.monotonic() < deadline:
+        for pid in list(pending):
+            try:
+                done, _ = os.waitpid(pid, os.WNOHANG)
+            except ChildProcessError:
+                done = pid
+            if done:
+                pending.discard(pid)
+        if pending:
             time.sleep(0.05)
 
 
@@ -151,11 +167,12 @@ def _run_tour(
         if needs_ccx(command) and not have_ccx:
             skipped.append(command)
             continue
+        before = _children()
         load, cpu, start = os.getloadavg()[0], _cpu_children(), time.perf_counter()
         res = subprocess.run(argv(command, cwd), cwd=cwd, env=env, capture_output=True,
                              text=True, stdin=subprocess.DEVNULL)  # fmt: skip
         wall = time.perf_counter() - start
-        _reap_orphans()
+        _reap_orphans(before)
         cpu = _cpu_children() - cpu
         rows.append({"command": command, "wall_s": round(wall, 2), "cpu_s": round(cpu, 2),
                      "load_before": load, "load_after": os.getloadavg()[0]})  # fmt: skip
@@ -227,3 +244,23 @@ def test_tour_helpers(tmp_path: Path) -> None:
     for name in ("b.yaml", "a.yaml"):
         (tmp_path / name).touch()
     assert argv("footdt validate *.yaml", tmp_path)[3:] == ["validate", "a.yaml", "b.yaml"]
+
+
+@pytest.mark.skipif(not Path(f"/proc/{os.getpid()}/task").is_dir(), reason="needs Linux /proc")
+def test_only_the_commands_orphans_are_waited_for() -> None:
+    """A child this process had before a command (an earlier test's fork server) is not waited
+    for; a grandchild the command left behind (adopted, it exits soon) is reaped."""
+    old = subprocess.Popen(["sleep", "30"])
+    try:
+        assert _adopt_orphans()
+        before = _children()
+        assert old.pid in before
+        subprocess.run(["sh", "-c", "sleep 0.3 &"], check=True)  # leaves an orphan behind
+        t0 = time.monotonic()
+        _reap_orphans(before, timeout_s=20.0)
+        assert time.monotonic() - t0 < 10.0 and old.poll() is None
+        assert _children() - before == set()
+    finally:
+        _adopt_orphans(False)
+        old.kill()
+        old.wait()
