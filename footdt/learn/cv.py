@@ -108,7 +108,7 @@ def run_fold(
         scalers = res_t.scalers
         for group, cols in input_groups(ds.channels, ds.static_names).items():
             for r in range(len(perm)):
-                x, s = permuted_inputs(ds.X, ds.static, test, perm[r, test], group, cols)
+                x, s = permuted_inputs(ds.X, ds.static, test, perm[r, test], cols)
                 p = scalers.to_mpa(
                     predict(res_t.model, scale_inputs(scalers, x, s)), ds.body_mass_kg[test]
                 )

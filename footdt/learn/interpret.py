@@ -2,9 +2,9 @@
 
 Permutation importance is computed on held-out predictions. One permutation of all samples is
 drawn per repeat before cross-validation; as every sample is held out exactly once, this permutes
-the pooled held-out set. In each fold the held-out samples' foot channels (then tibia channels,
-then static inputs if any) are replaced by those of their permutation partners and predicted by
-that fold's model. Importance of a group = RMSE(permuted) / RMSE(intact) - 1 per target, averaged
+the pooled held-out set. In each fold the held-out samples' foot inputs (its channels and the
+static inputs derived from it), then the tibia's, then the other static inputs if any, are
+replaced by those of their permutation partners and predicted by that fold's model. Importance of a group = RMSE(permuted) / RMSE(intact) - 1 per target, averaged
 over repeats: ~0 means the model does not use the group. Evaluation computes it from
 ``permutation.csv`` (``footdt.evaluate``).
 """
@@ -12,11 +12,13 @@ over repeats: ~0 means the model does not use the group. Evaluation computes it 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from footdt.domain import SENSORS
+from footdt.learn.dataset import imu_static_name
 
 
 def permutation_plan(n: int, repeats: int, seed: int) -> np.ndarray:
@@ -27,24 +29,35 @@ def permutation_plan(n: int, repeats: int, seed: int) -> np.ndarray:
     )
 
 
-def input_groups(channels: Sequence[str], static_names: Sequence[str]) -> dict[str, list[int]]:
-    """{'foot': channel indices, 'tibia': ..., 'static': static column indices} (non-empty only)."""
-    out = {s: [i for i, c in enumerate(channels) if c.startswith(f"{s}_")] for s in SENSORS}
-    out = {k: v for k, v in out.items() if v}
-    if static_names:
-        out["static"] = list(range(len(static_names)))
-    return out
+@dataclass(frozen=True)
+class InputGroup:
+    """The window channels and static columns one permutation moves together."""
+
+    channels: list[int]
+    static: list[int]
+
+
+def input_groups(channels: Sequence[str], static_names: Sequence[str]) -> dict[str, InputGroup]:
+    """{'foot': ..., 'tibia': ..., 'static': ...} (non-empty only). A sensor's group holds its
+    window channels and the static inputs derived from it (``imu.<sensor>_...``), so permuting
+    a sensor takes everything it measured; 'static' holds the other static inputs."""
+    own = {s: [j for j, n in enumerate(static_names) if n.startswith(imu_static_name(f"{s}_"))]
+           for s in SENSORS}  # fmt: skip
+    out = {s: InputGroup([i for i, c in enumerate(channels) if c.startswith(f"{s}_")], own[s])
+           for s in SENSORS}  # fmt: skip
+    taken = {j for g in out.values() for j in g.static}
+    out["static"] = InputGroup([], [j for j in range(len(static_names)) if j not in taken])
+    return {k: g for k, g in out.items() if g.channels or g.static}
 
 
 def permuted_inputs(
-    X: np.ndarray, S: np.ndarray, rows: np.ndarray, partner: np.ndarray, group: str, cols: list[int]
+    X: np.ndarray, S: np.ndarray, rows: np.ndarray, partner: np.ndarray, group: InputGroup
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Raw inputs of ``rows`` with ``group``'s columns taken from ``partner`` rows."""
+    """Raw inputs of ``rows`` with ``group``'s channels and static columns taken from
+    ``partner`` rows."""
     x, s = X[rows].copy(), S[rows].copy()
-    if group == "static":
-        s[:, cols] = S[partner][:, cols]
-    else:
-        x[:, :, cols] = X[partner][:, :, cols]
+    x[:, :, group.channels] = X[partner][:, :, group.channels]
+    s[:, group.static] = S[partner][:, group.static]
     return x, s
 
 
