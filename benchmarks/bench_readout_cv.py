@@ -26,10 +26,18 @@ SUBSETS = [(30, 0, ("T1", "T2")), (30, 10, ("T1", "T2")), (30, 20, ("T1", "T2"))
 INNER: tuple[int | None, ...] = (3, 5, None)
 
 
-def _rmse(pred: np.ndarray, ds: object) -> np.ndarray:
-    y, g = ds.Y, ds.subject  # type: ignore[attr-defined]
-    return np.array([np.mean([np.sqrt(((pred[g == s, k] - y[g == s, k]) ** 2).mean())
-                              for s in ds.subjects]) for k in range(y.shape[1])])  # type: ignore[attr-defined]  # fmt: skip
+def _rmse(preds: dict[str, np.ndarray], ds: object) -> dict[str, np.ndarray]:
+    """Mean per-subject RMSE per target (MPa) of each predictor, as ``footdt evaluate`` computes
+    it (``footdt.evaluate.metrics.metrics_table``)."""
+    import pandas as pd
+
+    from footdt.evaluate.metrics import metrics_table
+    from footdt.learn.rundir import long_predictions
+
+    rows = np.arange(ds.n)  # type: ignore[attr-defined]
+    frame = pd.concat([long_predictions(ds, rows, p, k, 0) for k, p in preds.items()])  # type: ignore[arg-type]
+    table = metrics_table(frame).set_index(["predictor", "target"])["rmse_subject_mean"]
+    return {k: table[k].loc[list(ds.targets)].to_numpy() for k in preds}  # type: ignore[attr-defined]
 
 
 def main() -> None:
@@ -61,7 +69,7 @@ def main() -> None:
                                       alphas=alphas, inner_folds=k, seed=0)  # fmt: skip
                 per_kg = r.predict(ds.static[te])
                 preds[str(k)][te] = per_kg * ds.body_mass_kg[te, None]
-        rm = {k: _rmse(p, ds) for k, p in preds.items()}
+        rm = _rmse(preds, ds)
         row = {"runners": n, "offset": off, "trials": list(trials),
                "body_mass_median_rmse": round(float(np.median(rm["body_mass"])), 4)}  # fmt: skip
         for k in INNER:

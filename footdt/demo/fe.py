@@ -1,6 +1,7 @@
 """The finite-element stages: every trial of a cohort through ``footdt.pipeline`` (compile ->
-solve -> labels with footdt's ``native`` backend, resumable, in parallel), pictures of solved stress fields
-(``footdt.view.render_stress``) and a summary of the labels of the paper's 28 targets."""
+solve -> labels with footdt's ``native`` backend, resumable, in parallel), pictures of solved
+stress fields (``footdt.view.render_stress``) and a summary of the labels of the paper's 28
+targets."""
 
 from __future__ import annotations
 

@@ -214,7 +214,8 @@ def write_report(summary: dict[str, Any], run_dir: Path, eval_summary: dict[str,
         *verdict_section(summary, eval_summary, Path(run_dir)),
         f"<p>{summary['cohort']['n_runners']} synthetic runners → FE models at {o['size_mm']:g} mm "
         f"({html.escape(summary['fe']['backend'])}) → per-bone von Mises labels → "
-        f"{html.escape(lr['architecture'])} network and four baselines, leave-one-subject-out → <code>footdt predict</code> on a new runner. Synthetic "
+        f"{html.escape(lr['architecture'])} network and four baselines, leave-one-subject-out → "
+        "<code>footdt predict</code> on a new runner. Synthetic "
         "data throughout: these numbers check the method, they do not replicate the paper "
         "(docs/reproduce.md).</p>",
         *cohort_section(summary, cohort_figure),

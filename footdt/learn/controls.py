@@ -3,7 +3,8 @@ runner's own accelerometers?
 
 ``swap_runner_imu`` gives every runner the wearable data of another runner (a random derangement
 of the runners, seeded): IMU windows, IMU features, stride timing and the static inputs measured
-from the recording (timing, IMU summary features) move with the wearable, while labels, body mass and the other static inputs stay with the runner.
+from the recording (timing, IMU summary features) move with the wearable, while labels, body
+mass and the other static inputs stay with the runner.
 A learner trained and scored on the swapped data set under the same leave-one-subject-out folds
 must lose whatever it gained from the IMU; if it keeps the gain, the gain was not the IMU's.
 """
