@@ -168,8 +168,12 @@ def train(
         None, "--max-folds", help="Run only the first N folds (a quick check)."
     ),
     force: bool = typer.Option(False, "--force", help="Replace an existing run directory."),
+    workers: int = typer.Option(
+        0, "--workers", "-w",
+        help="Folds trained side by side in this many processes (0: one per core; a tuned run uses one).",
+    ),
     as_json: bool = JsonOpt,
-) -> None:
+) -> None:  # fmt: skip
     """Nested leave-one-subject-out training with baselines; writes a run directory."""
     from footdt.learn.cv import RunOptions, run_loso
     from footdt.learn.dataset import load_dataset
@@ -185,7 +189,7 @@ def train(
     import_tensorflow()
     live = _Live(as_json)
     opts = RunOptions(storage=storage, max_folds=max_folds, source_spec=experiment,
-                      store=_without_password(store), cohort=str(cohort))  # fmt: skip
+                      store=_without_password(store), cohort=str(cohort), workers=workers)  # fmt: skip
     with live.live:
         run = run_loso(spec, ds, out, options=opts, on_event=live)
     (err_console if as_json else console).print()

@@ -71,16 +71,18 @@ def train_key(spec: Any, dataset: Any) -> str:
 
 
 def train(
-    spec: Any, spec_path: Path, dataset: Any, store: Path, cohort: Path, run_dir: Path, ui: DemoUi
-) -> dict[str, Any]:
-    """``footdt train``: nested LOSO with the baselines into ``run_dir`` (replaced)."""
+    spec: Any, spec_path: Path, dataset: Any, store: Path, cohort: Path, run_dir: Path, ui: DemoUi,
+    workers: int = 1,
+) -> dict[str, Any]:  # fmt: skip
+    """``footdt train --workers N``: nested LOSO with the baselines into ``run_dir`` (replaced),
+    folds trained in ``workers`` processes."""
     quiet_tensorflow()
     from footdt.learn.cv import RunOptions, run_loso
 
     if run_dir.exists():
         shutil.rmtree(run_dir)
     opts = RunOptions(source_spec=spec_path, store=str(store.resolve()),
-                      cohort=str(cohort.resolve()))  # fmt: skip
+                      cohort=str(cohort.resolve()), workers=workers)  # fmt: skip
     n = len(dataset.subjects)
     with ui.bar(f"LOSO {spec.model.architecture}", total=n) as update:
         done = [0]

@@ -206,9 +206,10 @@ def _run(d: Demo) -> dict[str, Any]:
         ds = load_dataset(exp, p.store, p.solved)
     tkey = learn.train_key(exp, ds)
     s["learning"] = d.stage(
-        "train", f"learning: {exp.model.architecture}, leave-one-subject-out, with baselines", tkey,
+        "train", f"learning: {exp.model.architecture}, leave-one-subject-out, with baselines "
+        f"({workers} workers)", tkey,
         [p.run / "run.json"],
-        lambda: learn.train(exp, p.experiment, ds, p.store, p.solved, p.run, ui),
+        lambda: learn.train(exp, p.experiment, ds, p.store, p.solved, p.run, ui, workers),
         lambda r: f"{r['n_subjects']} folds in {r['seconds']:.0f} s -> {r['run']}",
     )  # fmt: skip
     s["evaluation"] = d.stage(

@@ -106,15 +106,19 @@ class RidgeBaseline:
         sse = np.zeros((len(alphas_arr), T.shape[1]))
         groups = subject[rows].tolist()
         k = len(set(groups)) if inner_folds is None else inner_folds
+        n_a, n_t = len(alphas_arr), T.shape[1]
+        # every penalty in one fit: the targets repeated once per penalty, scikit-learn's
+        # per-target penalties (SVD solver: one decomposition per inner fold)
+        per_target = np.repeat(alphas_arr, n_t)
         for tr_sub, va_sub in grouped_kfold(groups, k, seed):
             tr, va = np.isin(subject[rows], tr_sub), np.isin(subject[rows], va_sub)
-            for a, alpha in enumerate(alphas_arr):
-                pipe = make_pipeline(StandardScaler(), Ridge(alpha=alpha)).fit(X[tr], T[tr])
-                pred = pipe.predict(X[va]).reshape(int(va.sum()), -1)
-                scale = 1.0 if m is None else m[va, None]  # errors in MPa either way
-                sse[a] += (((pred - T[va]) * scale) ** 2).sum(axis=0)
+            pipe = make_pipeline(StandardScaler(), Ridge(alpha=per_target, solver="svd"))
+            pipe.fit(X[tr], np.tile(T[tr], (1, n_a)))
+            pred = pipe.predict(X[va]).reshape(int(va.sum()), n_a, n_t)
+            scale = 1.0 if m is None else m[va, None, None]  # errors in MPa either way
+            sse += (((pred - T[va][:, None, :]) * scale) ** 2).sum(axis=0)
         best = alphas_arr[sse.argmin(axis=0)]
-        model = make_pipeline(StandardScaler(), Ridge(alpha=best)).fit(X, T)
+        model = make_pipeline(StandardScaler(), Ridge(alpha=best, solver="svd")).fit(X, T)
         return cls(model, best, rows, sse / len(rows), with_mass=mass_kg is not None)
 
     def predict(self, F: np.ndarray, mass_kg: np.ndarray | None = None) -> np.ndarray:

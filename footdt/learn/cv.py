@@ -5,15 +5,17 @@ a search space, Optuna tunes inside the other subjects only (``tune``); the netw
 once per seed on the other subjects (scalers fitted there) and predicts the held-out subject, whose
 labels are read only when predictions are written; per-sensor permutation predictions and
 attention weights are recorded; ``leakage.assert_no_leakage`` checks the fold before moving on.
-Model predictions are the mean over seeds. ``on_event(kind, info)`` reports progress
-(kinds: start, fold_start, trial, fold_done, done).
+Model predictions are the mean over seeds. Folds are independent, so ``RunOptions.workers``
+processes can train them side by side (``fold_workers``); the files are the same as from one
+process. ``on_event(kind, info)`` reports progress (kinds: start, fold_start, trial, fold_done,
+done; trials only from a tuned run, which uses one process).
 """
 
 from __future__ import annotations
 
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -43,6 +45,7 @@ class RunOptions:
     source_spec: Path | None = None  # copied to experiment.yaml
     store: str = ""
     cohort: str = ""
+    workers: int = 1  # folds trained in parallel processes (one TensorFlow thread each)
 
 
 def study_name(spec: ExperimentSpec, scope: str) -> str:
@@ -168,7 +171,6 @@ def run_loso(
     out = Path(out_dir)
     for sub in ("models", "scalers", "tuning", "curves"):
         (out / sub).mkdir(parents=True, exist_ok=True)
-    setup_tensorflow(deterministic=spec.validation.deterministic)
     if spec.model.search_space and opts.storage is None:  # every fold's study kept with the run
         from dataclasses import replace
 
@@ -176,6 +178,9 @@ def run_loso(
     folds = loso_folds(ds)
     if opts.max_folds is not None:
         folds = folds[: opts.max_folds]
+    workers = fold_workers(spec, opts.workers, len(folds))
+    if workers == 1:  # else only the fold workers need TensorFlow
+        setup_tensorflow(deterministic=spec.validation.deterministic)
     run: dict[str, Any] = {
         "format": RUN_FORMAT, "version": RUN_VERSION, "status": "running",
         "experiment": spec.id, "architecture": spec.model.architecture,
@@ -189,7 +194,7 @@ def run_loso(
         else "--storage (URL not recorded: it may hold a password)",
         "label_backend": ds.label_backend, "store": opts.store, "cohort": opts.cohort,
         "dataset_hash": ds.content_hash(), "n_subjects": len(ds.subjects), "n_samples": ds.n,
-        "n_folds": len(folds), "partial": len(folds) < len(ds.subjects),
+        "n_folds": len(folds), "fold_workers": workers, "partial": len(folds) < len(ds.subjects),
         "deterministic": spec.validation.deterministic, "versions": versions(),
         "started_utc": datetime.now(UTC).isoformat(timespec="seconds"),
     }  # fmt: skip
@@ -200,20 +205,20 @@ def run_loso(
     perm = permutation_plan(ds.n, spec.validation.permutation_repeats, spec.validation.seeds[0])
     emit("start", {"n_folds": len(folds), "architecture": spec.model.architecture,
                    "domain_adaptation": spec.model.domain_adaptation})  # fmt: skip
-    records, frames, perm_frames, att = [], [], [], []
+    done: dict[int, dict[str, Any]] = {}
     t0 = time.perf_counter()
-    for fold in folds:
-        emit("fold_start", {"fold": fold.index, "held_out": fold.held_out})
-        res = run_fold(spec, ds, fold, out, perm, opts, emit)
-        records.append(res["record"])
-        frames += res["frames"]
-        perm_frames += res["perm"]
-        att += res["attention"]
-        write_json(out / "folds.json", records)
+    for fold, res in _fold_results(spec, ds, folds, out, perm, opts, emit):
+        done[fold.index] = res
+        write_json(out / "folds.json", [done[i]["record"] for i in sorted(done)])
         last = {f["predictor"].iloc[0]: f for f in res["frames"]}
         emit("fold_done", {"fold": fold.index, "held_out": fold.held_out, "seconds": res["record"]["seconds"],
                            "tuning": res["record"]["tuning"],
                            "rmse": {k: float(np.sqrt(np.mean((f.pred_mpa - f.true_mpa) ** 2))) for k, f in last.items()}})  # fmt: skip
+    frames, perm_frames, att = [], [], []
+    for i in sorted(done):  # fold order, whatever order they finished in
+        frames += done[i]["frames"]
+        perm_frames += done[i]["perm"]
+        att += done[i]["attention"]
     write_csv(out / "predictions.csv", pd.concat(frames, ignore_index=True))
     if perm_frames:
         write_csv(out / "permutation.csv", pd.concat(perm_frames, ignore_index=True))
@@ -224,6 +229,65 @@ def run_loso(
     write_json(out / "run.json", run)
     emit("done", {"seconds": run["seconds"], "out": str(out)})
     return run
+
+
+def fold_workers(spec: ExperimentSpec, requested: int, n_folds: int) -> int:
+    """How many processes train folds: ``requested`` (0: one per core), never more than the
+    folds, and one when the spec tunes (each fold's Optuna study streams its trials to the
+    progress display and shares one SQLite file)."""
+    import os
+
+    if spec.model.search_space:
+        return 1
+    return max(1, min(requested or os.cpu_count() or 1, n_folds))
+
+
+def _init_worker(deterministic: bool) -> None:
+    """A fold worker: TensorFlow imported quietly with one thread per pool (the networks are
+    small; the parallelism is across folds)."""
+    from footdt.cli.quiet import import_tensorflow
+    from footdt.learn.runtime import setup_tensorflow
+
+    import_tensorflow()
+    setup_tensorflow(deterministic=deterministic, threads=1)
+
+
+def _fold_job(
+    spec: ExperimentSpec, ds: Dataset, fold: Fold, out: Path, perm: np.ndarray, opts: RunOptions
+) -> dict[str, Any]:
+    return run_fold(spec, ds, fold, out, perm, opts, lambda _k, _i: None)
+
+
+def _fold_results(
+    spec: ExperimentSpec, ds: Dataset, folds: list[Fold], out: Path, perm: np.ndarray,
+    opts: RunOptions, emit: Event,
+) -> Iterator[tuple[Fold, dict[str, Any]]]:  # fmt: skip
+    """Each fold and its ``run_fold`` result as it finishes: in this process one after the
+    other, or with ``opts.workers`` > 1 in that many fresh processes (spawned: no TensorFlow or
+    solver state inherited), each fold's result the same as in this process."""
+    workers = fold_workers(spec, opts.workers, len(folds))
+    if workers == 1:
+        for fold in folds:
+            emit("fold_start", {"fold": fold.index, "held_out": fold.held_out})
+            yield fold, run_fold(spec, ds, fold, out, perm, opts, emit)
+        return
+    import multiprocessing as mp
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+
+    pool = ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn"),
+                               initializer=_init_worker, initargs=(spec.validation.deterministic,))  # fmt: skip
+    try:
+        queue, running = list(folds), dict[Any, Fold]()
+        while queue or running:
+            while queue and len(running) < workers:  # submit as workers free up: honest fold_start
+                fold = queue.pop(0)
+                emit("fold_start", {"fold": fold.index, "held_out": fold.held_out})
+                running[pool.submit(_fold_job, spec, ds, fold, out, perm, opts)] = fold
+            finished, _ = wait(running, return_when=FIRST_COMPLETED)
+            for fut in finished:
+                yield running.pop(fut), fut.result()
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _curve_frame(h: Any) -> Any:

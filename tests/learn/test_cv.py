@@ -88,3 +88,33 @@ def test_saved_artefacts_pass_the_leakage_check(tuned_run: tuple[Path, Dataset])
     for rec in json.loads((out / "folds.json").read_text()):
         with np.load(out / "scalers" / f"fold_{rec['fold']:02d}.npz") as z:
             assert check_fold(ds, rec, dict(z)) == []
+
+
+def test_folds_in_two_processes_give_the_same_run(
+    tiny_cohort: Synthetic, tmp_path: Path, tf_ready: object
+) -> None:
+    """Folds trained side by side in spawned workers (one TensorFlow thread each) write the same
+    predictions, records and file set as one process, in fold order, with honest progress."""
+    spec = tiny_spec(architecture="lstm", static_features=["body_mass"],
+                     validation={"seeds": [0, 1], "permutation_repeats": 1})  # fmt: skip
+    ds = load_dataset(spec, tiny_cohort.store, tiny_cohort.cohort)
+    runs = {}
+    for workers in (1, 2):
+        events: list[tuple[str, int | None]] = []
+        run = run_loso(spec, ds, tmp_path / f"w{workers}",
+                       options=RunOptions(max_folds=2, save_models=False, workers=workers),
+                       on_event=lambda k, i, ev=events: ev.append((k, i.get("fold"))))  # fmt: skip
+        assert run["fold_workers"] == workers
+        started = [f for k, f in events if k == "fold_start"]
+        finished = [f for k, f in events if k == "fold_done"]
+        assert sorted(started) == sorted(finished) == [0, 1]
+        runs[workers] = tmp_path / f"w{workers}"
+    one, two = (pd.read_csv(runs[w] / "predictions.csv") for w in (1, 2))
+    assert list(one.columns) == list(two.columns) and len(one) == len(two)
+    assert (one.drop(columns="pred_mpa") == two.drop(columns="pred_mpa")).all().all()
+    np.testing.assert_allclose(two.pred_mpa, one.pred_mpa, rtol=1e-5, atol=1e-6)
+    f1, f2 = (json.loads((runs[w] / "folds.json").read_text()) for w in (1, 2))
+    assert [f["held_out"] for f in f2] == [f["held_out"] for f in f1] == ["S01", "S02"]
+    assert [f["early_stopping"] for f in f2] == [f["early_stopping"] for f in f1]
+    names = {w: sorted(p.relative_to(runs[w]).as_posix() for p in runs[w].rglob("*") if p.is_file()) for w in (1, 2)}  # fmt: skip
+    assert names[1] == names[2]
