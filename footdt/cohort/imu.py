@@ -83,7 +83,7 @@ class Landing:
     - ``felt_impact``: ``"net"``: the lower limb's impact deceleration (``touchdown_v_m_s``
       arrested over twice ``arrest_s``) reaches each sensor through its soft tissue, scaled by
       the coupling: the sensor's signal carries a velocity change ``coupling x touchdown_v``
-      (1.3-1.8 m/s) on top of its segment's own (the ankle's ~0.7 m/s, ``HEEL_PAD``).
+      (1.0-1.8 m/s) on top of its segment's own (the ankle's ~0.7 m/s, ``HEEL_PAD``).
       ``"relative"``: only the soft tissue's motion relative to the limb (``H(s) - 1`` of the
       limb's deceleration, scaled by the coupling): no net velocity change beyond the segment's.
     """
