@@ -13,9 +13,10 @@ foot+tibia, shipped offsets): this module's cohort (seed 7, 10 strides per type)
 ``footdt.cohort.imu.Landing("held", "relative")`` makes the landing like RBDS001's (forward
 deceleration held through contact, impact without a velocity change of its own): 6.0 / 6.9 /
 7.7 ms on the held-out seeds. It is not the default because the published correlation of peak
-tibial acceleration with loading rate is then lost at the cohort's 100 Hz (within rearfoot
-runners r 0.08-0.26, published 0.5-0.9; docs/gait.md), so the 10 ms target stays an expected
-failure on the default generator and is checked on that landing separately."""
+tibial acceleration with loading rate is then lost when PTA is taken from the cohort's 100 Hz
+recording, as the calibration takes it (within rearfoot runners r 0.08-0.26, published 0.5-0.9;
+with a 1 kHz reference accelerometer it holds: docs/gait.md), so the 10 ms target stays an
+expected failure on the default generator and is checked on that landing separately."""
 
 from __future__ import annotations
 
