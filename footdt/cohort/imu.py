@@ -69,6 +69,39 @@ HEEL_PAD = 0.5
 
 
 @dataclass(frozen=True)
+class Landing:
+    """How the synthetic limb lands (issue 14; the defaults are the calibrated generator's).
+
+    - ``forward_arrest``: ``"raised_cosine"``: the swing's deceleration grows to its peak at
+      contact and the ground then arrests ``touchdown_vx_m_s`` with a raised cosine peaking at
+      ``arrest_x_s`` (a step in the deceleration at IC; it ends 6-8 ms after IC).
+      ``"held"``: the ground takes over the swing's deceleration at contact at its level
+      ``touchdown_vx / t_mid``, holds it and fades it out (``_arrest_x``, centred at
+      ``t_mid = ARREST_X_MID x arrest_x_s``, 26 ms at the cohort's mean), as on RBDS001: foot x
+      still -5 to -7.5 g 10 ms after force-plate contact, rising steepest 23-29 ms after it; the
+      late-swing span is chosen per stride so that the swing ends at that level.
+    - ``felt_impact``: ``"net"``: the lower limb's impact deceleration (``touchdown_v_m_s``
+      arrested over twice ``arrest_s``) reaches each sensor through its soft tissue, scaled by
+      the coupling: the sensor's signal carries a velocity change ``coupling x touchdown_v``
+      (1.0-1.8 m/s) on top of its segment's own (the ankle's ~0.7 m/s, ``HEEL_PAD``).
+      ``"relative"``: only the soft tissue's motion relative to the limb (``H(s) - 1`` of the
+      limb's deceleration, scaled by the coupling): no net velocity change beyond the segment's.
+    """
+
+    forward_arrest: str = "raised_cosine"
+    felt_impact: str = "net"
+
+    def __post_init__(self) -> None:
+        if self.forward_arrest not in ("raised_cosine", "held"):
+            raise ValueError(f"forward_arrest must be 'raised_cosine' or 'held', got {self.forward_arrest!r}")  # fmt: skip
+        if self.felt_impact not in ("net", "relative"):
+            raise ValueError(f"felt_impact must be 'net' or 'relative', got {self.felt_impact!r}")  # fmt: skip
+
+
+DEFAULT_LANDING = Landing()
+
+
+@dataclass(frozen=True)
 class Mounting:
     """Where a sensor sits: point (m; foot: foot frame, heel at 0; tibia: shank frame from the
     ankle centre) and mounting rotation (3x3, segment axes -> sensor axes)."""
@@ -94,28 +127,60 @@ def _ends(f: Callable[[np.ndarray], np.ndarray], contact_s: float) -> tuple[tupl
             (b[0], (-3 * b[0] + 4 * b[1] - b[2]) / (2 * h) / contact_s))  # fmt: skip
 
 
-def _forward_swing(x0: float, v0: float, x1: float, v1: float, tb: float, tr: float = 0.2) -> list[tuple[float, float]]:  # fmt: skip
-    """Key frames (u, x) of a swing from (x0, v0) to (x1, v1) (per unit u): the forward
-    acceleration builds up over ``tr`` after TO (the leg is nearly ballistic as it leaves the
-    ground), holds until ``1 - tb``, then turns into a deceleration that grows linearly to its
-    peak at contact (where the ground's arrest takes over)."""
+def _swing_shape(v0: float, x0: float, v1: float, x1: float, tb: float, tr: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
+    """(u, position, acceleration) on a fine grid of the forward swing shape (per unit u):
+    acceleration ``a1`` built up over ``tr``, held until ``1 - tb``, then a deceleration growing
+    linearly to ``a2`` at contact; ``a1``, ``a2`` from the end conditions."""
     t1 = 1.0 - tb
     u = np.linspace(0.0, 1.0, 2001)
     ramp_up = np.clip(u / tr, 0.0, 1.0) * (u <= t1)
     ramp_dn = np.clip((u - t1) / tb, 0.0, 1.0)
 
-    # x(1) and x'(1) are linear in (a1, a2): integrate each shape twice
-    def ends(shape: np.ndarray) -> tuple[float, float]:
-        vel = np.concatenate([[0.0], np.cumsum(0.5 * (shape[1:] + shape[:-1]) * np.diff(u))])
-        pos = np.concatenate([[0.0], np.cumsum(0.5 * (vel[1:] + vel[:-1]) * np.diff(u))])
-        return vel[-1], pos[-1]
+    def integrate(acc: np.ndarray, v_start: float, x_start: float) -> tuple[np.ndarray, np.ndarray]:
+        vel = v_start + np.concatenate([[0.0], np.cumsum(0.5 * (acc[1:] + acc[:-1]) * np.diff(u))])
+        pos = x_start + np.concatenate([[0.0], np.cumsum(0.5 * (vel[1:] + vel[:-1]) * np.diff(u))])
+        return vel, pos
 
-    (va, xa), (vb, xb) = ends(ramp_up), ends(ramp_dn)
+    # x(1) and x'(1) are linear in (a1, a2): integrate each shape twice
+    (va, xa), (vb, xb) = ((v[-1], x[-1]) for v, x in (integrate(ramp_up, 0.0, 0.0), integrate(ramp_dn, 0.0, 0.0)))  # fmt: skip
     a1, a2 = np.linalg.solve([[va, -vb], [xa, -xb]], [v1 - v0, x1 - x0 - v0])
     acc = a1 * ramp_up - a2 * ramp_dn
-    vel = v0 + np.concatenate([[0.0], np.cumsum(0.5 * (acc[1:] + acc[:-1]) * np.diff(u))])
-    pos = x0 + np.concatenate([[0.0], np.cumsum(0.5 * (vel[1:] + vel[:-1]) * np.diff(u))])
+    return u, integrate(acc, v0, x0)[1], acc
+
+
+def _forward_swing(x0: float, v0: float, x1: float, v1: float, tb: float, tr: float = 0.2) -> list[tuple[float, float]]:  # fmt: skip
+    """Key frames (u, x) of a swing from (x0, v0) to (x1, v1) (per unit u): the forward
+    acceleration builds up over ``tr`` after TO (the leg is nearly ballistic as it leaves the
+    ground), holds until ``1 - tb``, then turns into a deceleration that grows linearly to its
+    peak at contact (where the ground's arrest takes over)."""
+    u, pos, _ = _swing_shape(v0, x0, v1, x1, tb, tr)
     return [(k, float(np.interp(k, u, pos))) for k in np.linspace(0.08, 0.96, 12)]
+
+
+def _forward_swing_into(x0: float, v0: float, x1: float, v1: float, tb: float, tr: float = 0.2, end_acc: float | None = None) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+    """(u, x) on a fine grid of a swing from (x0, v0) to (x1, v1) (per unit u): the forward
+    acceleration builds up over ``tr`` after TO (the leg is nearly ballistic as it leaves the
+    ground), holds, then turns into a deceleration that grows linearly to its peak at contact
+    over the last ``tb``. With ``end_acc`` (per unit u^2, < 0) the late-swing span ``tb`` is
+    chosen (within 0.05-0.6 of the swing) so that the peak is ``end_acc``: the ground's forward
+    arrest (``_arrest_x``) then takes over the swing's deceleration at contact without a step."""
+    if end_acc is not None:
+        grid = np.linspace(0.05, 0.6, 56)
+        ends = [_swing_shape(v0, x0, v1, x1, b, tr)[2][-1] for b in grid]
+        tb = float(grid[int(np.argmin(np.abs(np.array(ends) - end_acc)))])
+        lo = max(0.05, tb - 0.01)
+        fine = np.linspace(lo, min(0.6, tb + 0.01), 21)
+        ends = [_swing_shape(v0, x0, v1, x1, b, tr)[2][-1] for b in fine]
+        tb = float(fine[int(np.argmin(np.abs(np.array(ends) - end_acc)))])
+    u, pos, _ = _swing_shape(v0, x0, v1, x1, tb, tr)
+    return u, pos
+
+
+def _second_derivative(f: Callable[[np.ndarray], np.ndarray], contact_s: float) -> float:
+    """d2/dt2 of a stance function of s at IC (t in s), one-sided."""
+    h = 1e-3
+    y = f(np.array([0.0, h, 2 * h, 3 * h]))
+    return float((2 * y[0] - 5 * y[1] + 4 * y[2] - y[3]) / h**2 / contact_s**2)
 
 
 def _stance_paths(p: StanceParams, landing_m: float) -> dict[str, Callable[[np.ndarray], np.ndarray]]:  # fmt: skip
@@ -146,6 +211,39 @@ def _arrest(t: np.ndarray, dv: float, t_peak: float) -> np.ndarray:
     return integral - dv * t_peak
 
 
+#: The foot's forward arrest (``_arrest_x``): the swing's deceleration at contact is held, then
+#: fades (half cosine over ``ARREST_X_FADE``, in units of the centre time) so that the ground
+#: has removed ``touchdown_vx_m_s``; the fade is centred at ``ARREST_X_MID`` x ``arrest_x_s``
+#: (26 ms at the cohort's mean 60 ms: RBDS001's foot x rises steepest 23-29 ms after
+#: force-plate contact, still -5 to -7.5 g 10 ms after it).
+ARREST_X_MID = 0.026 / 0.06
+ARREST_X_FADE = 1.2
+
+
+def _arrest_x(t: np.ndarray, dv: float, t_mid: float) -> np.ndarray:
+    """Position excess (m) at time ``t`` after IC of a forward velocity excess ``dv`` (m/s)
+    that the ground removes with a deceleration ``dv / t_mid`` held from IC and fading as a half
+    cosine over ``ARREST_X_FADE x t_mid`` centred at ``t_mid`` (s): the impulse is ``dv``."""
+    w = ARREST_X_FADE * t_mid
+    t1, t2 = t_mid - 0.5 * w, t_mid + 0.5 * w
+    level = dv / t_mid
+    tt = np.clip(np.asarray(t, float), 0.0, t2)
+    # deceleration g(t) = level on [0, t1], level (1 + cos(pi (t - t1) / w)) / 2 on [t1, t2]
+    k = np.pi / w
+
+    # excess velocity e(t) = dv - int_0^t g; position excess = -int_t^t2 e
+    def vel_int(x: np.ndarray) -> np.ndarray:  # int_0^x of the integral of g, for x in [0, t2]
+        a = np.minimum(x, t1)
+        qq = np.clip(x - t1, 0.0, w)
+        first = 0.5 * level * a**2
+        # for x > t1: G(x) = level t1 + level/2 (q + sin(k q) / k); its integral from t1 to x
+        second = level * t1 * qq + 0.5 * level * (qq**2 / 2.0 + (1.0 - np.cos(k * qq)) / k**2)
+        return first + second
+
+    # int_t^t2 e = dv (t2 - t) - (V(t2) - V(t)), V = vel_int
+    return -(dv * (t2 - tt) - (vel_int(np.array(t2)) - vel_int(tt)))
+
+
 class Cycle:
     """One stride from IC to the next IC (phi in [0, 1)): this stride's closed-form stance
     (``footdt.cohort.stance``) with the touchdown arrest, then a cubic spline through swing key
@@ -153,17 +251,21 @@ class Cycle:
     velocity). Quantities: ankle ``x``, ``z`` (m, runner frame, z above ground), shank ``lean``
     and ankle dorsiflexion ``ankle`` (deg); foot pitch = ankle - lean."""
 
-    def __init__(self, p: StanceParams, nxt: StanceParams) -> None:
+    def __init__(self, p: StanceParams, nxt: StanceParams, landing: Landing = DEFAULT_LANDING) -> None:  # fmt: skip
         st, sn = p.state, nxt.state
+        held = landing.forward_arrest == "held"
+        self._arrest_fn = {"x": _arrest_x if held else _arrest, "z": _arrest}
+        self._x_end = 1.0 + 0.5 * ARREST_X_FADE if held else 2.0
         self.stride_s = st.stride_s
         self.duty = st.contact_s / st.stride_s
         self._p = p
         self._stance = _stance_paths(p, st.landing_m)
         nxt_paths = _stance_paths(nxt, sn.landing_m)
-        # touchdown: velocity excess over the stance path (m/s) and time to peak deceleration (s)
+        # touchdown: velocity excess over the stance path (m/s) and its arrest's time scale (s)
         kz = ANKLE_TOUCHDOWN_SHARE
-        self._touch = {"x": (st.touchdown_vx_m_s, st.arrest_x_s), "z": (-kz * st.touchdown_v_m_s, HEEL_PAD * st.arrest_s)}  # fmt: skip
-        touch_next = {"x": (sn.touchdown_vx_m_s, sn.arrest_x_s), "z": (-kz * sn.touchdown_v_m_s, HEEL_PAD * sn.arrest_s)}  # fmt: skip
+        kx = ARREST_X_MID if held else 1.0
+        self._touch = {"x": (st.touchdown_vx_m_s, kx * st.arrest_x_s), "z": (-kz * st.touchdown_v_m_s, HEEL_PAD * st.arrest_s)}  # fmt: skip
+        touch_next = {"x": (sn.touchdown_vx_m_s, kx * sn.arrest_x_s), "z": (-kz * sn.touchdown_v_m_s, HEEL_PAD * sn.arrest_s)}  # fmt: skip
         t_sw = st.stride_s - st.contact_s  # swing (s); d/du = t_sw d/dt
         ends = {}
         for k in self._stance:
@@ -171,7 +273,7 @@ class Cycle:
             _, (y1, dy1) = _ends(nxt_paths[k], sn.contact_s)
             if k in touch_next:
                 dv, tp = touch_next[k]
-                y1, dy1 = y1 - dv * tp, dy1 + dv
+                y1, dy1 = y1 + float(self._arrest_fn[k](np.zeros(1), dv, tp)[0]), dy1 + dv
             ends[k] = ((y0, dy0 * t_sw), (y1, dy1 * t_sw))
         (x_to, vx_to), (x_ic, vx_ic) = ends["x"]
         _, (z_ic, _) = ends["z"]
@@ -186,6 +288,13 @@ class Cycle:
         }  # fmt: skip
         self._swing = {}
         for k, ((y0, dy0), (y1, dy1)) in ends.items():
+            if k == "x" and held:
+                # the swing ends at the deceleration the ground's arrest starts with
+                dvx, tmid = touch_next["x"]
+                end_acc = (_second_derivative(nxt_paths["x"], sn.contact_s) - dvx / tmid) * t_sw**2  # fmt: skip
+                uf, xf = _forward_swing_into(x_to, vx_to, x_ic, vx_ic, LATE_SWING_S / t_sw, end_acc=end_acc)  # fmt: skip
+                self._swing[k] = CubicSpline(uf, xf, bc_type=((1, dy0), (1, dy1)))
+                continue
             u, y = zip(*[(0.0, y0), *keys[k], (1.0, y1)], strict=True)
             self._swing[k] = CubicSpline(u, y, bc_type=((1, dy0), (1, dy1)))
 
@@ -199,8 +308,8 @@ class Cycle:
         if name in self._touch:
             dv, tp = self._touch[name]
             t = phi * self.stride_s
-            m = t < 2.0 * tp
-            out[m] += _arrest(t[m], dv, tp)
+            m = t < (self._x_end if name == "x" else 2.0) * tp
+            out[m] += self._arrest_fn[name](t[m], dv, tp)
         return out
 
 
@@ -264,6 +373,7 @@ def simulate(
     tibia_roll_deg: float = 12.0,
     tissue: tuple[float, float] = (18.0, 0.4),
     coupling: tuple[float, float] = (0.8, 0.6),
+    landing: Landing = DEFAULT_LANDING,
 ) -> Recording:
     """A recording of ``len(stances) - 2`` strides: ``stances[0]`` only supplies the swing
     before the first recorded IC (the recording starts 55-75 % into it), the last one the next
@@ -272,7 +382,7 @@ def simulate(
     the impact deceleration (foot, tibia) that reaches the sensor through it."""
     from scipy.signal import butter, sosfilt
 
-    cycles = [Cycle(a, b) for a, b in itertools.pairwise(stances)]
+    cycles = [Cycle(a, b, landing) for a, b in itertools.pairwise(stances)]
     strides = np.array([c.stride_s for c in cycles])
     ic_all = np.concatenate([[0.0], np.cumsum(strides)])  # IC of every cycle (s)
     start = ic_all[0] + rng.uniform(0.55, 0.75) * strides[0]
@@ -305,7 +415,8 @@ def simulate(
         acc = np.gradient(np.gradient(pos, 1 / FINE_HZ, axis=0), 1 / FINE_HZ, axis=0)
         # the bone's path (with the heel pad's quick arrest of the ankle) plus the limb's impact
         # deceleration as the sensor's soft tissue passes it, by its coupling
-        acc = acc + c * felt + np.array([0.0, 0.0, G])
+        extra = felt - impact if landing.felt_impact == "relative" else felt
+        acc = acc + c * extra + np.array([0.0, 0.0, G])
         sensor_axes = np.einsum("nij,jk->nik", ax, mount.rotation)
         out.append(np.einsum("nij,ni->nj", sensor_axes, acc))
     fine = np.concatenate(out, axis=1)
