@@ -3,7 +3,8 @@
 The read-out alone (ridge on the demo experiment's static inputs, per kg of body mass: the
 `ridge_mass`-like model an untrained network returns), leave-one-subject-out over subsets of a
 solved cohort, scored like the evaluation (mean per-subject RMSE per target) against the body-mass
-baseline. Used to choose leave-one-runner-out for the read-out and the ridge baselines.
+baseline. Used to choose leave-one-runner-out for the read-out and the ridge baselines, and the
+demo's cohort size (30 or 40 runners x 2 trials).
 
     .venv/bin/python benchmarks/bench_readout_cv.py build/s50 --cohort build/s50/cohort_to
 
@@ -22,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _harness import write
 
 SUBSETS = [(30, 0, ("T1", "T2")), (30, 10, ("T1", "T2")), (30, 20, ("T1", "T2")),
-           (50, 0, ("T1", "T2", "T3"))]  # fmt: skip
+           (40, 0, ("T1", "T2")), (40, 10, ("T1", "T2")), (50, 0, ("T1", "T2", "T3"))]  # fmt: skip
 INNER: tuple[int | None, ...] = (3, 5, None)
 
 

@@ -1,6 +1,6 @@
 """``footdt demo``: the whole digital twin on a small synthetic cohort (``footdt.demo``).
 
-    footdt demo [--runners 30] [--size 5] [--out build/demo] [--workers N] [--json]
+    footdt demo [--runners 40] [--size 5] [--out build/demo] [--workers N] [--json]
 
 Closed-form checks of the solvers, a synthetic cohort, FE models of every trial (SfePy,
 resumable), labels, leave-one-subject-out learning with baselines, evaluation, ``footdt

@@ -10,10 +10,11 @@ from footdt.errors import FootdtError
 SPECS = Path(__file__).resolve().parents[2] / "specs"
 #: LOSO with inner folds, conformal intervals and the OOD reference need a few runners.
 MIN_RUNNERS = 4
-#: Runners of the default demo: with 12 the IMU's gain over body mass is hit or miss (LOSO ridge on
-#: IMU + mass beat body mass on 2-21 of 28 targets across four 12-runner subsets of a 50-runner
-#: cohort, 14-25 with 24-30 runners; docs/learning.md), so the demo trains on 30 runners x 2 trials.
-DEFAULT_RUNNERS = 30
+#: Runners of the default demo: the IMU's gain over body mass shows on more targets the more runners
+#: there are (the ridge read-out alone beat body mass on 13-19 of 28 targets across 30-runner
+#: subsets of a 50-runner cohort, 19-22 with 40, 25 with 50: benchmarks/bench_readout_cv.py,
+#: docs/learning.md); 40 runners x 2 trials fit the 15-minute budget with folds trained in parallel.
+DEFAULT_RUNNERS = 40
 
 
 class DemoError(FootdtError):

@@ -13,7 +13,7 @@ from tests.conftest import SPECS
 
 def test_demo_spec_loads_and_resolves_the_template() -> None:
     spec = load_cohort_spec(SPECS / "cohorts" / "demo.yaml")
-    assert spec.rearfoot_fraction == 0.76 and spec.trials == 2 and spec.n_runners == 30
+    assert spec.rearfoot_fraction == 0.76 and spec.trials == 2 and spec.n_runners == 40
     assert spec.body_mass_kg.mean == 67.7 and spec.height_m.sd == 0.06
     assert spec.template == (SPECS / "subjects" / "template.yaml").resolve()
 
