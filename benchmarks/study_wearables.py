@@ -7,7 +7,7 @@ Input: a directory with a synthetic cohort and its labels, as `footdt demo` leav
 
     .venv/bin/python benchmarks/study_wearables.py build/study50 \
         [--experiment specs/experiments/demo.yaml] [--archs lstm,cnn1d] [--no-control] \
-        [--name study_wearables] [--seeds 0,1,2,3,4] [--control-seeds 0,1]
+        [--name study_wearables] [--seeds 0,1,2,3,4] [--control-seeds 0,1] [--workers 2]
 
 For each architecture: the experiment with that architecture (everything else as in the spec:
 targets, inputs, per-kg targets, seeds, early stopping) trained by nested LOSO into
@@ -31,17 +31,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _harness import RESULTS, write
 
 
-def _loso(spec: Any, ds: Any, out: Path) -> dict[str, Any]:
+def _loso(spec: Any, ds: Any, out: Path, workers: int = 0) -> dict[str, Any]:
     import shutil
 
     from footdt.evaluate.run import evaluate_run
-    from footdt.learn.cv import run_loso
+    from footdt.learn.cv import RunOptions, run_loso
 
     if out.exists():
         shutil.rmtree(out)
     t0 = time.perf_counter()
-    run_loso(spec, ds, out, on_event=lambda k, i: k == "fold_done" and print(
-        f"  {i['held_out']}: {i['seconds']:.0f} s", flush=True))  # fmt: skip
+    run_loso(spec, ds, out, options=RunOptions(workers=workers),
+             on_event=lambda k, i: k == "fold_done" and print(f"  {i['held_out']}: {i['seconds']:.0f} s", flush=True))  # fmt: skip
     summary = evaluate_run(out)
     summary["seconds"] = round(time.perf_counter() - t0, 1)
     return summary
@@ -81,6 +81,7 @@ def main() -> None:
         default=None,
         help="comma-separated seeds for the swapped-IMU control (default: the study's)",
     )
+    ap.add_argument("--workers", type=int, default=0, help="folds in parallel (0: one per core)")
     a = ap.parse_args()
 
     from footdt.demo.learn import quiet_tensorflow
@@ -111,7 +112,7 @@ def main() -> None:
             update={"model": base.model.model_copy(update={"architecture": arch})}
         )
         print(f"{arch}: LOSO", flush=True)
-        s = _loso(spec, ds, a.dir / "study" / arch)
+        s = _loso(spec, ds, a.dir / "study" / arch, a.workers)
         res["runs"][arch] = {"model_beats": s["model_beats"], "seconds": s["seconds"],
                              "targets": _per_target(s)}  # fmt: skip
     if not a.no_control:
@@ -125,7 +126,7 @@ def main() -> None:
             )
         swapped, donors = swap_runner_imu(ds, seed=0)
         print(f"control: {archs[0]} with every runner's IMU swapped for another's", flush=True)
-        s = _loso(spec, swapped, a.dir / "study" / f"{archs[0]}_swapped_imu")
+        s = _loso(spec, swapped, a.dir / "study" / f"{archs[0]}_swapped_imu", a.workers)
         res["control"] = {"architecture": archs[0], "seeds": spec.validation.seeds, "donors": donors, "model_beats": s["model_beats"],
                           "seconds": s["seconds"], "targets": _per_target(s)}  # fmt: skip
     gen = (
