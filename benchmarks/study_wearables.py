@@ -82,6 +82,8 @@ def main() -> None:
         help="comma-separated seeds for the swapped-IMU control (default: the study's)",
     )
     ap.add_argument("--workers", type=int, default=0, help="folds in parallel (0: one per core)")
+    ap.add_argument("--label-backend", default=None,
+                    help="labels of this backend instead of the experiment's (e.g. sfepy)")  # fmt: skip
     a = ap.parse_args()
 
     from footdt.demo.learn import quiet_tensorflow
@@ -96,6 +98,8 @@ def main() -> None:
         a.dir / "cohort_solved" if (a.dir / "cohort_solved").is_dir() else a.dir / "cohort"
     )
     base = load_spec(a.experiment).spec
+    if a.label_backend:
+        base = base.model_copy(update={"label_backend": a.label_backend})
     if a.seeds:
         seeds = [int(x) for x in a.seeds.split(",")]
         base = base.model_copy(
