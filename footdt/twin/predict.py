@@ -68,7 +68,24 @@ class FoldModels:
     index: int
     held_out: str
     scalers: FoldScalers
-    models: list[Any]
+    models: list[Network]
+
+
+@dataclass(frozen=True)
+class Network:
+    """One trained network of a run: its weights, run through ``model``, a Keras model of its
+    architecture shared by every network of the run trained with the same hyperparameters (one
+    model built and one inference function traced per architecture, not per network)."""
+
+    model: Any
+    weights: list[np.ndarray]
+    path: Path
+
+    def predict(self, data: Any) -> np.ndarray:
+        from footdt.learn.trainer import predict
+
+        self.model.set_weights(self.weights)
+        return predict(self.model, data)
 
 
 @dataclass(frozen=True)
@@ -137,7 +154,10 @@ def _scalers(path: Path) -> FoldScalers:
         return FoldScalers.from_arrays(z)
 
 
-def _load_network(path: Path, run: dict[str, Any]) -> Any:
+def _load_network(path: Path, run: dict[str, Any], shared: dict[str, Any], key: str) -> Network:
+    """The network saved at ``path``: the first of its architecture ``key`` is loaded whole (and
+    its model kept in ``shared``), every later one only its weights into that model (Keras
+    addresses saved weights by layer position, not by the layers' generated names)."""
     import keras
 
     if not path.is_file():
@@ -146,7 +166,11 @@ def _load_network(path: Path, run: dict[str, Any]) -> Any:
             "disabling model saving)"
         )
     try:
-        return keras.models.load_model(path, compile=False)
+        if key in shared:
+            shared[key].load_weights(path)
+        else:
+            shared[key] = keras.models.load_model(path, compile=False)
+        return Network(shared[key], shared[key].get_weights(), path)
     except Exception as exc:  # Keras raises many types for a file it cannot read
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise TwinError(
@@ -227,11 +251,13 @@ def load_twin(
     setup_tensorflow(deterministic=bool(run.get("deterministic", True)))
     total = len(folds) * len(run["seeds"])
     members: list[FoldModels] = []
+    shared: dict[str, Any] = {}  # one Keras model per architecture (a tuned run's folds differ)
     for f in folds:
         nets = []
+        key = json.dumps(f.get("hyperparameters"), sort_keys=True)
         for seed in run["seeds"]:
             name = f"fold_{f['fold']:02d}_{f['held_out']}_seed{seed}.keras"
-            nets.append(_load_network(d / "models" / name, run))
+            nets.append(_load_network(d / "models" / name, run, shared, key))
             if progress is not None:
                 progress(len(members) * len(run["seeds"]) + len(nets), total, name)
         scalers = _scalers(d / "scalers" / f"fold_{f['fold']:02d}.npz")
@@ -455,7 +481,7 @@ def predict_recording(
     meta: Mapping[str, Any] | None = None,
 ) -> Prediction:  # fmt: skip
     """Predict every unflagged stride of ``rec`` (events from ``resolve_side``)."""
-    from footdt.learn.trainer import predict, scale_inputs
+    from footdt.learn.trainer import scale_inputs
     from footdt.twin.ood import stride_features
 
     given = static_inputs(twin, static)
@@ -468,7 +494,7 @@ def predict_recording(
     fold_pred = np.empty((len(twin.folds), len(x_all), len(twin.targets)))
     for j, f in enumerate(twin.folds):
         arr = scale_inputs(f.scalers, x_all.astype(np.float32), s_all)
-        fold_pred[j] = np.mean([f.scalers.to_mpa(predict(m, arr), mass) for m in f.models], axis=0)
+        fold_pred[j] = np.mean([f.scalers.to_mpa(m.predict(arr), mass) for m in f.models], axis=0)
     stride_fold = fold_pred[:, :n]
     rec_fold = stride_fold.mean(axis=1) if twin.samples == "stride" else fold_pred[:, n]
     ids = [f.index for f in twin.folds]

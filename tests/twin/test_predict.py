@@ -256,3 +256,22 @@ def test_predictions_and_bounds_are_never_negative(twin: Twin, twin_cohort: Twin
         raw = p.fold_pred_mpa.mean(axis=0)  # type: ignore[attr-defined]
         neg = {t.name for k, t in enumerate(twin.targets) if (raw[:, k] < 0).any()}
         assert neg <= set(p.clipped_targets)  # type: ignore[attr-defined]
+
+
+def test_networks_share_one_model_per_architecture_and_predict_as_loaded_alone(twin: Twin) -> None:
+    """Every network of a run with fixed hyperparameters runs through one Keras model (its
+    weights copied in), and predicts what that network loaded on its own predicts."""
+    import keras
+
+    from footdt.learn.trainer import Arrays, predict
+
+    nets = [n for f in twin.folds for n in f.models]
+    assert len(nets) > 2 and len({id(n.model) for n in nets}) == 1
+    first = nets[0].model
+    rng = np.random.default_rng(0)
+    data = Arrays(rng.normal(size=(3, *first.inputs[0].shape[1:])).astype(np.float32),
+                  rng.normal(size=(3, first.inputs[1].shape[1])).astype(np.float32))  # fmt: skip
+    for n in (nets[1], nets[-1], nets[0]):  # out of order: each prediction sets its own weights
+        alone = keras.models.load_model(n.path, compile=False)
+        np.testing.assert_allclose(n.predict(data), predict(alone, data), rtol=1e-6, atol=1e-6)
+    assert not np.allclose(nets[0].predict(data), nets[-1].predict(data))
