@@ -4,7 +4,8 @@
     .venv/bin/python benchmarks/study_landing.py --out benchmarks/results/landing_study.json
 
 For each ``footdt.cohort.imu.Landing`` (forward arrest ``raised_cosine`` / ``held`` x felt impact
-``net`` / ``relative``; the default is ``raised_cosine``/``net``):
+``net`` / ``relative``; ``raised_cosine``/``net`` is ``imu.LEGACY_LANDING``, the default before
+issue 14; ``held``/``relative`` the default since):
 
 1. **Strikers**: the detector (shipped settings, foot+tibia, 100 Hz) on cohorts of rearfoot,
    midfoot and forefoot strikers (a third each, ``specs/cohorts/demo.yaml`` otherwise), scored

@@ -450,4 +450,6 @@ def simulate(
     data += rng.normal(0, sensor.noise_g * G, data.shape) + rng.normal(0, 0.03 * G, 6)
     lim = sensor.range_g * G
     tos = ics + np.array([s.state.contact_s for s in stances[1:-1]])
-    return Recording(time - time[0], np.clip(data, -lim, lim), ics - time[0], tos - time[0], pta_ref)
+    return Recording(
+        time - time[0], np.clip(data, -lim, lim), ics - time[0], tos - time[0], pta_ref
+    )
