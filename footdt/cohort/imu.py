@@ -60,6 +60,11 @@ FINE_HZ = 1000.0
 #: The swing leg accelerates forward uniformly, then decelerates, harder and harder, over the
 #: last LATE_SWING_S before contact (s; RBDS001 foot: -4 to -6 g over the last ~0.1 s).
 LATE_SWING_S = 0.16
+#: With the held landing (``Landing.forward_arrest == "held"``) the late-swing deceleration
+#: ramps up over this share of ``LATE_SWING_S``, then plateaus, and turns to the ground's held
+#: arrest level over the last ``LATE_SWING_TAIL_S`` (s) before contact (``_forward_swing_into``).
+LATE_SWING_RAMP = 0.5
+LATE_SWING_TAIL_S = 0.04
 #: Share of the lower limb's effective touchdown velocity that the ankle path itself carries
 #: into contact (0.3 x ~2.2 m/s ~ 0.7 m/s down, as RBDS001's ankle), stopped by the heel pad in
 #: ``HEEL_PAD`` x the arrest time; the whole limb's impact deceleration reaches the sensors
@@ -81,7 +86,9 @@ class Landing:
       ``touchdown_vx / t_mid``, holds it and fades it out (``_arrest_x``, centred at
       ``t_mid = ARREST_X_MID x arrest_x_s``, 26 ms at the cohort's mean), as on RBDS001: foot x
       still -5 to -7.5 g 10 ms after force-plate contact, rising steepest 23-29 ms after it; the
-      late-swing span is chosen per stride so that the swing ends at that level.
+      late-swing deceleration ramps up, plateaus and turns to that level over the last
+      ``LATE_SWING_TAIL_S`` (``_forward_swing_into``), the late-swing span staying
+      ``LATE_SWING_S``.
     - ``felt_impact``: ``"net"``: the lower limb's impact deceleration (``touchdown_v_m_s``
       arrested over twice ``arrest_s``) reaches each sensor through its soft tissue, scaled by
       the coupling: the sensor's signal carries a velocity change ``coupling x touchdown_v``
@@ -167,23 +174,31 @@ def _forward_swing(x0: float, v0: float, x1: float, v1: float, tb: float, tr: fl
     return [(k, float(np.interp(k, u, pos))) for k in np.linspace(0.08, 0.96, 12)]
 
 
-def _forward_swing_into(x0: float, v0: float, x1: float, v1: float, tb: float, tr: float = 0.2, end_acc: float | None = None) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
-    """(u, x) on a fine grid of a swing from (x0, v0) to (x1, v1) (per unit u): the forward
-    acceleration builds up over ``tr`` after TO (the leg is nearly ballistic as it leaves the
-    ground), holds, then turns into a deceleration that grows linearly to its peak at contact
-    over the last ``tb``. With ``end_acc`` (per unit u^2, < 0) the late-swing span ``tb`` is
-    chosen (within 0.05-0.6 of the swing) so that the peak is ``end_acc``: the ground's forward
-    arrest (``_arrest_x``) then takes over the swing's deceleration at contact without a step."""
-    if end_acc is not None:
-        grid = np.linspace(0.05, 0.6, 56)
-        ends = [_swing_shape(v0, x0, v1, x1, b, tr)[2][-1] for b in grid]
-        tb = float(grid[int(np.argmin(np.abs(np.array(ends) - end_acc)))])
-        lo = max(0.05, tb - 0.01)
-        fine = np.linspace(lo, min(0.6, tb + 0.01), 21)
-        ends = [_swing_shape(v0, x0, v1, x1, b, tr)[2][-1] for b in fine]
-        tb = float(fine[int(np.argmin(np.abs(np.array(ends) - end_acc)))])
-    u, pos, _ = _swing_shape(v0, x0, v1, x1, tb, tr)
-    return u, pos
+def _forward_swing_into(x0: float, v0: float, x1: float, v1: float, tb: float, tr: float, end_acc: float, tail: float) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+    """(u, x) on a fine grid of a swing from (x0, v0) to (x1, v1) (per unit u) that ends at the
+    deceleration ``end_acc`` (per unit u^2, < 0), where the ground's forward arrest
+    (``_arrest_x``) takes over without a step. The forward acceleration builds up over ``tr``
+    after TO and holds until ``1 - tb``; the late-swing deceleration then ramps up over the first
+    ``LATE_SWING_RAMP`` of ``tb`` and plateaus (RBDS001 foot: -4 to -6 g over the last ~0.1 s of
+    swing); over the last ``tail`` it turns linearly to ``end_acc``. The three levels
+    (acceleration, plateau, tail) solve the end velocity, position and acceleration, so the
+    late-swing span stays ``tb`` and the mid-swing acceleration that of the legacy swing."""
+    t1 = 1.0 - tb
+    u = np.linspace(0.0, 1.0, 2001)
+    basis = [np.clip(u / tr, 0.0, 1.0) * (u <= t1),
+             -np.clip((u - t1) / (LATE_SWING_RAMP * tb), 0.0, 1.0),
+             np.clip((u - (1.0 - tail)) / tail, 0.0, 1.0)]  # fmt: skip
+
+    def integrate(acc: np.ndarray, v_start: float, x_start: float) -> tuple[np.ndarray, np.ndarray]:
+        vel = v_start + np.concatenate([[0.0], np.cumsum(0.5 * (acc[1:] + acc[:-1]) * np.diff(u))])
+        pos = x_start + np.concatenate([[0.0], np.cumsum(0.5 * (vel[1:] + vel[:-1]) * np.diff(u))])
+        return vel, pos
+
+    # end velocity, position and acceleration are linear in the three levels
+    ends = [(v[-1], x[-1], b[-1]) for b in basis for v, x in [integrate(b, 0.0, 0.0)]]
+    levels = np.linalg.solve(np.array(ends).T, [v1 - v0, x1 - x0 - v0, end_acc])
+    acc = sum((c * b for c, b in zip(levels, basis, strict=True)), np.zeros_like(u))
+    return u, integrate(acc, v0, x0)[1]
 
 
 def _second_derivative(f: Callable[[np.ndarray], np.ndarray], contact_s: float) -> float:
@@ -302,7 +317,7 @@ class Cycle:
                 # the swing ends at the deceleration the ground's arrest starts with
                 dvx, tmid = touch_next["x"]
                 end_acc = (_second_derivative(nxt_paths["x"], sn.contact_s) - dvx / tmid) * t_sw**2  # fmt: skip
-                uf, xf = _forward_swing_into(x_to, vx_to, x_ic, vx_ic, LATE_SWING_S / t_sw, end_acc=end_acc)  # fmt: skip
+                uf, xf = _forward_swing_into(x_to, vx_to, x_ic, vx_ic, LATE_SWING_S / t_sw, 0.2, end_acc, LATE_SWING_TAIL_S / t_sw)  # fmt: skip
                 self._swing[k] = CubicSpline(uf, xf, bc_type=((1, dy0), (1, dy1)))
                 continue
             u, y = zip(*[(0.0, y0), *keys[k], (1.0, y1)], strict=True)
