@@ -6,16 +6,17 @@ force-plate contact: the foot's deceleration goes on while the ground arrests it
 default landing (``footdt.cohort.imu.Landing()``: forward deceleration held through contact,
 impact without a velocity change of its own; issue 14) lands like that. Measured (100 Hz,
 foot+tibia, shipped offsets): this module's cohort (seed 7, 10 strides per type) rearfoot
-5.3 ms, midfoot 3.2 ms, forefoot 7.6 ms median |IC error|; held-out seeds 101-505
-(``benchmarks/study_landing.py``) 6.0 / 6.9 / 7.7 ms. The legacy landing
-(``imu.LEGACY_LANDING``: forward deceleration ending in a step at contact, the limb's whole impact
-deceleration through the soft tissue) gave 9.2 / 23.2 / 21.2 ms here, 13.0 / 22.6 / 23.6 ms on
-the held-out seeds.
+5.3 ms, midfoot 3.3 ms, forefoot 7.6 ms median |IC error|, every stride found (development
+seeds 7, 21, 3 pooled: 4.5 / 7.1 / 7.3 ms, every stride found); held-out seeds
+101-505 (``benchmarks/study_landing.py``) 6.0 / 7.3 / 7.7 ms (2 of 100 midfoot and 1 of 100
+forefoot strides missed). The legacy landing (``imu.LEGACY_LANDING``: forward deceleration ending
+in a step at contact, the limb's whole impact deceleration through the soft tissue) gave 9.2 /
+23.2 / 21.2 ms here, 13.0 / 22.6 / 23.6 ms on the held-out seeds.
 
-Two midfoot strides of this cohort are missed: each time a mid-swing peak of |a| (~5.5-6.5 g,
-~60 % into the stride; RBDS001: 1-2.5 g there) is as high as the landing's and takes its place
-in the detector's 0.6 T peak spacing (the synthetic midfoot/forefoot swing is more energetic
-than RBDS001's: docs/cohort.md, docs/gait.md)."""
+The held landing's late swing ramps its deceleration up, plateaus and turns to the ground's held
+arrest level just before contact (``imu._forward_swing_into``), so its mid-swing acceleration is
+the legacy swing's; when the late-swing span was instead stretched to reach that level, mid-swing
+|a| peaks of ~5.5-6.5 g took the place of two midfoot landings of this cohort."""
 
 from __future__ import annotations
 
@@ -62,8 +63,8 @@ def _by_class(strikers: Path) -> dict[str, dict]:
     return {cls: pool(matches).summary() for cls, matches in by.items()}
 
 
-#: Strides the detector may miss per strike type (the mid-swing peak, module docstring).
-MISSED = {"rearfoot": 0, "midfoot": 2, "forefoot": 0}
+#: Strides the detector may miss per strike type (module docstring).
+MISSED = {"rearfoot": 0, "midfoot": 0, "forefoot": 0}
 
 
 def test_every_synthetic_stride_is_found_on_every_strike_type(strikers: Path) -> None:
