@@ -16,7 +16,6 @@ import numpy as np
 import pytest
 
 from footdt.gait.checks import analyse
-from footdt.gait.recording import GaitDataError
 from footdt.twin.predict import (
     load_twin,
     predict_recording,
@@ -79,15 +78,6 @@ def _check(runs: list[dict], method: str) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    raises=GaitDataError,
-    reason="known regression of issue 14's default landing: in new runner R010 T2 of seed 1001 "
-    "(a rearfoot striker) the detector takes 2 mid-swing |a| peaks (4.4-4.6 g foot; 2.5-2.8 g "
-    "with the legacy landing: the held arrest's late-swing fit, imu._forward_swing_into, raises "
-    "the mid-swing forward acceleration) for landings, so the frame check reads the late swing "
-    "the wrong way and refuses the recording (axes_swapped); docs/gait.md",
-    strict=False,
-)
 def test_cv_plus_interval_coverage_on_new_runners(coverage_runs: list[dict]) -> None:
     _check(coverage_runs, "cv+")
 
