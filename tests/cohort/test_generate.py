@@ -94,14 +94,6 @@ def test_manifest_windows_and_groups(small_cohort: Path) -> None:
             assert (si <= 1 / 3) == (s.group == "rearfoot")
 
 
-@pytest.mark.xfail(
-    raises=AssertionError,
-    reason="known regression of the late-swing fix (imu._forward_swing_into): where the held "
-    "arrest level is milder than the deceleration the swing needs, |a| peaks 40-70 ms before "
-    "contact, and the detector skips a landing whose peak lies in a recording's first quarter "
-    "stride: R001 T2's first IC is missed (7 of 8 strides); docs/gait.md",
-    strict=False,
-)
 def test_detect_events_finds_every_synthetic_stride(small_cohort: Path) -> None:
     m = load_manifest(small_cohort)
     errors = []
