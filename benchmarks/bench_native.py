@@ -16,7 +16,7 @@ through ``footdt run --backend native --workers 2`` (cohort to labels). Writes
 ``benchmarks/results/native.json``. The machine may be shared: each row says the load average.
 
     .venv/bin/python benchmarks/bench_native.py [--size 2.5] [--runners 50] [--repeat 2]
-        [--skip calculix,pipeline]
+        [--skip calculix,pipeline] [--old-cg]
 """
 
 from __future__ import annotations
@@ -124,6 +124,13 @@ RESULT = dict(template_s=round(template_s, 2), template=summary(first, template_
 )
 
 
+# CG with the runner's own factor as it was before bench_precond.py: stop and restart at 1e-10
+OLD_CG = """
+from footdt.backends import linsolve as _ls
+_ls.KEPT_CG_SAFETY = _ls.KEPT_RESTART_SAFETY = 0.01
+"""
+
+
 def fill(code: str, **values: Any) -> str:
     """``code`` with each ``{name!r}`` replaced by ``repr(value)`` (the code has other braces)."""
     for name, value in values.items():
@@ -214,6 +221,8 @@ def main() -> None:
     ap.add_argument("--root", default="build/bench/native")
     ap.add_argument("--reuse", action="store_true", help="reuse the models compiled in --root")
     ap.add_argument("--name", default="native", help="results/NAME.json")
+    ap.add_argument("--old-cg", action="store_true",
+                    help="beside each cold row, one with CG stopping and restarting at 1e-10 (before)")  # fmt: skip
     args = ap.parse_args()
     skip = set(filter(None, args.skip.split(",")))
     root = (REPO / args.root).resolve()
@@ -241,9 +250,11 @@ def main() -> None:
                                      [(x.get("kept_factor"), x.get("iterations")) for x in runs]]  # fmt: skip
         print(f"{name}: {json.dumps(brief)}", flush=True)
 
+    cold = fill(SOLVE_ONE, model=str(template), backend="native", solver="default", work=work)
     for i in range(args.repeat):
-        row(f"native cold #{i + 1}", fill(SOLVE_ONE, model=str(template), backend="native",
-                                                      solver="default", work=work))  # fmt: skip
+        row(f"native cold #{i + 1}", cold)
+        if args.old_cg:
+            row(f"native cold, CG stop 1e-10 (before) #{i + 1}", OLD_CG + cold)
         row(f"native kept #{i + 1}", fill(KEPT, template=str(template), work=work,
                                                  runners=[str(p) for p in runners]))  # fmt: skip
     if "sfepy" not in skip:
