@@ -16,7 +16,7 @@ through ``footdt run --backend native --workers 2`` (cohort to labels). Writes
 ``benchmarks/results/native.json``. The machine may be shared: each row says the load average.
 
     .venv/bin/python benchmarks/bench_native.py [--size 2.5] [--runners 50] [--repeat 2]
-        [--skip calculix,pipeline] [--old-cg]
+        [--skip kept,sfepy,calculix,pipeline] [--old-cg] [--one-thread]
 """
 
 from __future__ import annotations
@@ -217,7 +217,9 @@ def main() -> None:
     ap.add_argument("--runners", type=int, default=50)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--repeat", type=int, default=2, help="native rows (cheap) are repeated")
-    ap.add_argument("--skip", default="", help="comma list of: sfepy, calculix, pipeline")
+    ap.add_argument("--skip", default="", help="comma list of: kept, sfepy, calculix, pipeline")
+    ap.add_argument("--one-thread", action="store_true",
+                    help="beside each cold row, one with the profile's threads = 1")  # fmt: skip
     ap.add_argument("--root", default="build/bench/native")
     ap.add_argument("--reuse", action="store_true", help="reuse the models compiled in --root")
     ap.add_argument("--name", default="native", help="results/NAME.json")
@@ -251,12 +253,17 @@ def main() -> None:
         print(f"{name}: {json.dumps(brief)}", flush=True)
 
     cold = fill(SOLVE_ONE, model=str(template), backend="native", solver="default", work=work)
+    one_thread = cold.replace("linear_solver='default')", "linear_solver='default', threads=1)")
+    assert one_thread != cold
     for i in range(args.repeat):
         row(f"native cold #{i + 1}", cold)
         if args.old_cg:
             row(f"native cold, CG stop 1e-10 (before) #{i + 1}", OLD_CG + cold)
-        row(f"native kept #{i + 1}", fill(KEPT, template=str(template), work=work,
-                                                 runners=[str(p) for p in runners]))  # fmt: skip
+        if args.one_thread:
+            row(f"native cold, 1 thread #{i + 1}", one_thread)
+        if "kept" not in skip:
+            row(f"native kept #{i + 1}", fill(KEPT, template=str(template), work=work,
+                                                     runners=[str(p) for p in runners]))  # fmt: skip
     if "sfepy" not in skip:
         row(
             "sfepy",
