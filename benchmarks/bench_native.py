@@ -16,7 +16,7 @@ through ``footdt run --backend native --workers 2`` (cohort to labels). Writes
 ``benchmarks/results/native.json``. The machine may be shared: each row says the load average.
 
     .venv/bin/python benchmarks/bench_native.py [--size 2.5] [--runners 50] [--repeat 2]
-        [--skip kept,sfepy,calculix,pipeline] [--old-cg] [--one-thread]
+        [--skip kept,sfepy,calculix,pipeline] [--old-cg] [--one-thread] [--pypardiso-call]
 """
 
 from __future__ import annotations
@@ -130,6 +130,12 @@ from footdt.backends import linsolve as _ls
 _ls.KEPT_CG_SAFETY = _ls.KEPT_RESTART_SAFETY = 0.01
 """
 
+# single-precision PARDISO called through pypardiso (1-based index copies per call), as before
+PYPARDISO_CALL = """
+from footdt.backends import linsolve as _ls
+_ls.PARDISO_ZERO_BASED = False
+"""
+
 
 def fill(code: str, **values: Any) -> str:
     """``code`` with each ``{name!r}`` replaced by ``repr(value)`` (the code has other braces)."""
@@ -220,6 +226,8 @@ def main() -> None:
     ap.add_argument("--skip", default="", help="comma list of: kept, sfepy, calculix, pipeline")
     ap.add_argument("--one-thread", action="store_true",
                     help="beside each cold row, one with the profile's threads = 1")  # fmt: skip
+    ap.add_argument("--pypardiso-call", action="store_true",
+                    help="beside each cold row, one calling PARDISO through pypardiso (before)")  # fmt: skip
     ap.add_argument("--root", default="build/bench/native")
     ap.add_argument("--reuse", action="store_true", help="reuse the models compiled in --root")
     ap.add_argument("--name", default="native", help="results/NAME.json")
@@ -261,6 +269,8 @@ def main() -> None:
             row(f"native cold, CG stop 1e-10 (before) #{i + 1}", OLD_CG + cold)
         if args.one_thread:
             row(f"native cold, 1 thread #{i + 1}", one_thread)
+        if args.pypardiso_call:
+            row(f"native cold, PARDISO through pypardiso (before) #{i + 1}", PYPARDISO_CALL + cold)
         if "kept" not in skip:
             row(f"native kept #{i + 1}", fill(KEPT, template=str(template), work=work,
                                                      runners=[str(p) for p in runners]))  # fmt: skip

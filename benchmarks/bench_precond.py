@@ -21,7 +21,10 @@ and the three phases' right-hand sides B are captured from the native backend (t
   then CG with iparm[24] = 1, 2 and 0 again;
 - with ``--factor-variants``: the factorisation again with iparm[23] = 1 (two-level) and 10,
   iparm[1] = 3 (parallel METIS) and on 1 thread, each twice, interleaved (wall and CPU seconds);
-- with ``--double``: a double-precision factor as the preconditioner.
+- with ``--double``: a double-precision factor as the preconditioner;
+- with ``--call-only`` (nothing else): six solves with the factor called directly on the
+  matrix's zero-based indices (``linsolve.PARDISO_ZERO_BASED``) and six through pypardiso (1-based
+  copies per call), each factorised anew, two rounds.
 
     .venv/bin/python benchmarks/bench_precond.py --sizes 4,3,2.5 [--factor-variants] [--double]
 
@@ -195,6 +198,29 @@ def solve_times(fac, iparm24, threads, rhs):
 
 out = dict(size={size!r}, nodes=model.n_nodes, dof=A.shape[0], nnz_upper=int(A.upper.nnz),
            threads=len(os.sched_getaffinity(0)), load_average_start=os.getloadavg())
+if {call_only!r}:
+    # PARDISO called directly on the zero-based indices vs through pypardiso, interleaved
+    calls = out['call'] = {{}}
+    xs = {{}}
+    for rnd in range(2):
+        for zb in (True, False):
+            linsolve.PARDISO_ZERO_BASED = zb
+            f = linsolve.PardisoSPD(A, 0, reuse_analysis=False, precision='single')
+            ts = []
+            for _ in range(6):
+                t = time.perf_counter()
+                xs[zb] = f.solve(np.asfortranarray(B))
+                ts.append(round(time.perf_counter() - t, 3))
+            calls.setdefault('zero-based, direct' if zb else 'pypardiso', []).append(
+                dict(factor_s=round(f.info['factor_time'], 2), solve_s=ts,
+                     load_average=os.getloadavg()[0]))
+            del f
+    linsolve.PARDISO_ZERO_BASED = True
+    out['call_max_difference'] = float(np.max(np.abs(xs[True] - xs[False])))
+    import json, resource
+    out['peak_rss_mb'] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    print(json.dumps(out))  # what the harness prints after the code, which this skips
+    raise SystemExit(0)
 fac = factor()
 out['factor'] = dict(fac.info, iparm={{i: int(fac._solver.iparm[i]) for i in (6, 7, 23, 24, 27)}})
 out['factor'].pop('solve_time'); out['factor'].pop('iterations')
@@ -291,6 +317,8 @@ def main() -> None:
     ap.add_argument("--root", default="build/bench/precond")
     ap.add_argument("--factor-variants", action="store_true")
     ap.add_argument("--double", action="store_true", help="also a double-precision factor")
+    ap.add_argument("--call-only", action="store_true",
+                    help="only: PARDISO called directly (zero-based) vs through pypardiso")  # fmt: skip
     ap.add_argument("--name", default="precond")
     args = ap.parse_args()
     root = (REPO / args.root).resolve()
@@ -299,7 +327,8 @@ def main() -> None:
     for size in (float(s) for s in args.sizes.split(",")):
         model = template(root, size)
         code = fill(CHILD, model=str(model), work=str(root / "work"), size=size,
-                    factor_variants=args.factor_variants, double=args.double)  # fmt: skip
+                    factor_variants=args.factor_variants, double=args.double,
+                    call_only=args.call_only)  # fmt: skip
         r = sizes[f"{size:g} mm"] = run_isolated(code, timeout=3600)
         print(json.dumps(r), flush=True)
     path = write(args.name, {"model": "specs/subjects/template.yaml, 3 phases", "sizes": sizes,
