@@ -244,8 +244,9 @@ KEPT_ANALYSIS = _KeptAnalysis()
 
 #: Single-precision PARDISO reads the matrix's own zero-based index arrays (iparm[34] = 1), called
 #: directly (``PardisoSPD._call``), instead of through pypardiso, which makes 1-based copies of
-#: both on every call: 20-130 ms per call of the ~0.19 s solve at 2.5 mm (7.7 M entries), paid by
-#: every CG iteration. False: through pypardiso (``bench_native.py --pypardiso-call``).
+#: both on every call (4.2 M entries at 2.5 mm), paid by every CG iteration: the same solutions,
+#: a 2.5 mm solve 4-22 % faster under load (``bench_precond.py --call-only``). False: through
+#: pypardiso, as before.
 PARDISO_ZERO_BASED = True
 
 
