@@ -245,7 +245,7 @@ KEPT_ANALYSIS = _KeptAnalysis()
 #: Single-precision PARDISO reads the matrix's own zero-based index arrays (iparm[34] = 1), called
 #: directly (``PardisoSPD._call``), instead of through pypardiso, which makes 1-based copies of
 #: both on every call (4.2 M entries at 2.5 mm), paid by every CG iteration: the same solutions,
-#: a 2.5 mm solve 4-22 % faster under load (``bench_precond.py --call-only``). False: through
+#: a 2.5 mm solve 3-22 % faster under load (``bench_precond.py --call-only``). False: through
 #: pypardiso, as before.
 PARDISO_ZERO_BASED = True
 
