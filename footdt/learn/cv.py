@@ -97,9 +97,7 @@ def run_fold(
                          "epochs_run": len(h.train_loss), "best_epoch": h.best_epoch,
                          "shrinkage": h.shrinkage,
                          "readout_rows": None if res_t.readout is None else res_t.readout.rows.tolist(),
-                         "readout_alpha": None if res_t.readout is None else res_t.readout.alpha.tolist(),
-                         "final_readout_rows": None if res_t.final_readout is None else res_t.final_readout.rows.tolist(),
-                         "final_readout_alpha": None if res_t.final_readout is None else res_t.final_readout.alpha.tolist()})  # fmt: skip
+                         "readout_alpha": None if res_t.readout is None else res_t.readout.alpha.tolist()})  # fmt: skip
         curve = _curve_frame(h)
         name = f"fold_{fold.index:02d}_{fold.held_out}_seed{seed}"
         write_csv(out / "curves" / f"{name}.csv", curve)

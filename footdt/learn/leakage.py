@@ -76,8 +76,6 @@ def check_fold(ds: Dataset, record: dict[str, Any], scaler: dict[str, np.ndarray
             if seen & set(es["subjects"]):
                 out.append(f"{fold}: the read-out (seed {es['seed']}) was fitted on the "
                            "early-stopping runners that judge the network")  # fmt: skip
-        if es.get("final_readout_rows") is not None:
-            rows_ok(f"the refitted read-out (seed {es['seed']})", es["final_readout_rows"])
     tuning = record.get("tuning")
     if tuning:
         if held in tuning["subjects_seen"]:

@@ -212,7 +212,6 @@ class Outcome:
     domain: DomainPlan | None
     stop_subjects: tuple[str, ...] = ()  # training runners kept out to decide early stopping
     readout: Readout | None = None  # the fixed linear read-out the network adds to
-    final_readout: Readout | None = None  # the read-out it predicts with (refitted, see below)
 
 
 @dataclass(frozen=True)
@@ -348,21 +347,10 @@ def train_and_predict(
         val=evaluation if score else None, on_epoch=on_epoch, stop=stop,
         patience=val_spec.early_stopping_patience,
     )  # fmt: skip
-    final_readout = readout
     if stop is not None and stop.y is not None:
         hist.shrinkage = shrink_to_baseline(model, stop, readout)
-        if readout is not None:
-            # the network's residual and its shrinkage were judged on runners the read-out had
-            # not seen; the linear part is then refitted on every training runner (as the
-            # ridge_mass baseline is) and the network predicts with it
-            rows = np.concatenate([train_rows, stop_rows])
-            both = fold_arrays(ds, rows, scalers, labels=True)
-            final_readout = fit_readout(both, ds.subject[rows], rows,
-                                        alphas=val_spec.ridge_alphas, seed=seed)  # fmt: skip
-            model.get_layer("readout").set_weights([final_readout.weight.astype("float32"),
-                                                    final_readout.bias.astype("float32")])  # fmt: skip
     pred_z = predict(model, evaluation)
     val_loss = float(np.mean((pred_z - evaluation.y) ** 2)) if evaluation.y is not None else None
     pred = scalers.to_mpa(pred_z, ds.body_mass_kg[eval_rows])
     stopped_on = tuple(split[1]) if split is not None else ()
-    return Outcome(model, scalers, pred, val_loss, hist, plan, stopped_on, readout, final_readout)
+    return Outcome(model, scalers, pred, val_loss, hist, plan, stopped_on, readout)

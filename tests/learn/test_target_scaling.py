@@ -132,7 +132,7 @@ def test_an_untrained_network_with_a_readout_is_the_ridge_readout(
     assert not net.get_layer("readout").trainable
 
 
-def test_the_readout_never_sees_the_early_stopping_runners_until_it_is_refitted(
+def test_the_readout_never_sees_the_early_stopping_runners(
     small_cohort: Synthetic, tf_ready: object
 ) -> None:
     spec = tiny_spec(static_features=["body_mass", "imu_summary"], readout="ridge",
@@ -146,11 +146,3 @@ def test_the_readout_never_sees_the_early_stopping_runners_until_it_is_refitted(
     seen = set(ds.subject[out.readout.rows].tolist())
     assert held not in seen and not seen & set(out.stop_subjects)
     assert seen | set(out.stop_subjects) == set(ds.subjects[1:])
-    # once the network's residual is judged, the read-out it predicts with is refitted on every
-    # training runner (never the held-out one) and sits in the saved network
-    final = out.final_readout
-    assert final is not None and sorted(final.rows.tolist()) == sorted(train.tolist())
-    w, b = out.model.get_layer("readout").get_weights()
-    np.testing.assert_allclose(w, final.weight, rtol=1e-6, atol=1e-7)
-    np.testing.assert_allclose(b, final.bias, rtol=1e-6, atol=1e-7)
-    assert not np.allclose(final.weight, out.readout.weight)
