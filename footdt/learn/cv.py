@@ -232,14 +232,14 @@ def run_loso(
 
 
 def fold_workers(spec: ExperimentSpec, requested: int, n_folds: int) -> int:
-    """How many processes train folds: ``requested`` (0: one per core), never more than the
-    folds, and one when the spec tunes (each fold's Optuna study streams its trials to the
-    progress display and shares one SQLite file)."""
-    import os
+    """How many processes train folds: ``requested`` (0: one per core this process may use, as
+    ``footdt run`` counts them), never more than the folds, and one when the spec tunes (each
+    fold's Optuna study streams its trials to the progress display and shares one SQLite file)."""
+    from footdt.pipeline.plan import available_cores
 
     if spec.model.search_space:
         return 1
-    return max(1, min(requested or os.cpu_count() or 1, n_folds))
+    return max(1, min(requested or available_cores(), n_folds))
 
 
 def _init_worker(deterministic: bool, parent: int) -> None:
