@@ -16,7 +16,7 @@ through ``footdt run --backend native --workers 2`` (cohort to labels). Writes
 ``benchmarks/results/native.json``. The machine may be shared: each row says the load average.
 
     .venv/bin/python benchmarks/bench_native.py [--size 2.5] [--runners 50] [--repeat 2]
-        [--skip calculix,pipeline]
+        [--skip kept,sfepy,calculix,pipeline] [--old-cg] [--one-thread] [--pypardiso-call]
 """
 
 from __future__ import annotations
@@ -124,6 +124,19 @@ RESULT = dict(template_s=round(template_s, 2), template=summary(first, template_
 )
 
 
+# CG with the runner's own factor as it was before bench_precond.py: stop and restart at 1e-10
+OLD_CG = """
+from footdt.backends import linsolve as _ls
+_ls.KEPT_CG_SAFETY = _ls.KEPT_RESTART_SAFETY = 0.01
+"""
+
+# single-precision PARDISO called through pypardiso (1-based index copies per call), as before
+PYPARDISO_CALL = """
+from footdt.backends import linsolve as _ls
+_ls.PARDISO_ZERO_BASED = False
+"""
+
+
 def fill(code: str, **values: Any) -> str:
     """``code`` with each ``{name!r}`` replaced by ``repr(value)`` (the code has other braces)."""
     for name, value in values.items():
@@ -210,10 +223,16 @@ def main() -> None:
     ap.add_argument("--runners", type=int, default=50)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--repeat", type=int, default=2, help="native rows (cheap) are repeated")
-    ap.add_argument("--skip", default="", help="comma list of: sfepy, calculix, pipeline")
+    ap.add_argument("--skip", default="", help="comma list of: kept, sfepy, calculix, pipeline")
+    ap.add_argument("--one-thread", action="store_true",
+                    help="beside each cold row, one with the profile's threads = 1")  # fmt: skip
+    ap.add_argument("--pypardiso-call", action="store_true",
+                    help="beside each cold row, one calling PARDISO through pypardiso (before)")  # fmt: skip
     ap.add_argument("--root", default="build/bench/native")
     ap.add_argument("--reuse", action="store_true", help="reuse the models compiled in --root")
     ap.add_argument("--name", default="native", help="results/NAME.json")
+    ap.add_argument("--old-cg", action="store_true",
+                    help="beside each cold row, one with CG stopping and restarting at 1e-10 (before)")  # fmt: skip
     args = ap.parse_args()
     skip = set(filter(None, args.skip.split(",")))
     root = (REPO / args.root).resolve()
@@ -241,11 +260,20 @@ def main() -> None:
                                      [(x.get("kept_factor"), x.get("iterations")) for x in runs]]  # fmt: skip
         print(f"{name}: {json.dumps(brief)}", flush=True)
 
+    cold = fill(SOLVE_ONE, model=str(template), backend="native", solver="default", work=work)
+    one_thread = cold.replace("linear_solver='default')", "linear_solver='default', threads=1)")
+    assert one_thread != cold
     for i in range(args.repeat):
-        row(f"native cold #{i + 1}", fill(SOLVE_ONE, model=str(template), backend="native",
-                                                      solver="default", work=work))  # fmt: skip
-        row(f"native kept #{i + 1}", fill(KEPT, template=str(template), work=work,
-                                                 runners=[str(p) for p in runners]))  # fmt: skip
+        row(f"native cold #{i + 1}", cold)
+        if args.old_cg:
+            row(f"native cold, CG stop 1e-10 (before) #{i + 1}", OLD_CG + cold)
+        if args.one_thread:
+            row(f"native cold, 1 thread #{i + 1}", one_thread)
+        if args.pypardiso_call:
+            row(f"native cold, PARDISO through pypardiso (before) #{i + 1}", PYPARDISO_CALL + cold)
+        if "kept" not in skip:
+            row(f"native kept #{i + 1}", fill(KEPT, template=str(template), work=work,
+                                                     runners=[str(p) for p in runners]))  # fmt: skip
     if "sfepy" not in skip:
         row(
             "sfepy",

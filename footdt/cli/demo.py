@@ -24,7 +24,7 @@ def demo(
     runners: int = typer.Option(DEFAULT_RUNNERS, "--runners", help="Synthetic runners in the cohort (the paper: 50)."),
     size: float = typer.Option(5.0, "--size", help="Element size (mm) of every foot model (the paper: 3)."),
     out: Path = typer.Option(Path("build/demo"), "--out", "-o", help="Output directory (re-runs skip what is done)."),
-    workers: int = typer.Option(0, "--workers", "-w", help="Parallel FE solves (default: every core)."),
+    workers: int = typer.Option(0, "--workers", "-w", help="Parallel FE solves and training folds (default: every core)."),
     trials: int | None = typer.Option(None, "--trials", help="Trials per runner (default: the cohort spec's, 2)."),
     strides: int | None = typer.Option(None, "--strides", help="Strides per recording (default: the cohort spec's)."),
     epochs: int | None = typer.Option(None, "--epochs", help="Training epochs (default: specs/experiments/demo.yaml's)."),

@@ -232,22 +232,32 @@ def run_loso(
 
 
 def fold_workers(spec: ExperimentSpec, requested: int, n_folds: int) -> int:
-    """How many processes train folds: ``requested`` (0: one per core), never more than the
-    folds, and one when the spec tunes (each fold's Optuna study streams its trials to the
-    progress display and shares one SQLite file)."""
-    import os
+    """How many processes train folds: ``requested`` (0: one per core this process may use, as
+    ``footdt run`` counts them), never more than the folds, and one when the spec tunes (each
+    fold's Optuna study streams its trials to the progress display and shares one SQLite file)."""
+    from footdt.pipeline.plan import available_cores
 
     if spec.model.search_space:
         return 1
-    return max(1, min(requested or os.cpu_count() or 1, n_folds))
+    return max(1, min(requested or available_cores(), n_folds))
 
 
-def _init_worker(deterministic: bool) -> None:
+def _init_worker(deterministic: bool, parent: int) -> None:
     """A fold worker: TensorFlow imported quietly with one thread per pool (the networks are
-    small; the parallelism is across folds)."""
+    small; the parallelism is across folds). It exits when the process that started it is gone
+    (killed: a pool worker would otherwise wait for work forever)."""
+    import os
+    import threading
+
     from footdt.cli.quiet import import_tensorflow
     from footdt.learn.runtime import setup_tensorflow
 
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="footdt-parent-watch", daemon=True).start()
     import_tensorflow()
     setup_tensorflow(deterministic=deterministic, threads=1)
 
@@ -272,10 +282,11 @@ def _fold_results(
             yield fold, run_fold(spec, ds, fold, out, perm, opts, emit)
         return
     import multiprocessing as mp
+    import os
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
-    pool = ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn"),
-                               initializer=_init_worker, initargs=(spec.validation.deterministic,))  # fmt: skip
+    pool = ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn"), initializer=_init_worker,
+                               initargs=(spec.validation.deterministic, os.getpid()))  # fmt: skip
     try:
         queue, running = list(folds), dict[Any, Fold]()
         while queue or running:

@@ -1,7 +1,7 @@
 """A local pool of worker processes that survives the death of a worker.
 
-Each worker is a process forked from a fork server (which imported the solver stack once, see
-``footdt.pipeline.preload``) that runs one ``TrialTask`` at a time, received over its own pipe. The parent always knows which task each worker holds, so when a worker dies (killed, out
+Each worker is a process forked from a fork server (which imported the run's backend's solver
+stack once, see ``footdt.pipeline.preload``) that runs one ``TrialTask`` at a time, received over its own pipe. The parent always knows which task each worker holds, so when a worker dies (killed, out
 of memory, a crash in a C library) exactly that task is reported as failed — with the signal or
 exit code — a fresh worker takes its place and the other tasks carry on. Workers ignore Ctrl-C
 (the parent stops them) and die within about a second of the runner (see ``_die_with_runner``), so
@@ -67,18 +67,37 @@ def _die_with_runner(runner: int) -> None:
     threading.Thread(target=watch, name="footdt-watchdog", daemon=True).start()
 
 
-def _context() -> Any:
-    """A fork server that imported the solver stack once (fast, clean workers); else spawn."""
+#: The preload the fork server this process started was started with (None: not started by us).
+_served: list[str] | None = None
+
+
+def _context(backend: str | None = None) -> Any:
+    """A fork server that imported ``backend``'s solver stack once (fast, clean workers; None:
+    every backend's); else spawn. A fork server this process started for another stack is
+    stopped first (its workers are gone by then: each run stops its own)."""
+    global _served
     if "forkserver" not in mp.get_all_start_methods():
         return mp.get_context("spawn")  # pragma: no cover - not POSIX
+    from multiprocessing import forkserver
+
+    from footdt.pipeline.preload import module_for
+
     ctx = mp.get_context("forkserver")
-    ctx.set_forkserver_preload(["footdt.pipeline.preload"])
+    wanted = [module_for(backend)]
+    server = forkserver._forkserver  # the one every forkserver context uses
+    running = getattr(server, "_forkserver_pid", None) is not None
+    if running and _served is not None and _served != wanted:
+        server._stop()  # type: ignore[attr-defined]  # returns once it exited (no worker left)
+        running = False
+    ctx.set_forkserver_preload(wanted)
+    if not running:
+        _served = wanted
     return ctx
 
 
-def start_fork_server() -> None:
+def start_fork_server(backend: str | None = None) -> None:
     """Start the fork server (and its imports) now, in parallel with the runner's own planning."""
-    if _context().get_start_method() == "forkserver":
+    if _context(backend).get_start_method() == "forkserver":
         from multiprocessing import forkserver
 
         forkserver.ensure_running()
@@ -134,11 +153,12 @@ class _Worker:
 
 
 class LocalPool:
-    """``workers`` processes; linear-solver/BLAS threads per worker = ``threads``."""
+    """``workers`` processes; linear-solver/BLAS threads per worker = ``threads``; the workers
+    start with ``backend``'s solver stack imported (None: every backend's)."""
 
-    def __init__(self, workers: int, threads: int) -> None:
+    def __init__(self, workers: int, threads: int, backend: str | None = None) -> None:
         self.n, self.threads = max(1, workers), threads
-        self._ctx = _context()  # never a fork of the threaded parent (rich, SQLAlchemy)
+        self._ctx = _context(backend)  # never a fork of the threaded parent (rich, SQLAlchemy)
         self.workers: list[_Worker] = []
         self.pids: list[int] = []
         self._queue: deque[TrialTask] = deque()

@@ -151,7 +151,7 @@ def run_cohort(
         out.mkdir(parents=True, exist_ok=True)
         stack.enter_context(_locked(out))
         if executor is None:
-            start_fork_server()
+            start_fork_server(options.backend)
         state = RunState.in_directory(out) if decks else RunState.in_store(store)
         tasks = make_tasks(
             trials, out, options.backend, profile, steps, store_url=store_url,
@@ -165,7 +165,7 @@ def run_cohort(
         try:
             if pending:
                 if executor is None:
-                    executor = LocalPool(options.workers, threads)
+                    executor = LocalPool(options.workers, threads, options.backend)
                 for item in executor.run(pending, reporter.started):
                     outcome = _settle(item, state)
                     report.outcomes.append(outcome)

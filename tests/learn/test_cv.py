@@ -118,3 +118,18 @@ def test_folds_in_two_processes_give_the_same_run(
     assert [f["early_stopping"] for f in f2] == [f["early_stopping"] for f in f1]
     names = {w: sorted(p.relative_to(runs[w]).as_posix() for p in runs[w].rglob("*") if p.is_file()) for w in (1, 2)}  # fmt: skip
     assert names[1] == names[2]
+
+
+def test_a_fold_worker_exits_when_the_process_that_started_it_is_gone() -> None:
+    """A pool worker whose parent was killed would wait for work forever (and hold its memory):
+    the worker's watch ends it once its parent process is no longer the one that started it."""
+    import multiprocessing as mp
+    import time
+
+    from footdt.learn.cv import _init_worker
+
+    proc = mp.get_context("spawn").Process(target=_init_worker, args=(True, -1))  # not its parent
+    t0 = time.perf_counter()
+    proc.start()
+    proc.join(timeout=60)
+    assert proc.exitcode == 1 and time.perf_counter() - t0 < 60

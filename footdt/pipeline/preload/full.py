@@ -1,0 +1,6 @@
+"""The fork server's preload for SfePy's (and every other backend's) workers: everything
+(``footdt.pipeline.preload.STACKS``)."""
+
+from footdt.pipeline.preload import preload
+
+preload("full")
