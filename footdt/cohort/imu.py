@@ -84,13 +84,12 @@ class Landing:
     - ``forward_arrest``: ``"raised_cosine"``: the swing's deceleration grows to its peak at
       contact and the ground then arrests ``touchdown_vx_m_s`` with a raised cosine peaking at
       ``arrest_x_s`` (a step in the deceleration at IC; it ends 6-8 ms after IC).
-      ``"held"``: the ground takes over the swing's deceleration at contact at its level
-      ``touchdown_vx / t_mid``, holds it and fades it out (``_arrest_x``, centred at
-      ``t_mid = ARREST_X_MID x arrest_x_s``, 26 ms at the cohort's mean), as on RBDS001: foot x
-      still -5 to -7.5 g 10 ms after force-plate contact, rising steepest 23-29 ms after it; the
-      late-swing deceleration ramps up, plateaus and turns to that level over the last
-      ``LATE_SWING_TAIL_S`` (``_forward_swing_into``), the late-swing span staying
-      ``LATE_SWING_S``.
+      ``"held"``: the swing's deceleration grows into contact over ``LATE_SWING_S`` as
+      ``1 - (1 - r)^LATE_SWING_EASE`` (largest at contact); at IC the ground's arrest takes over
+      at the level ``touchdown_vx / t_mid`` (a step), holds it and fades it out (``_arrest_x``,
+      centred at ``t_mid = ARREST_X_MID x arrest_x_s``, 26 ms at the cohort's mean), as on
+      RBDS001: foot x still -5 to -7.5 g 10 ms after force-plate contact, rising steepest
+      23-29 ms after it.
     - ``felt_impact``: ``"net"``: the lower limb's impact deceleration (``touchdown_v_m_s``
       arrested over twice ``arrest_s``) reaches each sensor through its soft tissue, scaled by
       the coupling: the sensor's signal carries a velocity change ``coupling x touchdown_v``

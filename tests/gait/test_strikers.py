@@ -6,17 +6,22 @@ force-plate contact: the foot's deceleration goes on while the ground arrests it
 default landing (``footdt.cohort.imu.Landing()``: forward deceleration held through contact,
 impact without a velocity change of its own; issue 14) lands like that. Measured (100 Hz,
 foot+tibia, shipped offsets): this module's cohort (seed 7, 10 strides per type) rearfoot
-5.3 ms, midfoot 3.3 ms, forefoot 7.6 ms median |IC error|, every stride found (development
-seeds 7, 21, 3 pooled: 4.5 / 7.1 / 7.3 ms, every stride found); held-out seeds
-101-505 (``benchmarks/study_landing.py``) 6.0 / 7.3 / 7.7 ms (2 of 100 midfoot and 1 of 100
-forefoot strides missed). The legacy landing (``imu.LEGACY_LANDING``: forward deceleration ending
-in a step at contact, the limb's whole impact deceleration through the soft tissue) gave 9.2 /
-23.2 / 21.2 ms here, 13.0 / 22.6 / 23.6 ms on the held-out seeds.
+5.3 ms, midfoot 2.4 ms, forefoot 7.6 ms median |IC error|, every stride found (development
+seeds 7, 21, 3 pooled: 4.8 / 7.0 / 7.3 ms, every stride found); held-out seeds 101-505
+(``benchmarks/study_landing.py``) 6.0 / 7.1 / 7.7 ms (1 of 100 midfoot strides missed: seed
+303's first IC, 0.24 stride after its recording's start). The legacy landing
+(``imu.LEGACY_LANDING``: forward deceleration ending in a step at contact, the limb's whole impact
+deceleration through the soft tissue) gave 9.2 / 23.2 / 21.2 ms here, 13.0 / 22.6 / 23.6 ms on
+the held-out seeds.
 
-The held landing's late swing ramps its deceleration up, plateaus and turns to the ground's held
-arrest level just before contact (``imu._forward_swing_into``), so its mid-swing acceleration is
-the legacy swing's; when the late-swing span was instead stretched to reach that level, mid-swing
-|a| peaks of ~5.5-6.5 g took the place of two midfoot landings of this cohort."""
+The held landing's late-swing deceleration grows into contact as ``1 - (1 - r)^2`` over the
+legacy span (``imu.LATE_SWING_EASE``), largest at contact, then steps to the ground's held arrest
+level: its mid-swing |a| stays near the legacy swing's and |a| no longer peaks 40-70 ms before
+contact (docs/gait.md). Earlier shapes cost strides here: a late-swing span stretched to reach the held level
+gave mid-swing |a| peaks (~5.5-6.5 g) that took the place of two midfoot landings of this
+cohort; a ramp-plateau deceleration turning to the held level over the last 40 ms made |a| peak
+40-70 ms before contact on some midfoot and forefoot strides (first ICs of some recordings
+missed)."""
 
 from __future__ import annotations
 
