@@ -6,8 +6,10 @@ Generates a cohort (``--runners`` x 1 trial, a minimal template: the generator o
 and summarises its ``generation.json`` (``footdt.cohort.calibrate.cohort_summary``); runs every
 runner of a 12-runner cohort at 2.5 and 3.5 m/s (``speed_response``); reads RBDS001 at 2.5 m/s
 (text files) and 3.5 m/s (C3D, ezc3d) and Alcantara et al. 2022's level trials when ``--data``
-exists. Writes ``benchmarks/results/cohort_calibration.json`` and prints the table that
-docs/cohort.md shows.
+exists; the correlation of PTA (``pta_ref_g``: the 1 kHz reference tibial accelerometer) with
+loading rate on each of ``--pta-seeds``' 30-runner cohorts and on their runners pooled (what
+tests/cohort/test_calibration.py tests). Writes ``benchmarks/results/cohort_calibration.json``
+and prints the table that docs/cohort.md shows.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ ROWS = (  # (label, key in the step statistics, scale, format)
     ("loading rate (BW/s)", "loading_rate_bw_s", 1.0, "{:.0f}"),
     ("active peak (BW)", "active_peak_bw", 1.0, "{:.2f}"),
     ("peak tibial |a| (g)", "peak_tibia_g", 1.0, "{:.1f}"),
+    ("PTA, 1 kHz reference (g)", "pta_ref_g", 1.0, "{:.1f}"),
 )
 
 
@@ -72,12 +75,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--runners", type=int, default=30)
     ap.add_argument("--seed", type=int, default=2025)
     ap.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data")
+    ap.add_argument("--pta-seeds", default="2025,7,11,12", help="cohorts pooled for the PTA r")
     args = ap.parse_args(argv)
 
     from footdt.cohort.calibrate import (
         PUBLISHED,
         alcantara_steps,
         cohort_summary,
+        pta_loading_rate,
         rbds_steps,
         speed_response,
     )
@@ -90,12 +95,23 @@ def main(argv: list[str] | None = None) -> int:
         spec = CohortSpec(seed=args.seed, n_runners=args.runners, trials=1, template=root / "template.yaml")  # fmt: skip
         generate(spec, root / "cohort")
         gen = json.loads((root / "cohort" / "generation.json").read_text())
+        pooled, per_seed = [], {}
+        for seed in (int(x) for x in args.pta_seeds.split(",")):
+            if seed == args.seed and args.runners == 30:
+                subjects = gen["subjects"]
+            else:
+                s30 = CohortSpec(seed=seed, n_runners=30, trials=1, template=root / "template.yaml")  # fmt: skip
+                generate(s30, root / f"pta{seed}")
+                subjects = json.loads((root / f"pta{seed}" / "generation.json").read_text())["subjects"]  # fmt: skip
+            per_seed[str(seed)] = pta_loading_rate(subjects)
+            pooled += subjects
     res: dict = {
         "benchmark": "cohort_calibration",
         "cohort": {"runners": args.runners, "trials": 1, "seed": args.seed},
         "published": {k: {"low": lo, "high": hi, "source": src} for k, (lo, hi, src) in PUBLISHED.items()},
         "synthetic": cohort_summary(gen),
         "speed_response": speed_response(CohortSpec(seed=args.seed, n_runners=12)),
+        "pta_loading_rate": {"per_seed": per_seed, "pooled": pta_loading_rate(pooled)},
     }  # fmt: skip
     rbds_dir, alc_dir = args.data / "rbds_running_001", args.data / "alcantara2022_sacral_acc_grf"
     if (rbds_dir / "RBDS001runT35.c3d").is_file():
@@ -109,6 +125,7 @@ def main(argv: list[str] | None = None) -> int:
     path = write("cohort_calibration", res)
     print(res["table_markdown"])
     print(json.dumps(res["synthetic"], indent=1))
+    print(json.dumps(res["pta_loading_rate"], indent=1))
     print(f"wrote {path}")
     return 0
 

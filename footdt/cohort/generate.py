@@ -293,8 +293,10 @@ def _trial(
     save_recording_csv(d / "recording.csv", data, sensor.rate_hz)
     near = [float(np.min(np.abs(det - c))) for c in ics] if len(det) else [np.inf] * len(ics)
     peaks = stride_peaks_g(t, data, ics)
+    # peak_*_g: from the cohort's own 100 Hz sensors; pta_ref_g: from the 1 kHz reference
+    # tibial accelerometer (imu.Recording.pta_ref_g), PTA as the published studies measure it
     strides = [{"ic_s": float(c), **grf_stats(p), "peak_foot_g": float(peaks[FOOT_SENSOR][k]),
-                "peak_tibia_g": float(peaks[TIBIA_SENSOR][k])}
+                "peak_tibia_g": float(peaks[TIBIA_SENSOR][k]), "pta_ref_g": float(sim.pta_ref_g[k])}
                for k, (c, p) in enumerate(zip(ics, recorded, strict=True))]  # fmt: skip
     ps = recorded[plate].state
     record = {

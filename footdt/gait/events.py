@@ -112,6 +112,11 @@ def sensor_set_name(sensors: tuple[str, ...]) -> str:
 
 
 DEFAULT_SETTINGS = DetectorSettings()
+#: A landing counts only when the recording holds its late swing: at least this long (s) before
+#: its |a| peak (RBDS001's foot decelerates over the last ~0.1 s of swing). It was a quarter of
+#: the stride period (~0.18 s), which skipped synthetic recordings' first landings 0.24-0.29
+#: stride after their start (docs/gait.md).
+LEAD_IN_S = 0.1
 
 
 @dataclass(frozen=True)
@@ -275,7 +280,7 @@ def detect_events(
     for p in peaks:
         i0 = int(p + np.floor(lo_w * rate))
         i1 = int(p + np.ceil(hi_w * rate))
-        if i0 < 1 or i1 > len(s) - 2 or p < 0.25 * period * rate:
+        if i0 < 1 or i1 > len(s) - 2 or p < LEAD_IN_S * rate:
             continue  # the landing (and the late swing before it) is not inside the recording
         j = _landing_fall(fall, i0, i1)
         if landings and j - landings[-1] < 0.6 * period * rate:

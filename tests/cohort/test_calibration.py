@@ -30,6 +30,29 @@ def calibration_cohort(tmp_path_factory: pytest.TempPathFactory) -> dict:
     return json.loads((d / "out" / "generation.json").read_text())
 
 
+#: The cohorts the PTA-loading-rate correlations are tested on, pooled: r from one 30-runner
+#: cohort (~23 rearfoot runners) has a sampling SD of ~0.13-0.15 (seed 2025 between-runner r
+#: 0.70, seed 7 0.35 with the same generator), so the published ranges are tested on the
+#: runners of all four (~90 rearfoot runners; SD of r ~0.07). The seeds of
+#: benchmarks/study_landing.py's calibration, none of its held-out striker seeds.
+POOLED_SEEDS = (2025, 7, 11, 12)
+
+
+@pytest.fixture(scope="module")
+def pooled_subjects(calibration_cohort: dict, tmp_path_factory: pytest.TempPathFactory) -> list:
+    """The generation records of the runners of four 30-runner cohorts (``POOLED_SEEDS``)."""
+    from footdt.cohort.generate import generate
+
+    subjects = list(calibration_cohort["subjects"])
+    for seed in POOLED_SEEDS[1:]:
+        d = tmp_path_factory.mktemp(f"calibration_{seed}")
+        spec = CohortSpec(seed=seed, n_runners=30, trials=1, strides_per_trial=10,
+                          template=write_template(d))  # fmt: skip
+        generate(spec, d / "out")
+        subjects += json.loads((d / "out" / "generation.json").read_text())["subjects"]
+    return subjects
+
+
 def _in(value: float, key: str) -> bool:
     lo, hi, _ = PUBLISHED[key]
     return lo <= value <= hi
@@ -45,15 +68,21 @@ def test_grf_within_published_ranges(calibration_cohort: dict) -> None:
     assert s["impact_peak_bw_rearfoot"]["with_impact"] >= 0.9
 
 
-@pytest.mark.slow  # a 30-runner cohort (~20-40 s)
-def test_tibial_acceleration_tracks_loading_rate(calibration_cohort: dict) -> None:
-    """Between rearfoot runners r 0.35-0.7 (hidden coupling and effective mass keep it moderate);
-    within a rearfoot runner, stride by stride, r 0.5-0.9 (the same touchdown drives both). The
-    published samples are rearfoot strikers; across strike types the strike pattern shifts both
-    (seeds 2025, 7, 11, 12 at 30 runners: 0.63-0.65 rearfoot, 0.76-0.78 all strikes)."""
-    s = cohort_summary(calibration_cohort)
-    assert _in(s["pta_lr_between_r"], "pta_lr_between_r"), s["pta_lr_between_r"]
-    assert _in(s["pta_lr_within_r"]["median"], "pta_lr_within_r"), s["pta_lr_within_r"]
+@pytest.mark.slow  # four 30-runner cohorts (~60-120 s)
+def test_tibial_acceleration_tracks_loading_rate(pooled_subjects: list) -> None:
+    """PTA as the published studies measure it: the peak resultant of a 1 kHz reference tibial
+    accelerometer (``pta_ref_g``, not the cohort's 100 Hz sensor, which samples the ~20 ms
+    tibial impact too coarsely). Between rearfoot runners r 0.35-0.7 (hidden coupling and
+    effective mass keep it moderate); within a rearfoot runner, stride by stride, median r
+    0.5-0.9 (the same touchdown drives both): on the rearfoot runners of the four pooled
+    cohorts (``POOLED_SEEDS``). The published samples are rearfoot strikers; across strike
+    types the strike pattern shifts both (reported, not tested)."""
+    from footdt.cohort.calibrate import pta_loading_rate
+
+    s = pta_loading_rate(pooled_subjects)
+    assert s["pta"] == "pta_ref_g" and s["n_rearfoot_runners"] >= 80, s
+    assert _in(s["between_r"], "pta_lr_between_r"), s
+    assert _in(s["within_r"]["median"], "pta_lr_within_r"), s
 
 
 @pytest.mark.slow  # a 30-runner cohort (~20-40 s)

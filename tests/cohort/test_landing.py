@@ -9,7 +9,9 @@ import pytest
 
 from footdt.cohort.imu import (
     ARREST_X_FADE,
+    DEFAULT_LANDING,
     FINE_HZ,
+    LEGACY_LANDING,
     Cycle,
     Landing,
     _arrest_x,
@@ -51,8 +53,13 @@ def _x_acc_around_ic(landing: Landing) -> tuple[float, float]:
 def test_held_forward_arrest_continues_the_swing_deceleration_through_contact() -> None:
     pre, post = _x_acc_around_ic(Landing("held", "net"))
     assert pre < -30.0 and post == pytest.approx(pre, rel=0.15)  # no step at IC
-    pre0, post0 = _x_acc_around_ic(Landing())
-    assert abs(post0 - pre0) > 0.5 * abs(pre0)  # the default steps (arrest starts from zero)
+    pre0, post0 = _x_acc_around_ic(LEGACY_LANDING)
+    assert abs(post0 - pre0) > 0.5 * abs(pre0)  # the legacy landing steps (arrest from zero)
+
+
+def test_the_default_landing_is_the_rbds001_like_one() -> None:
+    assert DEFAULT_LANDING == Landing("held", "relative") == Landing()
+    assert Landing("raised_cosine", "net") == LEGACY_LANDING
 
 
 def test_relative_felt_impact_has_no_net_velocity_change() -> None:

@@ -2,21 +2,26 @@
 generator's true events (read through the cohort files: imu.npz and generation.json).
 
 The detector's IC offset is learned on RBDS001, where |a| falls into foot-flat 23-27 ms after
-force-plate contact: the foot's deceleration goes on while the ground arrests it. The default
-cohort generator ends the swing deceleration in a step at contact and adds the limb's whole
-impact deceleration through the soft tissue (a velocity change of 1.0-1.8 m/s no segment has),
-which ends 40-50 ms after contact: IC comes out 13-24 ms off (docs/gait.md). Measured (100 Hz,
+force-plate contact: the foot's deceleration goes on while the ground arrests it. The generator's
+default landing (``footdt.cohort.imu.Landing()``: forward deceleration held through contact,
+impact without a velocity change of its own; issue 14) lands like that. Measured (100 Hz,
 foot+tibia, shipped offsets): this module's cohort (seed 7, 10 strides per type) rearfoot
-9.2 ms, midfoot 23.2 ms, forefoot 21.2 ms median |IC error|; held-out seeds 101-505
-(``benchmarks/study_landing.py``) 13.0 / 22.6 / 23.6 ms.
+5.3 ms, midfoot 2.4 ms, forefoot 7.6 ms median |IC error|, every stride found (development
+seeds 7, 21, 3 pooled: 4.8 / 7.0 / 7.3 ms, every stride found); held-out seeds 101-505
+(``benchmarks/study_landing.py``) 6.0 / 7.1 / 7.7 ms (1 of 100 midfoot strides missed: seed
+303's first IC, 0.24 stride after its recording's start). The legacy landing
+(``imu.LEGACY_LANDING``: forward deceleration ending in a step at contact, the limb's whole impact
+deceleration through the soft tissue) gave 9.2 / 23.2 / 21.2 ms here, 13.0 / 22.6 / 23.6 ms on
+the held-out seeds.
 
-``footdt.cohort.imu.Landing("held", "relative")`` makes the landing like RBDS001's (forward
-deceleration held through contact, impact without a velocity change of its own): 6.0 / 6.9 /
-7.7 ms on the held-out seeds. It is not the default because the published correlation of peak
-tibial acceleration with loading rate is then lost when PTA is taken from the cohort's 100 Hz
-recording, as the calibration takes it (within rearfoot runners r 0.08-0.26, published 0.5-0.9;
-with a 1 kHz reference accelerometer it holds: docs/gait.md), so the 10 ms target stays an
-expected failure on the default generator and is checked on that landing separately."""
+The held landing's late-swing deceleration grows into contact as ``1 - (1 - r)^2`` over the
+legacy span (``imu.LATE_SWING_EASE``), largest at contact, then steps to the ground's held arrest
+level: its mid-swing |a| stays near the legacy swing's and |a| no longer peaks 40-70 ms before
+contact (docs/gait.md). Earlier shapes cost strides here: a late-swing span stretched to reach the held level
+gave mid-swing |a| peaks (~5.5-6.5 g) that took the place of two midfoot landings of this
+cohort; a ramp-plateau deceleration turning to the held level over the last 40 ms made |a| peak
+40-70 ms before contact on some midfoot and forefoot strides (first ICs of some recordings
+missed)."""
 
 from __future__ import annotations
 
@@ -63,36 +68,27 @@ def _by_class(strikers: Path) -> dict[str, dict]:
     return {cls: pool(matches).summary() for cls, matches in by.items()}
 
 
+#: Strides the detector may miss per strike type (module docstring).
+MISSED = {"rearfoot": 0, "midfoot": 0, "forefoot": 0}
+
+
 def test_every_synthetic_stride_is_found_on_every_strike_type(strikers: Path) -> None:
     for cls, s in _by_class(strikers).items():
-        assert s["n_false"] == 0 and s["n_missed"] <= 1, (cls, s)
+        assert s["n_false"] == 0 and s["n_missed"] <= MISSED[cls], (cls, s)
         assert s["median_abs_error_ms"] <= 30.0, (cls, s)
 
 
-@pytest.mark.xfail(
-    reason="the default generator's landing (forward deceleration ends 4-6 ms after contact; the "
-    "limb's whole impact deceleration, a velocity change no segment has, ends 40-50 ms after it) "
-    "disagrees with RBDS001's (|a| falls into foot-flat 23-29 ms after contact): median |IC error| "
-    "rearfoot 9, midfoot 23, forefoot 21 ms on this cohort (seed 7), 13 / 23 / 24 ms on held-out "
-    "seeds; the RBDS001-like Landing meets 10 ms but loses the calibrated PTA-loading-rate "
-    "correlation (docs/gait.md)",
-    strict=False,
-)
 def test_ic_within_10_ms_on_every_strike_type(strikers: Path) -> None:
     for cls, s in _by_class(strikers).items():
-        assert s["n_missed"] == 0 and s["n_false"] == 0, cls
+        assert s["n_missed"] <= MISSED[cls] and s["n_false"] == 0, (cls, s)
         assert s["median_abs_error_ms"] <= 10.0, (cls, s)
 
 
-def test_ic_within_10_ms_with_the_rbds001_like_landing() -> None:
-    """``Landing("held", "relative")`` on this module's seed (7, a development seed; held-out
-    seeds in docs/gait.md): median |IC error| <= 10 ms for every strike type, no false strides.
-    Two midfoot strides are missed: each time a mid-swing peak of |a| (~5.7-6 g, ~0.27 s before
-    the landing, ~60 % into the stride; RBDS001: 1-2.5 g there) is as high as the landing's (~6 g
-    without the net impact) and takes its place in the detector's 0.6 T peak spacing (the
-    synthetic swing is more energetic than RBDS001's, docs/cohort.md)."""
+def test_the_legacy_landing_is_selectable_and_further_off() -> None:
+    """``imu.LEGACY_LANDING`` on this module's seed, simulated directly: midfoot and forefoot IC
+    more than 15 ms off (the reason it is no longer the default), every stride found."""
     from footdt.cohort.generate import stance_params
-    from footdt.cohort.imu import Landing, SensorModel, simulate
+    from footdt.cohort.imu import LEGACY_LANDING, SensorModel, simulate
     from footdt.cohort.runners import draw_runner, draw_trial, strike_classes, trial_strides
     from footdt.cohort.spec import CohortSpec
 
@@ -111,10 +107,10 @@ def test_ic_within_10_ms_with_the_rbds001_like_landing() -> None:
                        np.random.default_rng([*trial.seed, 7]), tibia_roll_deg=h["tibia_roll_deg"],
                        tissue=(h["tissue_coupling_hz"], h["tissue_damping"]),
                        coupling=(h["impact_coupling_foot"], h["impact_coupling_tibia"]),
-                       landing=Landing("held", "relative"))  # fmt: skip
+                       landing=LEGACY_LANDING)  # fmt: skip
         rec = Recording(sim.time, sensor.rate_hz, {"foot": sim.data[:, :3], "tibia": sim.data[:, 3:]})  # fmt: skip
         by[cls] = score(detect_events(rec), np.stack([sim.ic_s, sim.to_s], axis=1))[0].summary()
     assert set(by) == {"rearfoot", "midfoot", "forefoot"}
     for cls, s in by.items():
-        assert s["n_false"] == 0 and s["n_missed"] <= (2 if cls == "midfoot" else 0), (cls, s)
-        assert s["median_abs_error_ms"] <= 10.0, (cls, s)
+        assert s["n_false"] == 0 and s["n_missed"] <= 1, (cls, s)
+    assert by["midfoot"]["median_abs_error_ms"] > 15.0 and by["forefoot"]["median_abs_error_ms"] > 15.0, by  # fmt: skip
