@@ -8,8 +8,9 @@ impact without a velocity change of its own; issue 14) lands like that. Measured
 foot+tibia, shipped offsets): this module's cohort (seed 7, 10 strides per type) rearfoot
 5.3 ms, midfoot 2.4 ms, forefoot 7.6 ms median |IC error|, every stride found (development
 seeds 7, 21, 3 pooled: 4.8 / 7.0 / 7.3 ms, every stride found); held-out seeds 101-505
-(``benchmarks/study_landing.py``) 6.0 / 7.1 / 7.7 ms (1 of 100 midfoot strides missed: seed
-303's first IC, 0.24 stride after its recording's start). The legacy landing
+(``benchmarks/study_landing.py``) 6.0 / 7.1 / 7.7 ms and fresh seeds 606-1010 8.0 / 6.2 /
+9.5 ms, every stride found (with the detector's former quarter-stride lead-in, seed 303's first
+IC, 0.24 stride after its recording's start, was missed; ``events.LEAD_IN_S``). The legacy landing
 (``imu.LEGACY_LANDING``: forward deceleration ending in a step at contact, the limb's whole impact
 deceleration through the soft tissue) gave 9.2 / 23.2 / 21.2 ms here, 13.0 / 22.6 / 23.6 ms on
 the held-out seeds.
