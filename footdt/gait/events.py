@@ -14,7 +14,8 @@ synthetic rearfoot, midfoot and forefoot strikers, see docs/gait.md):
 3. One landing per stride: peaks of ``s`` at least ``0.6 T`` apart and above ``min_impact_g``
    (and above half the median peak, which drops non-stride bumps). The peak is either the impact
    or the late-swing deceleration, which can be as high and comes up to ~70 ms earlier (RBDS001
-   at 3.5 m/s, left foot), so it only locates the landing.
+   at 3.5 m/s, left foot), so it only locates the landing. A peak less than ``LEAD_IN_S``
+   (0.1 s) after the recording's start is not a landing the recording holds.
 4. **IC** = the fall of ``s`` into foot-flat, minus ``ic_offset_s``: within ``fall_window_s``
    of that peak, the first local maximum of the fall rate ``-ds/dt`` that reaches 80 % of the
    window's largest (a soft-tissue or shank rebound can fall as fast a few tens of ms later). When the foot lands, the ground arrests it: the late-swing deceleration and
