@@ -40,7 +40,7 @@ from typing import Any
 import numpy as np
 
 from footdt.cohort import manifest as mf
-from footdt.cohort.imu import SensorModel, simulate
+from footdt.cohort.imu import PEAK_WINDOW_S, SensorModel, simulate
 from footdt.cohort.runners import (
     Runner,
     Trial,
@@ -228,11 +228,13 @@ def stance_params(runner: Runner, state: Any) -> StanceParams:
 
 
 def stride_peaks_g(t: np.ndarray, data: np.ndarray, ics: np.ndarray) -> dict[str, np.ndarray]:
-    """Peak |a| (g) of each sensor within [IC - 20 ms, IC + 150 ms] of each true IC."""
+    """Peak |a| (g) of each sensor within ``imu.PEAK_WINDOW_S`` ([IC - 20 ms, IC + 150 ms]) of
+    each true IC, the window of the reference PTA too."""
+    lo, hi = PEAK_WINDOW_S
     out = {}
     for k, sensor in ((0, FOOT_SENSOR), (3, TIBIA_SENSOR)):
         mag = np.linalg.norm(data[:, k : k + 3], axis=1) / G
-        out[sensor] = np.array([np.max(mag[(t >= c - 0.02) & (t <= c + 0.15)], initial=0.0) for c in ics])  # fmt: skip
+        out[sensor] = np.array([np.max(mag[(t >= c - lo) & (t <= c + hi)], initial=0.0) for c in ics])  # fmt: skip
     return out
 
 
