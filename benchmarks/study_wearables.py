@@ -10,13 +10,16 @@ Input: a directory with a synthetic cohort and its labels, as `footdt demo` leav
         [--name study_wearables] [--seeds 0,1,2,3,4] [--control-seeds 0,1] [--workers 2]
 
 For each architecture: the experiment with that architecture (everything else as in the spec:
-targets, inputs, per-kg targets, seeds, early stopping) trained by nested LOSO into
-``DIR/study/<arch>`` and evaluated (``footdt.evaluate.run.evaluate_run``): per target RMSE, r and
+targets, inputs, per-kg targets, seeds, early stopping, a search space if it has one) trained by
+nested LOSO into ``DIR/study/<arch>`` (``DIR/study/<experiment id>_<arch>`` for another
+experiment than the demo's) and evaluated (``footdt.evaluate.run.evaluate_run``): per target RMSE, r and
 MAPE of the network and every baseline, and the paired Wilcoxon p of the per-subject RMSEs against
 body mass and against ridge on IMU + body mass. The control (``footdt.learn.controls``) trains the
 first architecture again on the data set whose runners carry another runner's wearable data. The
 ceiling (``footdt.learn.ceiling``) says per target how much IMU + mass can add over mass.
-Writes benchmarks/results/<name>.json and <name>.md (the table docs/learning.md shows).
+Writes benchmarks/results/<name>.json and <name>.md (the table docs/learning.md shows). The tuned
+run: ``--experiment specs/experiments/study_tuned.yaml --archs lstm_attention --no-control``
+(Optuna per block of held-out runners; the blocks' best hyperparameters go into the JSON).
 """
 
 from __future__ import annotations
@@ -45,6 +48,38 @@ def _loso(spec: Any, ds: Any, out: Path, workers: int = 0) -> dict[str, Any]:
     summary = evaluate_run(out)
     summary["seconds"] = round(time.perf_counter() - t0, 1)
     return summary
+
+
+def _tuning(run: Path) -> dict[str, Any]:
+    """A tuned run's studies per block (``validation.tuning_blocks``): trials, best values and
+    hyperparameters, which runners each tuned on and which it was for."""
+    import json
+
+    path = run / "tuning" / "blocks.json"
+    if not path.is_file():
+        return {}
+    keep = ("block", "block_subjects", "best_params", "best_value", "n_complete", "n_pruned",
+            "n_failed")  # fmt: skip
+    blocks = [{k: b[k] for k in keep} | {"n_tuned_on": len(b["subjects_seen"])}
+              for b in json.loads(path.read_text())]  # fmt: skip
+    return {"tuning_blocks": blocks}
+
+
+def _readout_p(run: Path) -> dict[str, float]:
+    """Per target: the paired Wilcoxon p of ridge on IMU + mass against body mass over the same
+    per-runner RMSEs the network is tested on (can the ceiling's own learner show its gain?)."""
+    import pandas as pd
+
+    from footdt.evaluate.stats import paired_wilcoxon
+
+    ps = pd.read_csv(run / "evaluation" / "subject_metrics.csv", dtype={"subject": str})
+    out = {}
+    for t, d in ps.groupby("target"):
+        w = d.pivot_table(index="subject", columns="predictor", values="rmse")
+        out[str(t)] = round(
+            paired_wilcoxon(w["ridge_mass"].to_numpy(), w["body_mass"].to_numpy()), 5
+        )
+    return out
 
 
 def _per_target(summary: dict[str, Any]) -> dict[str, Any]:
@@ -116,9 +151,11 @@ def main() -> None:
             update={"model": base.model.model_copy(update={"architecture": arch})}
         )
         print(f"{arch}: LOSO", flush=True)
-        s = _loso(spec, ds, a.dir / "study" / arch, a.workers)
+        run_dir = a.dir / "study" / (arch if spec.id == "demo" else f"{spec.id}_{arch}")
+        s = _loso(spec, ds, run_dir, a.workers)
         res["runs"][arch] = {"model_beats": s["model_beats"], "seconds": s["seconds"],
-                             "targets": _per_target(s)}  # fmt: skip
+                             "targets": _per_target(s), **_tuning(run_dir),
+                             "p_ridge_mass_vs_body_mass": _readout_p(run_dir)}  # fmt: skip
     if not a.no_control:
         spec = base.model_copy(
             update={"model": base.model.model_copy(update={"architecture": archs[0]})}

@@ -75,6 +75,7 @@ class _Live:
         self.rows: list[list[str]] = []
         self.fold_task: Any = None
         self.trial_task: Any = None
+        self.block_task: Any = None
         self.live = Live(
             self._render(), console=err_console if as_json else console, refresh_per_second=4
         )
@@ -92,10 +93,19 @@ class _Live:
 
     def __call__(self, kind: str, info: dict[str, Any]) -> None:
         if kind == "start":
+            if info.get("n_blocks"):
+                self.block_task = self.progress.add_task(
+                    "tuning blocks (each on the runners outside it)", total=info["n_blocks"]
+                )
             self.fold_task = self.progress.add_task(
                 f"LOSO {info['architecture']} (DA: {info['domain_adaptation']})",
                 total=info["n_folds"],
             )
+        elif kind == "block_done":
+            if self.trial_task is not None:
+                self.progress.remove_task(self.trial_task)
+                self.trial_task = None
+            self.progress.advance(self.block_task)
         elif kind == "fold_start":
             if self.trial_task is not None:
                 self.progress.remove_task(self.trial_task)
@@ -103,7 +113,10 @@ class _Live:
         elif kind == "trial":
             if self.trial_task is None:
                 self.trial_task = self.progress.add_task(
-                    f"  tuning fold {info['fold']}", total=None
+                    f"  tuning {info['fold']}"
+                    if isinstance(info["fold"], str)
+                    else f"  tuning fold {info['fold']}",
+                    total=None,
                 )
             self.progress.advance(self.trial_task)
         elif kind == "fold_done":

@@ -1,14 +1,17 @@
 """Nested leave-one-subject-out cross-validation with baselines, written to a run directory.
 
 For each held-out subject: the three baselines are fitted on the other subjects; if the spec has
-a search space, Optuna tunes inside the other subjects only (``tune``); the network is trained
+a search space, Optuna tunes inside the other subjects only (``tune``), once per fold or, with
+``validation.tuning_blocks``, once per block of held-out subjects on the subjects outside the
+block (``tune_blocks``: still never on a held-out subject, at a fraction of the cost); the network is trained
 once per seed on the other subjects (scalers fitted there) and predicts the held-out subject, whose
 labels are read only when predictions are written; per-sensor permutation predictions and
 attention weights are recorded; ``leakage.assert_no_leakage`` checks the fold before moving on.
 Model predictions are the mean over seeds. Folds are independent, so ``RunOptions.workers``
 processes can train them side by side (``fold_workers``); the files are the same as from one
-process. ``on_event(kind, info)`` reports progress (kinds: start, fold_start, trial, fold_done,
-done; trials only from a tuned run, which uses one process).
+process. ``on_event(kind, info)`` reports progress (kinds: start, block_done, fold_start, trial,
+fold_done, done; trials only from a run tuned per fold, which uses one process; block_done from
+a run tuned per block, whose blocks and folds use the workers).
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ import numpy as np
 from footdt.learn.architectures import resolve_hyperparameters
 from footdt.learn.baselines import RidgeBaseline, fit_baselines, predict_baselines
 from footdt.learn.dataset import Dataset
-from footdt.learn.folds import Fold, loso_folds
+from footdt.learn.folds import Fold, grouped_kfold, loso_folds
 from footdt.learn.interpret import input_groups, permutation_plan, permuted_inputs
 from footdt.learn.leakage import assert_no_leakage
 from footdt.learn.rundir import RUN_FORMAT, RUN_VERSION, long_predictions, write_csv, write_json
@@ -57,11 +60,88 @@ def _fold_rmse(ds: Dataset, rows: np.ndarray, pred: np.ndarray) -> float:
     return float(np.mean(np.sqrt(np.mean((pred - ds.Y[rows]) ** 2, axis=0))))
 
 
+#: What a fold record keeps of a tuning study (``tune.TuneResult``).
+TUNING_KEYS = ("study_name", "best_params", "best_value", "n_complete", "n_pruned", "n_failed",
+               "subjects_seen", "inner_splits")  # fmt: skip
+
+
+def tuning_blocks(ds: Dataset, k: int, seed: int) -> list[tuple[list[str], list[str]]]:
+    """(subjects tuned on, block of held-out subjects) per block: ``k`` subject-grouped blocks
+    (``grouped_kfold`` of every subject with ``seed``); each subject is in exactly one block."""
+    return grouped_kfold(ds.subjects, k, seed)
+
+
+def _tune_block(
+    spec: ExperimentSpec, ds: Dataset, index: int, tune_on: list[str], block: list[str], out: Path,
+    storage: str | None, emit: Event,
+) -> dict[str, Any]:  # fmt: skip
+    """Tune on ``tune_on`` (never a subject of ``block``); the tuning record of the block's folds."""
+    from footdt.learn.tune import tune
+
+    res = tune(spec, ds, tune_on, n_trials=spec.validation.inner_trials, storage=storage,
+               study_name=study_name(spec, f"block-{index}"),
+               on_trial=lambda row: emit("trial", {"fold": f"block {index}", **row}))  # fmt: skip
+    write_json(out / "tuning" / f"block_{index:02d}.json", res.trials)
+    return {"block": index, "block_subjects": block, **{k: getattr(res, k) for k in TUNING_KEYS}}
+
+
+def _block_storage(out: Path, index: int, storage: str | None) -> str:
+    """The block's Optuna storage: the run's own SQLite file per block (blocks are tuned in
+    parallel processes, and SQLite takes one writer), or the URL given with ``--storage``."""
+    return storage or f"sqlite:///{(out / 'tuning' / f'block_{index:02d}.db').resolve()}"
+
+
+def _block_job(
+    spec: ExperimentSpec, ds: Dataset, index: int, tune_on: list[str], block: list[str], out: Path,
+    storage: str | None,
+) -> dict[str, Any]:  # fmt: skip
+    return _tune_block(spec, ds, index, tune_on, block, out, storage, lambda _k, _i: None)
+
+
+def tune_blocks(
+    spec: ExperimentSpec, ds: Dataset, out: Path, opts: RunOptions, emit: Event
+) -> dict[str, dict[str, Any]]:
+    """Every block's study (``validation.tuning_blocks``), in ``opts.workers`` processes when
+    each block has its own SQLite file; the tuning record of each held-out subject's block."""
+    k = spec.validation.tuning_blocks
+    assert k is not None
+    blocks = tuning_blocks(ds, k, spec.validation.seeds[0])
+    records: list[dict[str, Any]] = []
+    workers = 1 if opts.storage else max(1, min(opts.workers or _cores(), len(blocks)))
+    jobs = [
+        (i, on, blk, _block_storage(out, i, opts.storage)) for i, (on, blk) in enumerate(blocks)
+    ]
+    if workers == 1:
+        from footdt.learn.runtime import setup_tensorflow
+
+        setup_tensorflow(deterministic=spec.validation.deterministic)
+        for i, on, blk, st in jobs:
+            records.append(_tune_block(spec, ds, i, on, blk, out, st, emit))
+            emit("block_done", {"block": i, "n_blocks": len(blocks), "tuning": records[-1]})
+    else:
+        with _pool(spec, workers) as pool:
+            futs = {
+                pool.submit(_block_job, spec, ds, i, on, blk, out, st): i for i, on, blk, st in jobs
+            }
+            from concurrent.futures import as_completed
+
+            for fut in as_completed(futs):
+                records.append(fut.result())
+                emit(
+                    "block_done",
+                    {"block": futs[fut], "n_blocks": len(blocks), "tuning": records[-1]},
+                )
+    records.sort(key=lambda r: r["block"])
+    write_json(out / "tuning" / "blocks.json", records)
+    return {s: r for r in records for s in r["block_subjects"]}
+
+
 def run_fold(
     spec: ExperimentSpec, ds: Dataset, fold: Fold, out: Path, perm: np.ndarray, opts: RunOptions,
-    emit: Event,
+    emit: Event, tuned: dict[str, Any] | None = None,
 ) -> dict[str, Any]:  # fmt: skip
-    """One outer fold; returns its record and prediction frames (written by ``run_loso``)."""
+    """One outer fold; returns its record and prediction frames (written by ``run_loso``).
+    ``tuned``: the tuning record of the fold's block (``tune_blocks``) instead of a study here."""
     from footdt.learn.trainer import fold_arrays, predict, scale_inputs, train_and_predict
     from footdt.learn.tune import tune
 
@@ -78,13 +158,15 @@ def run_fold(
         ).items()
     ]
     given, tuning = dict(spec.model.hyperparameters), None
-    if spec.model.search_space:
+    if tuned is not None:
+        given.update(tuned["best_params"])
+        tuning = tuned
+    elif spec.model.search_space:
         res = tune(spec, ds, train_subjects, n_trials=val.inner_trials, storage=opts.storage,
                    study_name=study_name(spec, f"loso-{fold.held_out}"),
                    on_trial=lambda row: emit("trial", {"fold": fold.index, **row}))  # fmt: skip
         given.update(res.best_params)
-        tuning = {k: getattr(res, k) for k in ("study_name", "best_params", "best_value", "n_complete",
-                                                 "n_pruned", "n_failed", "subjects_seen", "inner_splits")}  # fmt: skip
+        tuning = {k: getattr(res, k) for k in TUNING_KEYS}
         write_json(out / "tuning" / f"fold_{fold.index:02d}.json", res.trials)
     hp = resolve_hyperparameters(given)
     preds, perm_frames, att_frames, scalers = [], [], [], None
@@ -171,7 +253,8 @@ def run_loso(
     out = Path(out_dir)
     for sub in ("models", "scalers", "tuning", "curves"):
         (out / sub).mkdir(parents=True, exist_ok=True)
-    if spec.model.search_space and opts.storage is None:  # every fold's study kept with the run
+    blocked = bool(spec.model.search_space and spec.validation.tuning_blocks)
+    if spec.model.search_space and opts.storage is None and not blocked:  # kept with the run
         from dataclasses import replace
 
         opts = replace(opts, storage=f"sqlite:///{(out / 'optuna.db').resolve()}")
@@ -186,6 +269,7 @@ def run_loso(
         "experiment": spec.id, "architecture": spec.model.architecture,
         "domain_adaptation": spec.model.domain_adaptation, "domain_key": spec.model.domain_key,
         "tuned": bool(spec.model.search_space), "inner_trials": spec.validation.inner_trials,
+        "tuning_blocks": spec.validation.tuning_blocks if blocked else None,
         "seeds": spec.validation.seeds, "targets": list(ds.targets), "peak_stat": spec.peak_stat,
         "samples": spec.inputs.samples, "channels": list(ds.channels), "static": list(ds.static_names),
         "target_scaling": spec.model.target_scaling, "readout": spec.model.readout,
@@ -204,10 +288,12 @@ def run_loso(
     write_json(out / "run.json", run)
     perm = permutation_plan(ds.n, spec.validation.permutation_repeats, spec.validation.seeds[0])
     emit("start", {"n_folds": len(folds), "architecture": spec.model.architecture,
-                   "domain_adaptation": spec.model.domain_adaptation})  # fmt: skip
+                   "domain_adaptation": spec.model.domain_adaptation,
+                   "n_blocks": spec.validation.tuning_blocks if blocked else 0})  # fmt: skip
     done: dict[int, dict[str, Any]] = {}
     t0 = time.perf_counter()
-    for fold, res in _fold_results(spec, ds, folds, out, perm, opts, emit):
+    tuned = tune_blocks(spec, ds, out, opts, emit) if blocked else None
+    for fold, res in _fold_results(spec, ds, folds, out, perm, opts, emit, tuned):
         done[fold.index] = res
         write_json(out / "folds.json", [done[i]["record"] for i in sorted(done)])
         last = {f["predictor"].iloc[0]: f for f in res["frames"]}
@@ -237,9 +323,25 @@ def fold_workers(spec: ExperimentSpec, requested: int, n_folds: int) -> int:
     fold's Optuna study streams its trials to the progress display and shares one SQLite file)."""
     from footdt.pipeline.plan import available_cores
 
-    if spec.model.search_space:
+    if spec.model.search_space and not spec.validation.tuning_blocks:
         return 1
     return max(1, min(requested or available_cores(), n_folds))
+
+
+def _cores() -> int:
+    from footdt.pipeline.plan import available_cores
+
+    return available_cores()
+
+
+def _pool(spec: ExperimentSpec, workers: int) -> Any:
+    """``workers`` fresh (spawned) processes set up by ``_init_worker``."""
+    import multiprocessing as mp
+    import os
+    from concurrent.futures import ProcessPoolExecutor
+
+    return ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn"), initializer=_init_worker,
+                               initargs=(spec.validation.deterministic, os.getpid()))  # fmt: skip
 
 
 def _init_worker(deterministic: bool, parent: int) -> None:
@@ -263,14 +365,15 @@ def _init_worker(deterministic: bool, parent: int) -> None:
 
 
 def _fold_job(
-    spec: ExperimentSpec, ds: Dataset, fold: Fold, out: Path, perm: np.ndarray, opts: RunOptions
-) -> dict[str, Any]:
-    return run_fold(spec, ds, fold, out, perm, opts, lambda _k, _i: None)
+    spec: ExperimentSpec, ds: Dataset, fold: Fold, out: Path, perm: np.ndarray, opts: RunOptions,
+    tuned: dict[str, Any] | None,
+) -> dict[str, Any]:  # fmt: skip
+    return run_fold(spec, ds, fold, out, perm, opts, lambda _k, _i: None, tuned)
 
 
 def _fold_results(
     spec: ExperimentSpec, ds: Dataset, folds: list[Fold], out: Path, perm: np.ndarray,
-    opts: RunOptions, emit: Event,
+    opts: RunOptions, emit: Event, tuned: dict[str, dict[str, Any]] | None = None,
 ) -> Iterator[tuple[Fold, dict[str, Any]]]:  # fmt: skip
     """Each fold and its ``run_fold`` result as it finishes: in this process one after the
     other, or with ``opts.workers`` > 1 in that many fresh processes (spawned: no TensorFlow or
@@ -279,26 +382,29 @@ def _fold_results(
     if workers == 1:
         for fold in folds:
             emit("fold_start", {"fold": fold.index, "held_out": fold.held_out})
-            yield fold, run_fold(spec, ds, fold, out, perm, opts, emit)
+            yield fold, run_fold(spec, ds, fold, out, perm, opts, emit, _of(tuned, fold))
         return
-    import multiprocessing as mp
-    import os
-    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+    from concurrent.futures import FIRST_COMPLETED, wait
 
-    pool = ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn"), initializer=_init_worker,
-                               initargs=(spec.validation.deterministic, os.getpid()))  # fmt: skip
+    pool = _pool(spec, workers)
     try:
         queue, running = list(folds), dict[Any, Fold]()
         while queue or running:
             while queue and len(running) < workers:  # submit as workers free up: honest fold_start
                 fold = queue.pop(0)
                 emit("fold_start", {"fold": fold.index, "held_out": fold.held_out})
-                running[pool.submit(_fold_job, spec, ds, fold, out, perm, opts)] = fold
+                running[
+                    pool.submit(_fold_job, spec, ds, fold, out, perm, opts, _of(tuned, fold))
+                ] = fold
             finished, _ = wait(running, return_when=FIRST_COMPLETED)
             for fut in finished:
                 yield running.pop(fut), fut.result()
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _of(tuned: dict[str, dict[str, Any]] | None, fold: Fold) -> dict[str, Any] | None:
+    return None if tuned is None else tuned[fold.held_out]
 
 
 def _curve_frame(h: Any) -> Any:

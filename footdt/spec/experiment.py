@@ -235,7 +235,17 @@ class Pruner(_Strict):
 
 class Validation(_Strict):
     scheme: Literal["loso"] = "loso"
-    inner_trials: Trials = Field(20, description="Optuna trials inside each outer fold.")
+    inner_trials: Trials = Field(
+        20, description="Optuna trials inside each outer fold (or each tuning block)."
+    )
+    tuning_blocks: Folds | None = Field(
+        None,
+        description="Tune once per block of held-out runners instead of once per outer fold: "
+        "the runners are split into this many subject-grouped blocks, each block's Optuna study "
+        "tunes on the runners outside it, and every fold whose held-out runner is in the block "
+        "trains with that study's best hyperparameters. No runner's tuning sees it; tuning costs "
+        "blocks instead of folds. null: one study per outer fold.",
+    )
     inner_folds: Folds = Field(
         3,
         description="Grouped (by subject) folds of the training subjects for tuning (ridge "

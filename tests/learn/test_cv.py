@@ -133,3 +133,45 @@ def test_a_fold_worker_exits_when_the_process_that_started_it_is_gone() -> None:
     proc.start()
     proc.join(timeout=60)
     assert proc.exitcode == 1 and time.perf_counter() - t0 < 60
+
+
+def test_tuning_per_block_never_sees_a_held_out_runner_and_runs_in_parallel(
+    tiny_cohort: Synthetic, tmp_path: Path, tf_ready: object
+) -> None:
+    """``validation.tuning_blocks``: one study per block of held-out runners, tuned on the runners
+    outside the block; each fold trains with its block's best hyperparameters, its record passes
+    the leakage check, and blocks tuned in two processes give the same run as in one."""
+    spec = tiny_spec(architecture="cnn1d", static_features=["body_mass"],
+                     search_space={"learning_rate": {"low": 1e-3, "high": 1e-2, "log": True}},
+                     validation={"seeds": [0], "permutation_repeats": 1, "inner_trials": 1,
+                                 "tuning_blocks": 2})  # fmt: skip
+    ds = load_dataset(spec, tiny_cohort.store, tiny_cohort.cohort)
+    folds = {}
+    for workers in (1, 2):
+        out = tmp_path / f"w{workers}"
+        events: list[str] = []
+        run = run_loso(spec, ds, out, options=RunOptions(save_models=False, workers=workers),
+                       on_event=lambda k, _i, ev=events: ev.append(k))  # fmt: skip
+        assert run["tuning_blocks"] == 2 and run["fold_workers"] == workers
+        assert events.count("block_done") == 2 and events.count("fold_done") == 4
+        assert events.count("trial") == (2 if workers == 1 else 0)  # trials stream in one process
+        blocks = json.loads((out / "tuning" / "blocks.json").read_text())
+        held = [s for b in blocks for s in b["block_subjects"]]
+        assert sorted(held) == ["S01", "S02", "S03", "S04"]  # every runner in exactly one block
+        for b in blocks:
+            assert not set(b["subjects_seen"]) & set(b["block_subjects"])
+            assert (
+                len(json.loads((out / "tuning" / f"block_{b['block']:02d}.json").read_text())) == 1
+            )
+        folds[workers] = json.loads((out / "folds.json").read_text())
+        for rec in folds[workers]:
+            block = next(b for b in blocks if rec["held_out"] in b["block_subjects"])
+            assert rec["tuning"]["best_params"] == block["best_params"]
+            assert rec["hyperparameters"]["learning_rate"] == block["best_params"]["learning_rate"]
+            with np.load(out / "scalers" / f"fold_{rec['fold']:02d}.npz") as z:
+                assert check_fold(ds, rec, dict(z)) == []
+    assert [f["tuning"]["best_params"] for f in folds[1]] == [
+        f["tuning"]["best_params"] for f in folds[2]
+    ]
+    one, two = (pd.read_csv(tmp_path / f"w{w}" / "predictions.csv") for w in (1, 2))
+    np.testing.assert_allclose(two.pred_mpa, one.pred_mpa, rtol=1e-5, atol=1e-6)
