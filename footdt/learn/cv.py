@@ -98,26 +98,33 @@ def _block_job(
     return _tune_block(spec, ds, index, tune_on, block, out, storage, lambda _k, _i: None)
 
 
-def tune_blocks(
-    spec: ExperimentSpec, ds: Dataset, out: Path, opts: RunOptions, emit: Event
-) -> dict[str, dict[str, Any]]:
-    """Every block's study (``validation.tuning_blocks``), in ``opts.workers`` processes when
-    each block has its own SQLite file; the tuning record of each held-out subject's block."""
+def blocks_to_tune(
+    spec: ExperimentSpec, ds: Dataset, held_out: set[str]
+) -> list[tuple[int, list[str], list[str]]]:
+    """(index, subjects tuned on, block) of every block (``tuning_blocks``) that holds one of
+    the ``held_out`` subjects (a run of the first few folds tunes only their blocks)."""
     k = spec.validation.tuning_blocks
     assert k is not None
     blocks = tuning_blocks(ds, k, spec.validation.seeds[0])
+    return [(i, on, blk) for i, (on, blk) in enumerate(blocks) if held_out & set(blk)]
+
+
+def tune_blocks(
+    spec: ExperimentSpec, ds: Dataset, out: Path, opts: RunOptions, emit: Event,
+    blocks: list[tuple[int, list[str], list[str]]],
+) -> dict[str, dict[str, Any]]:  # fmt: skip
+    """The study of each of ``blocks`` (``blocks_to_tune``), in ``opts.workers`` processes when
+    each block has its own SQLite file; the tuning record of each held-out subject's block."""
+    jobs = [(i, on, blk, _block_storage(out, i, opts.storage)) for i, on, blk in blocks]
     records: list[dict[str, Any]] = []
-    workers = 1 if opts.storage else max(1, min(opts.workers or _cores(), len(blocks)))
-    jobs = [
-        (i, on, blk, _block_storage(out, i, opts.storage)) for i, (on, blk) in enumerate(blocks)
-    ]
+    workers = 1 if opts.storage else fold_workers(spec, opts.workers, len(jobs))
     if workers == 1:
         from footdt.learn.runtime import setup_tensorflow
 
         setup_tensorflow(deterministic=spec.validation.deterministic)
         for i, on, blk, st in jobs:
             records.append(_tune_block(spec, ds, i, on, blk, out, st, emit))
-            emit("block_done", {"block": i, "n_blocks": len(blocks), "tuning": records[-1]})
+            emit("block_done", {"block": i, "n_blocks": len(jobs), "tuning": records[-1]})
     else:
         with _pool(spec, workers) as pool:
             futs = {
@@ -129,7 +136,7 @@ def tune_blocks(
                 records.append(fut.result())
                 emit(
                     "block_done",
-                    {"block": futs[fut], "n_blocks": len(blocks), "tuning": records[-1]},
+                    {"block": futs[fut], "n_blocks": len(jobs), "tuning": records[-1]},
                 )
     records.sort(key=lambda r: r["block"])
     write_json(out / "tuning" / "blocks.json", records)
@@ -287,12 +294,13 @@ def run_loso(
         shutil.copyfile(opts.source_spec, out / "experiment.yaml")
     write_json(out / "run.json", run)
     perm = permutation_plan(ds.n, spec.validation.permutation_repeats, spec.validation.seeds[0])
+    blocks = blocks_to_tune(spec, ds, {f.held_out for f in folds}) if blocked else []
     emit("start", {"n_folds": len(folds), "architecture": spec.model.architecture,
                    "domain_adaptation": spec.model.domain_adaptation,
-                   "n_blocks": spec.validation.tuning_blocks if blocked else 0})  # fmt: skip
+                   "n_blocks": len(blocks)})  # fmt: skip
     done: dict[int, dict[str, Any]] = {}
     t0 = time.perf_counter()
-    tuned = tune_blocks(spec, ds, out, opts, emit) if blocked else None
+    tuned = tune_blocks(spec, ds, out, opts, emit, blocks) if blocked else None
     for fold, res in _fold_results(spec, ds, folds, out, perm, opts, emit, tuned):
         done[fold.index] = res
         write_json(out / "folds.json", [done[i]["record"] for i in sorted(done)])
@@ -319,19 +327,14 @@ def run_loso(
 
 def fold_workers(spec: ExperimentSpec, requested: int, n_folds: int) -> int:
     """How many processes train folds: ``requested`` (0: one per core this process may use, as
-    ``footdt run`` counts them), never more than the folds, and one when the spec tunes (each
-    fold's Optuna study streams its trials to the progress display and shares one SQLite file)."""
+    ``footdt run`` counts them), never more than the folds, and one when the spec tunes per fold
+    (each fold's Optuna study streams its trials to the progress display and shares one SQLite
+    file; a spec tuned per block tunes its blocks first)."""
     from footdt.pipeline.plan import available_cores
 
     if spec.model.search_space and not spec.validation.tuning_blocks:
         return 1
     return max(1, min(requested or available_cores(), n_folds))
-
-
-def _cores() -> int:
-    from footdt.pipeline.plan import available_cores
-
-    return available_cores()
 
 
 def _pool(spec: ExperimentSpec, workers: int) -> Any:

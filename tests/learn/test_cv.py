@@ -175,3 +175,7 @@ def test_tuning_per_block_never_sees_a_held_out_runner_and_runs_in_parallel(
     ]
     one, two = (pd.read_csv(tmp_path / f"w{w}" / "predictions.csv") for w in (1, 2))
     np.testing.assert_allclose(two.pred_mpa, one.pred_mpa, rtol=1e-5, atol=1e-6)
+    # a run of the first fold tunes only the block of its held-out runner
+    run_loso(spec, ds, tmp_path / "first", options=RunOptions(save_models=False, max_folds=1))
+    blocks = json.loads((tmp_path / "first" / "tuning" / "blocks.json").read_text())
+    assert len(blocks) == 1 and "S01" in blocks[0]["block_subjects"]
