@@ -31,8 +31,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _harness import RESULTS, write
+from study_wearables import CEILING_GAIN, per_runner_rmse
 
-ALPHA = 0.05
+from footdt.evaluate.stats import ALPHA
 
 
 def power(
@@ -70,20 +71,17 @@ def main() -> None:
     ap.add_argument("--study", type=Path, required=True)
     ap.add_argument("--sizes", default="80,120,160,240,400")
     ap.add_argument("--resamples", type=int, default=2000)
-    ap.add_argument("--gain", type=float, default=0.10)
+    ap.add_argument("--gain", type=float, default=CEILING_GAIN)
     ap.add_argument("--name", default="study_power")
     a = ap.parse_args()
 
-    import pandas as pd
-
-    ps = pd.read_csv(a.run / "evaluation" / "subject_metrics.csv", dtype={"subject": str})
+    frames = per_runner_rmse(a.run)
     ceiling = json.loads(a.study.read_text())["ceiling"]["targets"]
     want = [t for t, c in ceiling.items() if c["imu_gain_over_mass"] >= a.gain]
     sizes = [int(x) for x in a.sizes.split(",")]
     rmse: dict[str, dict[str, np.ndarray]] = {}
     for t in want:
-        w = ps[ps.target == t].pivot_table(index="subject", columns="predictor", values="rmse")
-        rmse[t] = {c: w[c].to_numpy() for c in ("model", "body_mass", "ridge_mass")}
+        rmse[t] = {c: frames[t][c].to_numpy() for c in ("model", "body_mass", "ridge_mass")}
     by_n = {n: power(rmse, "body_mass", n, a.resamples, seed=n) for n in sizes}
     rows: dict[str, Any] = {
         t: {"imu_gain_over_mass": ceiling[t]["imu_gain_over_mass"],

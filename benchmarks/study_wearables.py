@@ -65,21 +65,23 @@ def _tuning(run: Path) -> dict[str, Any]:
     return {"tuning_blocks": blocks}
 
 
+def per_runner_rmse(run: Path) -> dict[str, Any]:
+    """Per target: a frame of per-runner RMSE (rows: runners, columns: predictors), from an
+    evaluated run's ``evaluation/subject_metrics.csv`` (what the paired tests compare)."""
+    import pandas as pd
+
+    ps = pd.read_csv(run / "evaluation" / "subject_metrics.csv", dtype={"subject": str})
+    return {str(t): d.pivot_table(index="subject", columns="predictor", values="rmse")
+            for t, d in ps.groupby("target")}  # fmt: skip
+
+
 def _readout_p(run: Path) -> dict[str, float]:
     """Per target: the paired Wilcoxon p of ridge on IMU + mass against body mass over the same
     per-runner RMSEs the network is tested on (can the ceiling's own learner show its gain?)."""
-    import pandas as pd
-
     from footdt.evaluate.stats import paired_wilcoxon
 
-    ps = pd.read_csv(run / "evaluation" / "subject_metrics.csv", dtype={"subject": str})
-    out = {}
-    for t, d in ps.groupby("target"):
-        w = d.pivot_table(index="subject", columns="predictor", values="rmse")
-        out[str(t)] = round(
-            paired_wilcoxon(w["ridge_mass"].to_numpy(), w["body_mass"].to_numpy()), 5
-        )
-    return out
+    return {t: round(paired_wilcoxon(w["ridge_mass"].to_numpy(), w["body_mass"].to_numpy()), 5)
+            for t, w in per_runner_rmse(run).items()}  # fmt: skip
 
 
 def _per_target(summary: dict[str, Any]) -> dict[str, Any]:
@@ -217,7 +219,9 @@ def _markdown(res: dict[str, Any], archs: list[str]) -> str:
 
 def _ceiling_lines(res: dict[str, Any], archs: list[str]) -> list[str]:
     """Per architecture: on the targets where the ceiling says IMU + mass adds >= 0.10 R² over
-    mass, on how many the network (and ridge on IMU + mass) is below body mass with p < 0.05."""
+    mass, on how many the network (and ridge on IMU + mass) is below body mass with p < ALPHA."""
+    from footdt.evaluate.stats import ALPHA
+
     ceil = res["ceiling"]["targets"]
     want = [t for t, c in ceil.items() if c["imu_gain_over_mass"] >= CEILING_GAIN]
     out = [f"ceiling targets (IMU + mass adds >= {CEILING_GAIN} R² over mass): {len(want)}"]
@@ -225,12 +229,12 @@ def _ceiling_lines(res: dict[str, Any], archs: list[str]) -> list[str]:
         run = res["runs"][arch]
         tg, pr = run["targets"], run.get("p_ridge_mass_vs_body_mass", {})
         net = [
-            t for t in want if tg[t]["beats_body_mass"] and (tg[t]["p_vs_body_mass"] or 1) < 0.05
+            t for t in want if tg[t]["beats_body_mass"] and (tg[t]["p_vs_body_mass"] or 1) < ALPHA
         ]
         ridge = [t for t in want if tg[t]["ridge_mass_rmse_subject_mean"]
-                 < tg[t]["body_mass_rmse_subject_mean"] and pr.get(t, 1.0) < 0.05]  # fmt: skip
+                 < tg[t]["body_mass_rmse_subject_mean"] and pr.get(t, 1.0) < ALPHA]  # fmt: skip
         rid = f"on {len(ridge)} of {len(want)}" if pr else "not recorded in this run"
-        out.append(f"{arch}: lower than body mass with p < 0.05 on {len(net)} of {len(want)}; "
+        out.append(f"{arch}: lower than body mass with p < {ALPHA} on {len(net)} of {len(want)}; "
                    f"ridge IMU + mass {rid}; not the network: "
                    f"{', '.join(sorted(set(want) - set(net))) or 'none'}")  # fmt: skip
     return out
